@@ -1,0 +1,24 @@
+import type { BerthEvent } from "@berth/events";
+
+export interface DeliverOptions {
+  /** Aborted when the sink's timeout elapses or the worker shuts down. */
+  signal: AbortSignal;
+  /** 1-based attempt number. */
+  attempt: number;
+}
+
+export interface DeliveryReceipt {
+  /** Short outcome for the job log, e.g. `HTTP 204` or `jetstream seq 42`. */
+  detail: string;
+}
+
+/**
+ * A sink moves one event to one destination. Throw `TransientDeliveryError` to retry,
+ * `PermanentDeliveryError` to dead-letter at once; any other error counts as transient.
+ */
+export interface Sink {
+  readonly name: string;
+  deliver(event: BerthEvent, options: DeliverOptions): Promise<DeliveryReceipt>;
+  /** Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,19 @@
+import type { BerthEvent, EventPublisher } from "@berth/events";
+
+export interface OutboxStatus {
+  /** False when events are disabled or no sink is configured: no Redis is used at all. */
+  enabled: boolean;
+  redisConnected: boolean;
+  /** Events journaled on local disk, waiting for Redis. */
+  journalDepth: number;
+}
+
+/**
+ * The registry's side of the queue: `publish` resolves once every matching sink's job is in
+ * Redis or the event is fsync'd to the local journal; it never rejects because Redis is down.
+ */
+export interface Outbox extends EventPublisher {
+  publish(events: readonly BerthEvent[]): Promise<void>;
+  status(): OutboxStatus;
+  close(): Promise<void>;
+}
