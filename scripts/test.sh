@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Quick start, command 2: install everything from scratch and run every test.
+# Ends with the line `N passed, N failed`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System tools the tests drive for real: skopeo (OCI client), chromium (dashboard browser test).
+need=()
+command -v skopeo >/dev/null || need+=(skopeo)
+command -v chromium >/dev/null || need+=(chromium)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing ${need[*]} (apt)"
+  if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+  $sudo apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+bash scripts/install-pnpm.sh
+bash scripts/ensure-services.sh
+pnpm install --frozen-lockfile --reporter=silent
+pnpm test
