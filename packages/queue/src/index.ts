@@ -1,1 +1,3 @@
 export * from "./catalog.js";
+export * from "./connections.js";
+export * from "./sink-state.js";

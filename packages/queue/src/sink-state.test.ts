@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { SHARED_REDIS_URL, uniqueName } from "@berth/testing";
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { DELIVERY_JOB_NAME, deadLetterQueueName, sinkQueueName } from "./catalog.js";
+import { adminConnection } from "./connections.js";
+import {
+  type SinkRef,
+  breakerState,
+  closeBreaker,
+  getSinkStatus,
+  halfOpenBreaker,
+  openBreaker,
+  pauseSink,
+  recordSinkFailure,
+  resumeSink,
+} from "./sink-state.js";
+
+describe("sink-state", () => {
+  const prefix = uniqueName("sinkstate");
+  const sink: SinkRef = { type: "http", name: "audit" };
+  let conn: Redis;
+  let queue: Queue;
+  let dead: Queue;
+
+  before(async () => {
+    conn = adminConnection(SHARED_REDIS_URL);
+    queue = new Queue(sinkQueueName(sink), { connection: conn, prefix });
+    dead = new Queue(deadLetterQueueName(sink), { connection: conn, prefix });
+  });
+
+  after(async () => {
+    await queue.obliterate({ force: true });
+    await dead.obliterate({ force: true });
+    await queue.close();
+    await dead.close();
+    const keys = await conn.keys(`${prefix}:*`);
+    if (keys.length > 0) await conn.del(...keys);
+    await conn.quit();
+  });
+
+  it("reports counts of the sink queue and its dead-letter queue", async () => {
+    await queue.add(DELIVERY_JOB_NAME, { n: 1 }, { jobId: "a" });
+    await queue.add(DELIVERY_JOB_NAME, { n: 2 }, { jobId: "b", delay: 60_000 });
+    await dead.add("dead-letter", { n: 3 }, { jobId: "c" });
+    const status = await getSinkStatus(conn, prefix, sink);
+    assert.deepEqual(
+      { ...status },
+      {
+        sink: "audit",
+        type: "http",
+        queue: "sink.http.audit",
+        deadLetterQueue: "sink.http.audit.dead",
+        waiting: 1,
+        active: 0,
+        delayed: 1,
+        failed: 0,
+        deadLetters: 1,
+        paused: false,
+        breaker: "closed",
+        consecutiveFailures: 0,
+      },
+    );
+  });
+
+  it("pauses with a reason and resumes", async () => {
+    await pauseSink(conn, prefix, sink, "operator", "maintenance");
+    assert.equal(await queue.isPaused(), true);
+    let status = await getSinkStatus(conn, prefix, sink);
+    assert.equal(status.paused, true);
+    assert.equal(status.pauseReason, "operator");
+    assert.equal(status.pauseDetail, "maintenance");
+    assert.equal(status.waiting, 1, "a paused queue still counts its waiting jobs");
+    await resumeSink(conn, prefix, sink);
+    status = await getSinkStatus(conn, prefix, sink);
+    assert.equal(status.paused, false);
+    assert.equal(status.pauseReason, undefined);
+  });
+
+  it("breaker: open -> half-open after the cool-down -> closed on success", async () => {
+    assert.equal(await recordSinkFailure(conn, prefix, sink), 1);
+    assert.equal(await recordSinkFailure(conn, prefix, sink), 2);
+    await openBreaker(conn, prefix, sink, 60_000, "2 consecutive failures");
+    let status = await getSinkStatus(conn, prefix, sink);
+    assert.equal(status.breaker, "open");
+    assert.equal(status.pauseReason, "breaker");
+    assert.equal(status.consecutiveFailures, 2);
+    assert.equal(await breakerState(conn, prefix, sink, Date.now() + 61_000), "half-open");
+
+    assert.equal(await halfOpenBreaker(conn, prefix, sink), true);
+    status = await getSinkStatus(conn, prefix, sink);
+    assert.equal(status.paused, false);
+    await closeBreaker(conn, prefix, sink);
+    status = await getSinkStatus(conn, prefix, sink);
+    assert.equal(status.breaker, "closed");
+    assert.equal(status.consecutiveFailures, 0);
+  });
+
+  it("a breaker never overrides or lifts an operator's or a 410's pause", async () => {
+    await pauseSink(conn, prefix, sink, "gone", "HTTP 410");
+    await openBreaker(conn, prefix, sink, 1);
+    let status = await getSinkStatus(conn, prefix, sink);
+    assert.equal(status.pauseReason, "gone");
+    assert.equal(await halfOpenBreaker(conn, prefix, sink), false);
+    status = await getSinkStatus(conn, prefix, sink);
+    assert.equal(status.paused, true);
+    assert.equal(status.pauseReason, "gone");
+    await resumeSink(conn, prefix, sink);
+    status = await getSinkStatus(conn, prefix, sink);
+    assert.equal(status.paused, false);
+    assert.equal(status.breaker, "closed", "an operator's resume also resets the breaker");
+  });
+});

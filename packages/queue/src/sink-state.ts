@@ -1,0 +1,195 @@
+/**
+ * Operational state of a sink, shared by every worker process, the dashboard and the CLI.
+ *
+ * Redis layout (P = the BullMQ prefix, Q = `sinkQueueName(sink)`, e.g. `sink.http.audit`):
+ *
+ *   P:Q:meta                         BullMQ's own queue meta hash; field `paused` = 1 while paused.
+ *                                    Set by `Queue.pause()`, which stops every worker of the queue.
+ *   P:berth:sink-state:Q             hash, why the sink is paused and the breaker's state:
+ *       pauseReason                  operator | gone | breaker (absent when running)
+ *       pauseDetail                  free text for humans (e.g. "HTTP 410 from receiver")
+ *       pausedAt                     epoch ms
+ *       breakerOpenedAt              epoch ms (absent when the breaker is closed)
+ *       breakerOpenUntil             epoch ms; after it the breaker is half-open
+ *   P:berth:sink-failures:Q          integer, consecutive failed attempts across all processes
+ *
+ * The queue name never contains `:` and is never `berth`, so these keys cannot collide with
+ * BullMQ's `P:Q:*` keys.
+ */
+import type { SinkConfig, SinkType } from "@berth/config";
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { deadLetterQueueName, sinkQueueName } from "./catalog.js";
+
+export type SinkRef = Pick<SinkConfig, "type" | "name">;
+
+export const PAUSE_REASONS = ["operator", "gone", "breaker"] as const;
+export type PauseReason = (typeof PAUSE_REASONS)[number];
+
+/** closed: deliveries flow; open: queue held for the cool-down; half-open: probing after it. */
+export type BreakerState = "closed" | "open" | "half-open";
+
+export interface SinkStatus {
+  sink: string;
+  type: SinkType;
+  queue: string;
+  deadLetterQueue: string;
+  /** Jobs ready to run (waiting + prioritized). */
+  waiting: number;
+  active: number;
+  /** Jobs waiting for their retry backoff. */
+  delayed: number;
+  /** Jobs in the failed set that are not dead-lettered yet (normally 0). */
+  failed: number;
+  deadLetters: number;
+  paused: boolean;
+  pauseReason?: PauseReason;
+  pauseDetail?: string;
+  pausedAt?: number;
+  breaker: BreakerState;
+  breakerOpenUntil?: number;
+  consecutiveFailures: number;
+}
+
+export function sinkStateKey(prefix: string, sink: SinkRef): string {
+  return `${prefix}:berth:sink-state:${sinkQueueName(sink)}`;
+}
+
+export function sinkFailuresKey(prefix: string, sink: SinkRef): string {
+  return `${prefix}:berth:sink-failures:${sinkQueueName(sink)}`;
+}
+
+/** Runs `fn` with a short-lived Queue handle on the caller's connection (left open). */
+async function withQueue<T>(conn: Redis, prefix: string, name: string, fn: (q: Queue) => Promise<T>): Promise<T> {
+  const queue = new Queue(name, { connection: conn, prefix });
+  try {
+    return await fn(queue);
+  } finally {
+    await queue.close();
+  }
+}
+
+function isPauseReason(value: string | undefined): value is PauseReason {
+  return (PAUSE_REASONS as readonly string[]).includes(value ?? "");
+}
+
+/**
+ * Pauses the sink's queue for every worker. An operator's or a `gone` pause is stronger than a
+ * breaker's: the breaker never overwrites it, so its cool-down cannot resume a sink a human (or a
+ * 410) stopped.
+ */
+export async function pauseSink(
+  conn: Redis,
+  prefix: string,
+  sink: SinkRef,
+  reason: PauseReason,
+  detail?: string,
+): Promise<void> {
+  const key = sinkStateKey(prefix, sink);
+  const current = await conn.hget(key, "pauseReason");
+  const keepCurrent = reason === "breaker" && (current === "operator" || current === "gone");
+  if (!keepCurrent) {
+    await conn.hset(key, { pauseReason: reason, pauseDetail: detail ?? "", pausedAt: String(Date.now()) });
+  }
+  await withQueue(conn, prefix, sinkQueueName(sink), (q) => q.pause());
+}
+
+/** Operator resume: runs the queue again and resets the breaker and the failure count. */
+export async function resumeSink(conn: Redis, prefix: string, sink: SinkRef): Promise<void> {
+  await withQueue(conn, prefix, sinkQueueName(sink), (q) => q.resume());
+  await conn.del(sinkStateKey(prefix, sink), sinkFailuresKey(prefix, sink));
+}
+
+/** Opens the breaker: holds the queue (reason `breaker`) until `cooldownMs` from now. */
+export async function openBreaker(
+  conn: Redis,
+  prefix: string,
+  sink: SinkRef,
+  cooldownMs: number,
+  detail?: string,
+): Promise<void> {
+  const now = Date.now();
+  await conn.hset(sinkStateKey(prefix, sink), {
+    breakerOpenedAt: String(now),
+    breakerOpenUntil: String(now + cooldownMs),
+  });
+  await pauseSink(conn, prefix, sink, "breaker", detail);
+}
+
+export async function breakerOpenUntil(conn: Redis, prefix: string, sink: SinkRef): Promise<number | undefined> {
+  const raw = await conn.hget(sinkStateKey(prefix, sink), "breakerOpenUntil");
+  return raw ? Number(raw) : undefined;
+}
+
+export function breakerStateAt(openUntil: number | undefined, now: number): BreakerState {
+  if (openUntil === undefined) return "closed";
+  return openUntil > now ? "open" : "half-open";
+}
+
+export async function breakerState(conn: Redis, prefix: string, sink: SinkRef, now = Date.now()): Promise<BreakerState> {
+  return breakerStateAt(await breakerOpenUntil(conn, prefix, sink), now);
+}
+
+/**
+ * After the cool-down: resumes the queue so the next job probes the destination, but only if the
+ * breaker is what holds it. Returns whether it resumed.
+ */
+export async function halfOpenBreaker(conn: Redis, prefix: string, sink: SinkRef): Promise<boolean> {
+  const key = sinkStateKey(prefix, sink);
+  if ((await conn.hget(key, "pauseReason")) !== "breaker") return false;
+  await withQueue(conn, prefix, sinkQueueName(sink), (q) => q.resume());
+  await conn.hdel(key, "pauseReason", "pauseDetail", "pausedAt");
+  return true;
+}
+
+/** A delivery succeeded: the breaker closes and the consecutive-failure count restarts. */
+export async function closeBreaker(conn: Redis, prefix: string, sink: SinkRef): Promise<void> {
+  await conn
+    .multi()
+    .hdel(sinkStateKey(prefix, sink), "breakerOpenedAt", "breakerOpenUntil")
+    .del(sinkFailuresKey(prefix, sink))
+    .exec();
+}
+
+/** Counts one failed attempt; returns the consecutive failures so far (all processes). */
+export async function recordSinkFailure(conn: Redis, prefix: string, sink: SinkRef): Promise<number> {
+  return conn.incr(sinkFailuresKey(prefix, sink));
+}
+
+export async function getSinkStatus(conn: Redis, prefix: string, sink: SinkRef): Promise<SinkStatus> {
+  const queue = sinkQueueName(sink);
+  const deadLetterQueue = deadLetterQueueName(sink);
+  const [counts, paused] = await withQueue(conn, prefix, queue, (q) =>
+    Promise.all([q.getJobCounts("waiting", "prioritized", "active", "delayed", "failed"), q.isPaused()]),
+  );
+  const deadLetters = await withQueue(conn, prefix, deadLetterQueue, (q) =>
+    q.getJobCountByTypes("waiting", "prioritized", "delayed", "failed", "completed", "active"),
+  );
+  const [state, failures] = await Promise.all([
+    conn.hgetall(sinkStateKey(prefix, sink)),
+    conn.get(sinkFailuresKey(prefix, sink)),
+  ]);
+  const openUntil = state["breakerOpenUntil"] ? Number(state["breakerOpenUntil"]) : undefined;
+  const reason = state["pauseReason"];
+  const status: SinkStatus = {
+    sink: sink.name,
+    type: sink.type,
+    queue,
+    deadLetterQueue,
+    waiting: (counts["waiting"] ?? 0) + (counts["prioritized"] ?? 0),
+    active: counts["active"] ?? 0,
+    delayed: counts["delayed"] ?? 0,
+    failed: counts["failed"] ?? 0,
+    deadLetters,
+    paused,
+    breaker: breakerStateAt(openUntil, Date.now()),
+    consecutiveFailures: Number(failures ?? 0),
+  };
+  if (paused && isPauseReason(reason)) {
+    status.pauseReason = reason;
+    if (state["pauseDetail"]) status.pauseDetail = state["pauseDetail"];
+    if (state["pausedAt"]) status.pausedAt = Number(state["pausedAt"]);
+  }
+  if (openUntil !== undefined) status.breakerOpenUntil = openUntil;
+  return status;
+}
