@@ -1,0 +1,87 @@
+import type { BerthConfig, SinkConfig } from "@berth/config";
+import { createEventFactory, type BerthEvent, type EventKind } from "@berth/events";
+import { DEAD_LETTER_JOB_NAME, type DeadLetterJobData, deadLetterQueueName } from "@berth/queue";
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+
+/** A resolved http sink as @berth/config would produce it; `address` defaults to a closed port. */
+export function httpSinkConfig(name: string, overrides: Partial<SinkConfig> = {}): SinkConfig {
+  return {
+    name,
+    type: "http",
+    address: "http://127.0.0.1:9/",
+    timeoutMs: 5_000,
+    credentials: {},
+    headers: {},
+    events: [],
+    repositories: [],
+    retry: { attempts: 3, delayMs: 100, maxDelayMs: 1_000 },
+    mode: "binary",
+    jetstream: false,
+    concurrency: 16,
+    breaker: { threshold: 1_000, cooldownMs: 60_000 },
+    ...overrides,
+  };
+}
+
+/** A full config around the given sinks (the parts the dashboard and CLI read). */
+export function berthConfig(sinks: SinkConfig[], redisUrl: string, prefix: string): BerthConfig {
+  return {
+    distSpecVersion: "1.1.1",
+    storage: { rootDirectory: "/tmp/berth-unused" },
+    http: { address: "127.0.0.1", port: 0, auth: {} },
+    log: { level: "error" },
+    extensions: {
+      lint: { enable: false, mandatoryAnnotations: [] },
+      events: { enable: true, source: "zotregistry.dev", typePrefix: "zotregistry", sinks },
+    },
+    queue: { redisUrl, prefix },
+    dashboard: { address: "127.0.0.1", port: 0, auth: { anonymous: false, readOnly: false } },
+    workers: { http: { address: "127.0.0.1", port: 0 }, nats: { address: "127.0.0.1", port: 0 } },
+  };
+}
+
+const factory = createEventFactory();
+
+export function sampleEvent(kind: EventKind = "image.updated", repo = "library/alpine", reference = "3.20"): BerthEvent {
+  return factory.build(kind, { name: repo, reference, digest: `sha256:${"a".repeat(64)}` });
+}
+
+/** Dead-letters events the way the delivery worker does: one waiting job each in the sink's DLQ. */
+export async function seedDeadLetters(
+  connection: Redis,
+  prefix: string,
+  sink: SinkConfig,
+  events: readonly BerthEvent[],
+  failedAt = Date.now(),
+): Promise<void> {
+  const dlq = new Queue<DeadLetterJobData>(deadLetterQueueName(sink), { connection, prefix });
+  try {
+    await dlq.addBulk(
+      events.map((event) => ({
+        name: DEAD_LETTER_JOB_NAME,
+        data: {
+          event,
+          sink: sink.name,
+          error: { name: "TransientDeliveryError", message: "HTTP 503 Service Unavailable", reason: "http_503" },
+          attempts: sink.retry.attempts,
+          enqueuedAt: failedAt - 1_000,
+          failedAt,
+        },
+      })),
+    );
+  } finally {
+    await dlq.close();
+  }
+}
+
+/** Deletes every key under the prefix (the test's own namespace). */
+export async function deleteKeysByPrefix(connection: Redis, prefix: string): Promise<void> {
+  let cursor = "0";
+  for (let i = 0; i < 100_000; i++) {
+    const [next, keys] = await connection.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
+    if (keys.length > 0) await connection.del(...keys);
+    cursor = next;
+    if (cursor === "0") return;
+  }
+}
