@@ -1,0 +1,145 @@
+import type { BerthConfig } from "@berth/config";
+import type { BerthEvent } from "@berth/events";
+import type { Logger, Registry } from "@berth/telemetry";
+import type { Redis } from "ioredis";
+import { createEnqueuer } from "./enqueue.js";
+import { createJobRouter } from "./job-router.js";
+import { Journal, journalDirectory } from "./journal.js";
+import { startJournalRelay } from "./journal-relay.js";
+import type { Outbox, OutboxStatus } from "./outbox.js";
+import { createOutboxMetrics } from "./outbox-metrics.js";
+import { createProducerConnection, isReady } from "./producer-connection.js";
+
+export const DEFAULT_ENQUEUE_TIMEOUT_MS = 250;
+export const DEFAULT_JOURNAL_SEGMENT_BYTES = 8 * 1024 * 1024;
+/** Start-up gives Redis this long to answer, so the first pushes usually skip the journal. */
+const STARTUP_CONNECT_WAIT_MS = 500;
+
+/** Resolves when the connection is ready or after `ms`, whichever comes first; never rejects. */
+function firstConnection(redis: Redis, ms: number): Promise<void> {
+  if (isReady(redis)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off("ready", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    redis.once("ready", done);
+  });
+}
+
+export interface OpenOutboxOptions {
+  config: BerthConfig;
+  logger: Logger;
+  metrics: Registry;
+  /** Clock for the publish latency histogram (ms); injected by tests. */
+  now?: () => number;
+  /** How long publish waits for Redis before journaling instead. */
+  enqueueTimeoutMs?: number;
+  journalSegmentBytes?: number;
+}
+
+/** Events disabled or no sink: an outbox that accepts events and touches nothing. */
+function disabledOutbox(): Outbox {
+  return {
+    async publish() {},
+    status: () => ({ enabled: false, redisConnected: false, journalDepth: 0 }),
+    async close() {},
+  };
+}
+
+/**
+ * The registry's outbox. `publish` resolves once each event's jobs are in its sinks' queues or
+ * the event is fsync'd to the local journal; it never rejects or waits long because of Redis.
+ * Start-up never waits for Redis either: the relay drains what an earlier run journaled as soon
+ * as Redis answers.
+ */
+export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
+  const { config, logger } = options;
+  const events = config.extensions.events;
+  if (!events.enable || events.sinks.length === 0) return disabledOutbox();
+
+  const now = options.now ?? (() => performance.now());
+  const enqueueTimeoutMs = options.enqueueTimeoutMs ?? DEFAULT_ENQUEUE_TIMEOUT_MS;
+  const journal = await Journal.open(journalDirectory(config.storage.rootDirectory), {
+    maxSegmentBytes: options.journalSegmentBytes ?? DEFAULT_JOURNAL_SEGMENT_BYTES,
+    logger,
+  });
+  if (journal.depth > 0) logger.warn({ events: journal.depth }, "outbox: journal holds events from an earlier run");
+
+  let relayKick = (): void => {};
+  const redis = createProducerConnection(config.queue.redisUrl, {
+    // Publish is bounded by enqueueTimeoutMs; this only stops a hung command from lingering.
+    commandTimeoutMs: 2_000,
+    connectTimeoutMs: 2_000,
+    logger,
+    onReady: () => relayKick(),
+    onDown: () => {},
+  });
+  const metrics = createOutboxMetrics(options.metrics, {
+    journalDepth: () => journal.depth,
+    redisConnected: () => isReady(redis),
+  });
+  const router = createJobRouter(events.sinks);
+  const enqueuer = createEnqueuer(redis, config.queue.prefix);
+  const relay = startJournalRelay({ journal, router, enqueuer, redisReady: () => isReady(redis), logger, metrics });
+  relayKick = relay.kick;
+  await firstConnection(redis, STARTUP_CONNECT_WAIT_MS);
+
+  async function toJournal(batch: readonly BerthEvent[]): Promise<"journaled"> {
+    await journal.append(batch);
+    metrics.journaled.inc(batch.length);
+    relay.kick();
+    return "journaled";
+  }
+
+  async function makeDurable(batch: readonly BerthEvent[]): Promise<string> {
+    const jobs = router.route(batch);
+    if (jobs.length === 0) return "unrouted";
+    // Behind a non-empty journal, a new event waits its turn so each repository keeps its order.
+    if (!journal.isEmpty() || !isReady(redis)) return toJournal(batch);
+    try {
+      await enqueuer.enqueue(jobs, enqueueTimeoutMs);
+    } catch (err) {
+      const e = err as Error;
+      logger.warn({ err: { name: e.name, message: e.message } }, "outbox: enqueue failed; journaling");
+      return toJournal(batch);
+    }
+    for (const b of jobs) metrics.enqueued.inc({ sink: b.sink }, b.jobs.length);
+    return "enqueued";
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    async publish(batch) {
+      if (closing) throw new OutboxClosedError();
+      if (batch.length === 0) return;
+      const started = now();
+      for (const event of batch) metrics.events.inc({ type: event.type });
+      const outcome = await makeDurable(batch);
+      metrics.publishSeconds.observe({ outcome }, (now() - started) / 1000);
+    },
+    status(): OutboxStatus {
+      return { enabled: true, redisConnected: isReady(redis), journalDepth: journal.depth };
+    },
+    close() {
+      closing ??= (async () => {
+        // Order: stop the relay, close the queues (shared connection), seal the journal, quit Redis.
+        await relay.close();
+        await enqueuer.close();
+        await journal.close();
+        redis.disconnect();
+      })();
+      return closing;
+    },
+  };
+}
+
+export class OutboxClosedError extends Error {
+  override readonly name = "OutboxClosedError";
+  readonly code = "OUTBOX_CLOSED";
+  constructor() {
+    super("the outbox is closed");
+  }
+}

@@ -1,0 +1,61 @@
+/** Dev-only builders for outbox tests: typed config literals and events. */
+import type { BerthConfig, SinkConfig } from "@berth/config";
+import { type BerthEvent, type EventKind, createEventFactory } from "@berth/events";
+
+export function testSink(overrides: Partial<SinkConfig> & Pick<SinkConfig, "name">): SinkConfig {
+  return {
+    type: "http",
+    address: "http://127.0.0.1:9/hook",
+    timeoutMs: 1_000,
+    credentials: {},
+    headers: {},
+    events: [],
+    repositories: [],
+    retry: { attempts: 3, delayMs: 100, maxDelayMs: 1_000 },
+    mode: "binary",
+    jetstream: false,
+    concurrency: 1,
+    breaker: { threshold: 5, cooldownMs: 1_000 },
+    ...overrides,
+  };
+}
+
+export function testConfig(options: {
+  root: string;
+  redisUrl: string;
+  prefix: string;
+  sinks: SinkConfig[];
+  enable?: boolean;
+}): BerthConfig {
+  const listen = { address: "127.0.0.1", port: 0 };
+  return {
+    distSpecVersion: "1.1.1",
+    storage: { rootDirectory: options.root },
+    http: { ...listen, auth: {} },
+    log: { level: "warn" },
+    extensions: {
+      lint: { enable: false, mandatoryAnnotations: [] },
+      events: {
+        enable: options.enable ?? true,
+        source: "zotregistry.dev",
+        typePrefix: "zotregistry",
+        sinks: options.sinks,
+      },
+    },
+    queue: { redisUrl: options.redisUrl, prefix: options.prefix },
+    dashboard: { ...listen, auth: { anonymous: true, readOnly: true } },
+    workers: { http: listen, nats: listen },
+  };
+}
+
+const factory = createEventFactory();
+
+export function testEvent(kind: EventKind, name: string, reference = "latest"): BerthEvent {
+  if (kind === "repository.created") return factory.build(kind, { name });
+  return factory.build(kind, {
+    name,
+    reference,
+    digest: "sha256:0f0f",
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+  });
+}
