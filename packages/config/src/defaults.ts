@@ -1,0 +1,54 @@
+/**
+ * Every default, named, so docs and tests refer to the value instead of repeating it.
+ */
+import { DEFAULT_EVENT_SOURCE, DEFAULT_TYPE_PREFIX } from "@berth/events";
+import type { BreakerSettings, LogLevel, RetrySettings } from "./types.js";
+
+export { DEFAULT_EVENT_SOURCE, DEFAULT_TYPE_PREFIX };
+
+export const DEFAULT_DIST_SPEC_VERSION = "1.1.1";
+export const DEFAULT_HTTP_ADDRESS = "127.0.0.1";
+export const DEFAULT_HTTP_PORT = 5000;
+export const DEFAULT_LOG_LEVEL: LogLevel = "info";
+
+export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
+export const DEFAULT_QUEUE_PREFIX = "berth";
+
+export const DEFAULT_DASHBOARD_ADDRESS = "127.0.0.1";
+export const DEFAULT_DASHBOARD_PORT = 3000;
+export const DEFAULT_WORKER_ADDRESS = "127.0.0.1";
+export const DEFAULT_WORKER_HTTP_PORT = 9101;
+export const DEFAULT_WORKER_NATS_PORT = 9102;
+
+/** zot's default for HTTP sinks ("omitted or non-positive" means 30s). */
+export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
+/** A NATS publish (or JetStream ack) is fast or the server is unwell. */
+export const DEFAULT_NATS_TIMEOUT_MS = 5_000;
+
+/**
+ * Rides out a sink outage of more than 24 hours before an event is dead-lettered.
+ * Backoff is exponential with full jitter: wait n is uniform in [0, min(maxDelay, delay·2^(n-1))].
+ * Waits 1-12 are capped at 1s…2048s (sum of caps 4095s); waits 13-79 are capped at 1h.
+ * Expected total ≈ 4095/2 + 67·1800 ≈ 122,600s ≈ 34h; the caps sum to ≈ 68h. The 67 capped waits
+ * have a standard deviation of ≈ 2.4h, so falling under 24h is a > 4σ event.
+ */
+export const DEFAULT_RETRY: Readonly<RetrySettings> = Object.freeze({
+  attempts: 80,
+  delayMs: 1_000,
+  maxDelayMs: 3_600_000,
+});
+
+export const DEFAULT_CONCURRENCY = 16;
+
+export const DEFAULT_BREAKER: Readonly<BreakerSettings> = Object.freeze({
+  threshold: 10,
+  cooldownMs: 30_000,
+});
+
+/** Binary mode puts CloudEvent attributes into `ce-*` headers: what zot's HTTP sink sends. */
+export const DEFAULT_HTTP_MODE = "binary" as const;
+/** zot publishes the whole CloudEvent as the NATS message body. */
+export const DEFAULT_NATS_MODE = "structured" as const;
+
+/** Sink names also name queues and env variables: short, lowercase, no dots or colons. */
+export const SINK_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;

@@ -1,0 +1,198 @@
+/**
+ * The top-level config schema (convict): every key with its doc, format, default and, where an
+ * operator would override it per deployment, an env name. Secrets are `sensitive`. Input
+ * spellings are zot's; the resolved BerthConfig is built from these values by parse-config.ts.
+ * Sink attributes live in sink-validation.ts (convict cannot give exact paths inside arrays).
+ */
+import * as D from "./defaults.js";
+import type { FormatName } from "./formats.js";
+
+export interface SchemaLeaf {
+  doc: string;
+  format: FormatName;
+  default: unknown;
+  env?: string;
+  sensitive?: boolean;
+}
+
+export interface SchemaNode {
+  [key: string]: SchemaLeaf | SchemaNode;
+}
+
+export function isSchemaLeaf(node: SchemaLeaf | SchemaNode): node is SchemaLeaf {
+  return "default" in node && "format" in node;
+}
+
+export const CONFIG_SCHEMA = {
+  distSpecVersion: {
+    doc: "OCI Distribution Spec version the registry implements (zot key; informational).",
+    format: "berth-string",
+    default: D.DEFAULT_DIST_SPEC_VERSION,
+  },
+  storage: {
+    rootDirectory: {
+      doc: "Directory of the registry's OCI image layout store. Required.",
+      format: "berth-required-path",
+      default: "",
+      env: "BERTH_STORAGE_ROOT",
+    },
+  },
+  http: {
+    address: {
+      doc: "Address the registry listens on.",
+      format: "berth-string",
+      default: D.DEFAULT_HTTP_ADDRESS,
+    },
+    port: {
+      doc: 'Port the registry listens on; a number or a numeric string ("8080") as zot writes it.',
+      format: "berth-port",
+      default: D.DEFAULT_HTTP_PORT,
+      env: "BERTH_HTTP_PORT",
+    },
+    auth: {
+      htpasswd: {
+        path: {
+          doc: "htpasswd file (bcrypt) guarding the registry API; unset = no auth.",
+          format: "berth-optional-path",
+          default: undefined,
+        },
+      },
+    },
+  },
+  log: {
+    level: {
+      doc: "Log level.",
+      format: "berth-log-level",
+      default: D.DEFAULT_LOG_LEVEL,
+      env: "BERTH_LOG_LEVEL",
+    },
+    output: {
+      doc: "Log file; unset = standard output.",
+      format: "berth-optional-path",
+      default: undefined,
+    },
+  },
+  extensions: {
+    lint: {
+      enable: {
+        doc: "Reject manifests that miss a mandatory annotation (emits image.lint_failed).",
+        format: "berth-boolean",
+        default: false,
+      },
+      mandatoryAnnotations: {
+        doc: "Annotation keys every pushed manifest must carry when lint is enabled.",
+        format: "berth-string-list",
+        default: [],
+      },
+    },
+    events: {
+      enable: {
+        doc: "Emit registry events to the sinks.",
+        format: "berth-boolean",
+        default: false,
+      },
+      source: {
+        doc: "CloudEvents `source` of every event.",
+        format: "berth-string",
+        default: D.DEFAULT_EVENT_SOURCE,
+      },
+      typePrefix: {
+        doc: "Namespace of CloudEvents `type`: `<typePrefix>.image.updated`.",
+        format: "berth-string",
+        default: D.DEFAULT_TYPE_PREFIX,
+      },
+      sinks: {
+        doc: "Where events are delivered; see the sink attribute table.",
+        format: "berth-sinks",
+        default: [],
+      },
+    },
+  },
+  queue: {
+    redis: {
+      doc: "Redis URL of the BullMQ outbox (redis:// or rediss://; may carry a password).",
+      format: "berth-redis-url",
+      default: D.DEFAULT_REDIS_URL,
+      env: "BERTH_REDIS_URL",
+      sensitive: true,
+    },
+    prefix: {
+      doc: "BullMQ key prefix; lets several Berth installations share one Redis.",
+      format: "berth-string",
+      default: D.DEFAULT_QUEUE_PREFIX,
+      env: "BERTH_QUEUE_PREFIX",
+    },
+  },
+  dashboard: {
+    address: {
+      doc: "Address the dashboard listens on.",
+      format: "berth-string",
+      default: D.DEFAULT_DASHBOARD_ADDRESS,
+    },
+    port: {
+      doc: "Port the dashboard listens on.",
+      format: "berth-port",
+      default: D.DEFAULT_DASHBOARD_PORT,
+    },
+    auth: {
+      htpasswd: {
+        doc: "htpasswd file (bcrypt) of dashboard users.",
+        format: "berth-optional-path",
+        default: undefined,
+      },
+      username: {
+        doc: "Single dashboard user (with password or passwordFile).",
+        format: "berth-optional-string",
+        default: undefined,
+      },
+      password: {
+        doc: "Password of `username`.",
+        format: "berth-secret",
+        default: undefined,
+        env: "BERTH_DASHBOARD_PASSWORD",
+        sensitive: true,
+      },
+      passwordFile: {
+        doc: "File holding the password of `username` (trailing newline ignored).",
+        format: "berth-optional-path",
+        default: undefined,
+      },
+      anonymous: {
+        doc: "Serve the dashboard without auth; must be set explicitly.",
+        format: "berth-boolean",
+        default: false,
+      },
+      readOnly: {
+        doc: "Hide retry/replay/purge actions.",
+        format: "berth-boolean",
+        default: false,
+      },
+    },
+  },
+  workers: {
+    http: {
+      address: {
+        doc: "worker-http's /metrics and /healthz listener address.",
+        format: "berth-string",
+        default: D.DEFAULT_WORKER_ADDRESS,
+      },
+      port: {
+        doc: "worker-http's /metrics and /healthz port (0 = any free port).",
+        format: "berth-port",
+        default: D.DEFAULT_WORKER_HTTP_PORT,
+      },
+    },
+    nats: {
+      address: {
+        doc: "worker-nats's /metrics and /healthz listener address.",
+        format: "berth-string",
+        default: D.DEFAULT_WORKER_ADDRESS,
+      },
+      port: {
+        doc: "worker-nats's /metrics and /healthz port (0 = any free port).",
+        format: "berth-port",
+        default: D.DEFAULT_WORKER_NATS_PORT,
+      },
+    },
+  },
+} satisfies SchemaNode;
