@@ -1,0 +1,95 @@
+/**
+ * One sink's circuit breaker, as seen from one worker process. The state itself lives in Redis
+ * (@berth/queue sink-state), so every process of the sink shares it:
+ *   closed --N consecutive failures--> open (queue paused, reason breaker)
+ *   open --cool-down elapsed (any process notices)--> half-open (queue resumed; next jobs probe)
+ *   half-open --success--> closed;  half-open --failure--> open again
+ */
+import type { SinkConfig } from "@berth/config";
+import {
+  breakerOpenUntil,
+  breakerStateAt,
+  closeBreaker,
+  halfOpenBreaker,
+  openBreaker,
+  recordSinkFailure,
+} from "@berth/queue";
+import type { Logger } from "@berth/telemetry";
+import type { Redis } from "ioredis";
+import type { AttemptFailure } from "./attempt-failure.js";
+import type { DeliveryMetrics } from "./delivery-metrics.js";
+
+/** A success resets the shared failure count at most this often unless this process saw a failure. */
+const RESET_INTERVAL_MS = 1_000;
+
+export class SinkBreaker {
+  private failedSinceReset = false;
+  private lastResetAt = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private checking = false;
+
+  constructor(
+    private readonly conn: Redis,
+    private readonly prefix: string,
+    private readonly sink: SinkConfig,
+    private readonly logger: Logger,
+    private readonly metrics: DeliveryMetrics,
+  ) {}
+
+  /** Starts watching for the end of a cool-down. */
+  start(): void {
+    const every = Math.max(50, Math.min(1_000, Math.floor(this.sink.breaker.cooldownMs / 4)));
+    this.timer = setInterval(() => void this.checkCooldown(), every);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  async onSuccess(): Promise<void> {
+    const now = Date.now();
+    if (!this.failedSinceReset && now - this.lastResetAt < RESET_INTERVAL_MS) return;
+    const wasHalfOpen = (await breakerOpenUntil(this.conn, this.prefix, this.sink)) !== undefined;
+    await closeBreaker(this.conn, this.prefix, this.sink);
+    this.failedSinceReset = false;
+    this.lastResetAt = now;
+    if (wasHalfOpen) {
+      this.logger.info({ sink: this.sink.name }, "circuit breaker closed: probe delivered");
+      this.metrics.breakerTransitions.inc({ sink: this.sink.name, state: "closed" });
+    }
+  }
+
+  async onFailure(failure: AttemptFailure): Promise<void> {
+    this.failedSinceReset = true;
+    const failures = await recordSinkFailure(this.conn, this.prefix, this.sink);
+    if (failures < this.sink.breaker.threshold) return;
+    // Attempts already in flight when the breaker opened fail too; they must not extend the cool-down.
+    const state = breakerStateAt(await breakerOpenUntil(this.conn, this.prefix, this.sink), Date.now());
+    if (state === "open") return;
+    const detail = `${failures} consecutive failures, last: ${failure.message}`;
+    await openBreaker(this.conn, this.prefix, this.sink, this.sink.breaker.cooldownMs, detail);
+    this.logger.warn(
+      { sink: this.sink.name, failures, reason: failure.reason, cooldownMs: this.sink.breaker.cooldownMs, from: state },
+      "circuit breaker open: sink queue paused for the cool-down",
+    );
+    this.metrics.breakerTransitions.inc({ sink: this.sink.name, state: "open" });
+  }
+
+  private async checkCooldown(): Promise<void> {
+    if (this.checking) return;
+    this.checking = true;
+    try {
+      const until = await breakerOpenUntil(this.conn, this.prefix, this.sink);
+      if (until === undefined || until > Date.now()) return;
+      if (await halfOpenBreaker(this.conn, this.prefix, this.sink)) {
+        this.logger.info({ sink: this.sink.name }, "circuit breaker half-open: sink queue resumed to probe");
+        this.metrics.breakerTransitions.inc({ sink: this.sink.name, state: "half-open" });
+      }
+    } catch (err) {
+      this.logger.warn({ sink: this.sink.name, err }, "circuit breaker check failed");
+    } finally {
+      this.checking = false;
+    }
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Test fixtures of the contract suite: events, a BerthConfig around one sink, a producer that
+ * enqueues the way the outbox does, and Redis clean-up by prefix.
+ */
+import type { BerthConfig, SinkConfig } from "@berth/config";
+import { type BerthEvent, createEventFactory } from "@berth/events";
+import { DELIVERY_JOB_NAME, type DeliveryJobData, deliveryJobOptions, sinkQueueName } from "@berth/queue";
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+
+const factory = createEventFactory({ source: "berth.test" });
+
+export function sampleEvent(n = 0): BerthEvent {
+  return factory.build("image.updated", {
+    name: `contract/repo-${n}`,
+    reference: "v1",
+    digest: "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+  });
+}
+
+export function configWithSink(sink: SinkConfig, redisUrl: string, prefix: string): BerthConfig {
+  const listen = { address: "127.0.0.1", port: 0 };
+  return {
+    distSpecVersion: "1.1.1",
+    storage: { rootDirectory: "/nonexistent" },
+    http: { ...listen, auth: {} },
+    log: { level: "warn" },
+    extensions: {
+      lint: { enable: false, mandatoryAnnotations: [] },
+      events: { enable: true, source: "berth.test", typePrefix: "zotregistry", sinks: [sink] },
+    },
+    queue: { redisUrl, prefix },
+    dashboard: { ...listen, auth: { anonymous: true, readOnly: false } },
+    workers: { http: listen, nats: listen },
+  };
+}
+
+/** Enqueues events for a sink exactly as the outbox does (same job id and options). */
+export async function enqueue(conn: Redis, prefix: string, sink: SinkConfig, events: BerthEvent[]): Promise<void> {
+  const queue = new Queue<DeliveryJobData>(sinkQueueName(sink), { connection: conn, prefix });
+  try {
+    for (let i = 0; i < events.length; i += 500) {
+      await queue.addBulk(
+        events.slice(i, i + 500).map((event) => ({
+          name: DELIVERY_JOB_NAME,
+          data: { event, sink: sink.name },
+          opts: deliveryJobOptions(sink, event.id),
+        })),
+      );
+    }
+  } finally {
+    await queue.close();
+  }
+}
+
+export async function deleteKeysByPrefix(conn: Redis, prefix: string): Promise<void> {
+  let cursor = "0";
+  for (let round = 0; round < 10_000; round++) {
+    const [next, keys] = await conn.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
+    if (keys.length > 0) await conn.del(...keys);
+    cursor = next;
+    if (cursor === "0") return;
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * The delivery runtime of one worker process: one BullMQ Worker per sink of the process's type,
+ * all on one consumer Redis connection (commands wait for Redis forever, so an outage pauses
+ * delivery instead of failing it).
+ */
+import type { BerthConfig, SinkConfig, SinkType } from "@berth/config";
+import { consumerConnection, getSinkStatus } from "@berth/queue";
+import type { Health, Logger, Registry } from "@berth/telemetry";
+import { createDeliveryMetrics } from "./delivery-metrics.js";
+import { SinkRunner } from "./sink-runner.js";
+import type { Sink } from "./sink.js";
+
+export interface DeliveryRuntimeOptions {
+  config: BerthConfig;
+  sinkType: SinkType;
+  createSink: (sink: SinkConfig) => Sink;
+  logger: Logger;
+  metrics: Registry;
+}
+
+export interface DeliveryRuntime {
+  /** Names of the sinks this process delivers to. */
+  readonly sinks: readonly string[];
+  /** Ordered shutdown; in-flight attempts get `graceMs` to finish. Idempotent. */
+  close(graceMs?: number): Promise<void>;
+  health(): Health;
+}
+
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+/** After the grace period, aborted attempts get this long to be recorded before we force-close. */
+const ABORT_SETTLE_MS = 5_000;
+
+function sleep(ms: number): { promise: Promise<void>; cancel(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return { promise, cancel: () => clearTimeout(timer) };
+}
+
+export async function startDeliveryRuntime(options: DeliveryRuntimeOptions): Promise<DeliveryRuntime> {
+  const { config, sinkType, logger } = options;
+  const prefix = config.queue.prefix;
+  const sinks = config.extensions.events.sinks.filter((s) => s.type === sinkType);
+  const connection = consumerConnection(config.queue.redisUrl, `berth-worker-${sinkType}`);
+  connection.on("error", (err) => logger.warn({ err: err.message }, "redis connection error"));
+  const shutdown = new AbortController();
+  const metrics = createDeliveryMetrics(options.metrics, () =>
+    Promise.all(sinks.map((s) => getSinkStatus(connection, prefix, s))),
+  );
+
+  const runners: SinkRunner[] = [];
+  const deliverers: Sink[] = [];
+  for (const sink of sinks) {
+    const deliverer = options.createSink(sink);
+    deliverers.push(deliverer);
+    runners.push(
+      new SinkRunner({
+        sink,
+        deliverer,
+        connection,
+        prefix,
+        logger,
+        metrics,
+        shutdownSignal: shutdown.signal,
+        workerName: `${sinkType}-${process.pid}`,
+      }),
+    );
+  }
+  for (const r of runners) r.start();
+  if (sinks.length === 0) logger.warn({ sinkType }, "no sinks of this type configured; nothing to deliver");
+  else logger.info({ sinks: sinks.map((s) => s.name), sinkType }, "delivery runtime started");
+
+  let closing: Promise<void> | undefined;
+  async function close(graceMs = DEFAULT_SHUTDOWN_GRACE_MS): Promise<void> {
+    // 1. Stop taking jobs and let in-flight attempts finish; BullMQ's close() waits for them.
+    const stopping = Promise.allSettled(runners.map((r) => r.stopWorker()));
+    const grace = sleep(graceMs);
+    const inTime = await Promise.race([stopping.then(() => true), grace.promise.then(() => false)]);
+    grace.cancel();
+    if (!inTime) {
+      // 2. Grace over: abort the stragglers. Their failure is recorded as transient (`shutdown`),
+      //    so BullMQ schedules a retry; if even that cannot reach Redis, force-close and leave
+      //    them to stalled-job recovery by another worker (their locks expire).
+      logger.warn({ graceMs }, "shutdown grace period over; aborting in-flight deliveries");
+      shutdown.abort(new Error("worker shutting down"));
+      const settle = sleep(ABORT_SETTLE_MS);
+      const settled = await Promise.race([stopping.then(() => true), settle.promise.then(() => false)]);
+      settle.cancel();
+      if (!settled) await Promise.allSettled(runners.map((r) => r.stopWorker(true)));
+    }
+    // 3. Dead-letter moves started by the last failures, then the queue handles.
+    await Promise.allSettled(runners.map((r) => r.closeQueues()));
+    // 4. The sinks (HTTP agents, NATS connections: drained by the sink's close()).
+    await Promise.allSettled(deliverers.map((d) => d.close()));
+    // 5. Redis last: everything above may still have needed it.
+    await connection.quit().catch(() => connection.disconnect());
+    logger.info("delivery runtime closed");
+  }
+
+  return {
+    sinks: sinks.map((s) => s.name),
+    close(graceMs) {
+      closing ??= close(graceMs);
+      return closing;
+    },
+    health() {
+      const workers = runners.map((r) => r.health());
+      const redis = connection.status;
+      const ok = closing === undefined && redis === "ready" && workers.every((w) => w.running);
+      return { ok, redis, closing: closing !== undefined, workers };
+    },
+  };
+}

@@ -1,0 +1,231 @@
+/**
+ * Everything one sink needs inside a worker process: its BullMQ Worker, the attempt processor
+ * (timeout, classification, job log, metrics), its breaker and its dead-letter mover.
+ */
+import type { SinkConfig } from "@berth/config";
+import {
+  type DeadLetterJobData,
+  type DeliveryJobData,
+  deadLetterQueueName,
+  pauseSink,
+  sinkQueueName,
+} from "@berth/queue";
+import type { Logger } from "@berth/telemetry";
+import { type Job, Queue, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import {
+  type AbortCause,
+  type AttemptFailure,
+  PermanentJobFailure,
+  classifyFailure,
+  failureOfJobError,
+  transientJobError,
+} from "./attempt-failure.js";
+import { SinkBreaker } from "./circuit-breaker.js";
+import { moveToDeadLetters, sweepFailedJobs } from "./dead-letter.js";
+import type { DeliveryMetrics } from "./delivery-metrics.js";
+import { createBackoffStrategy } from "./retry-policy.js";
+import type { Sink } from "./sink.js";
+
+/**
+ * Lock and stall settings. A SIGKILLed worker's jobs keep their lock until it expires
+ * (LOCK_DURATION_MS), then the next stalled check of any live worker (every STALLED_INTERVAL_MS)
+ * puts them back in the queue: recovery within ~15 s. Live workers renew locks every 5 s.
+ * MAX_STALLED_COUNT is high so that repeated crashes do not fail an event; a job that stalls more
+ * often than that is failed by BullMQ and then dead-lettered by the sweep (never lost).
+ */
+export const LOCK_DURATION_MS = 10_000;
+export const STALLED_INTERVAL_MS = 5_000;
+export const MAX_STALLED_COUNT = 10;
+/** How often each process looks for failed jobs that were not dead-lettered. */
+const SWEEP_INTERVAL_MS = 30_000;
+
+export interface SinkRunnerOptions {
+  sink: SinkConfig;
+  deliverer: Sink;
+  connection: Redis;
+  prefix: string;
+  logger: Logger;
+  metrics: DeliveryMetrics;
+  /** Aborted when the grace period of a shutdown ends: in-flight attempts give up. */
+  shutdownSignal: AbortSignal;
+  workerName: string;
+}
+
+function abortCauseOf(timeout: AbortSignal, shutdown: AbortSignal, lock: AbortSignal | undefined): AbortCause | undefined {
+  if (shutdown.aborted) return "shutdown";
+  if (timeout.aborted) return "timeout";
+  if (lock?.aborted) return "lock_lost";
+  return undefined;
+}
+
+/** Rejects when `signal` aborts, so a sink that ignores its signal cannot hold the attempt. */
+function whenAborted(signal: AbortSignal): { promise: Promise<never>; dispose(): void } {
+  let onAbort = () => {};
+  const promise = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  promise.catch(() => {});
+  return { promise, dispose: () => signal.removeEventListener("abort", onAbort) };
+}
+
+export class SinkRunner {
+  readonly worker: Worker<DeliveryJobData>;
+  readonly queue: Queue<DeliveryJobData>;
+  readonly deadLetters: Queue<DeadLetterJobData>;
+  private readonly breaker: SinkBreaker;
+  private readonly pendingMoves = new Set<Promise<void>>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private lastError: string | undefined;
+
+  constructor(private readonly o: SinkRunnerOptions) {
+    const { sink, connection, prefix } = o;
+    this.queue = new Queue(sinkQueueName(sink), { connection, prefix });
+    this.deadLetters = new Queue(deadLetterQueueName(sink), { connection, prefix });
+    this.breaker = new SinkBreaker(connection, prefix, sink, o.logger, o.metrics);
+    this.worker = new Worker<DeliveryJobData>(
+      sinkQueueName(sink),
+      (job, _token, lockSignal) => this.attempt(job, lockSignal),
+      {
+        connection,
+        prefix,
+        name: o.workerName,
+        concurrency: sink.concurrency,
+        lockDuration: LOCK_DURATION_MS,
+        stalledInterval: STALLED_INTERVAL_MS,
+        maxStalledCount: MAX_STALLED_COUNT,
+        settings: { backoffStrategy: createBackoffStrategy(sink.retry) },
+        autorun: false,
+      },
+    );
+    this.worker.on("failed", (job, err) => {
+      // `finishedOn` is only set when BullMQ moved the job to the failed set (no retry left).
+      if (job?.finishedOn) this.track(this.deadLetter(job, failureOfJobError(err)));
+    });
+    this.worker.on("error", (err) => {
+      this.lastError = err.message;
+      o.logger.error({ sink: sink.name, err }, "worker error");
+    });
+    this.worker.on("stalled", (jobId) => o.logger.warn({ sink: sink.name, jobId }, "stalled job returned to the queue"));
+  }
+
+  start(): void {
+    this.breaker.start();
+    void this.worker.run().catch((err) => this.o.logger.error({ sink: this.o.sink.name, err }, "worker stopped"));
+    const sweep = () => this.track(this.sweep());
+    sweep();
+    this.sweepTimer = setInterval(sweep, SWEEP_INTERVAL_MS);
+    this.sweepTimer.unref();
+  }
+
+  health(): { sink: string; running: boolean; lastError?: string } {
+    const h: { sink: string; running: boolean; lastError?: string } = {
+      sink: this.o.sink.name,
+      running: this.worker.isRunning(),
+    };
+    if (this.lastError) h.lastError = this.lastError;
+    return h;
+  }
+
+  /** Step 1 of shutdown: stop fetching and wait for in-flight attempts (BullMQ waits for them). */
+  async stopWorker(force = false): Promise<void> {
+    clearInterval(this.sweepTimer);
+    this.breaker.stop();
+    await this.worker.close(force);
+  }
+
+  /** Step 2: wait for dead-letter moves started by failures, then close the queue handles. */
+  async closeQueues(): Promise<void> {
+    await Promise.allSettled([...this.pendingMoves]);
+    await Promise.allSettled([this.queue.close(), this.deadLetters.close()]);
+  }
+
+  private track(p: Promise<void>): void {
+    this.pendingMoves.add(p);
+    void p.finally(() => this.pendingMoves.delete(p));
+  }
+
+  private async attempt(job: Job<DeliveryJobData>, lockSignal: AbortSignal | undefined): Promise<void> {
+    const { sink, deliverer, logger, metrics } = this.o;
+    const attempt = job.attemptsMade + 1;
+    const timeout = AbortSignal.timeout(sink.timeoutMs);
+    const signals = [timeout, this.o.shutdownSignal, ...(lockSignal ? [lockSignal] : [])];
+    const signal = AbortSignal.any(signals);
+    const aborted = whenAborted(signal);
+    const started = performance.now();
+    try {
+      const receipt = await Promise.race([deliverer.deliver(job.data.event, { signal, attempt }), aborted.promise]);
+      const ms = performance.now() - started;
+      metrics.delivered.inc({ sink: sink.name });
+      metrics.attemptDuration.observe({ sink: sink.name, outcome: "delivered" }, ms / 1000);
+      const eventTime = Date.parse(job.data.event.time);
+      if (Number.isFinite(eventTime)) metrics.latency.observe({ sink: sink.name }, Math.max(0, Date.now() - eventTime) / 1000);
+      await job.log(`attempt ${attempt}: delivered ${receipt.detail} in ${Math.round(ms)} ms`);
+      await this.breaker.onSuccess().catch((err) => logger.warn({ sink: sink.name, err }, "breaker update failed"));
+    } catch (err) {
+      const ms = performance.now() - started;
+      const failure = classifyFailure(err, abortCauseOf(timeout, this.o.shutdownSignal, lockSignal));
+      throw await this.failed(job, attempt, failure, ms);
+    } finally {
+      aborted.dispose();
+    }
+  }
+
+  /** Records a failed attempt; returns the error to throw to BullMQ. */
+  private async failed(job: Job<DeliveryJobData>, attempt: number, failure: AttemptFailure, ms: number): Promise<Error> {
+    const { sink, logger, metrics, connection, prefix } = this.o;
+    const maxAttempts = job.opts.attempts ?? 1;
+    const final = !failure.transient || attempt >= maxAttempts;
+    metrics.failed.inc({ sink: sink.name, reason: failure.reason });
+    metrics.attemptDuration.observe({ sink: sink.name, outcome: "failed" }, ms / 1000);
+    if (failure.transient && !final) metrics.retried.inc({ sink: sink.name });
+    const verdict = !failure.transient ? "permanent" : final ? "last attempt" : "will retry";
+    const line = `attempt ${attempt}: ${failure.message} in ${Math.round(ms)} ms (${verdict})`;
+    await job.log(line).catch(() => {});
+    logger[final ? "warn" : "debug"](
+      { sink: sink.name, eventId: job.data.event.id, jobId: job.id, attempt, reason: failure.reason },
+      line,
+    );
+    // Our own shutdown or a lost lock says nothing about the destination's health.
+    if (failure.reason !== "shutdown" && failure.reason !== "lock_lost") {
+      await this.breaker.onFailure(failure).catch((err) => logger.warn({ sink: sink.name, err }, "breaker update failed"));
+    }
+    if (failure.pauseSink) {
+      // HTTP 410 Gone: the receiver says it is gone for good; hold every event until an operator looks.
+      await pauseSink(connection, prefix, sink, "gone", failure.message).catch((err) =>
+        logger.error({ sink: sink.name, err }, "could not pause sink"),
+      );
+      logger.error({ sink: sink.name, reason: failure.reason }, "sink paused: destination is gone; resume it when fixed");
+    }
+    return failure.transient ? transientJobError(failure) : new PermanentJobFailure(failure);
+  }
+
+  private async deadLetter(job: Job<DeliveryJobData>, failure: AttemptFailure): Promise<void> {
+    const { sink, logger, metrics } = this.o;
+    try {
+      await moveToDeadLetters(job, failure, this.queue, this.deadLetters);
+      metrics.deadLettered.inc({ sink: sink.name });
+      logger.warn(
+        { sink: sink.name, eventId: job.data.event.id, attempts: job.attemptsMade, reason: failure.reason },
+        "event dead-lettered",
+      );
+    } catch (err) {
+      // The failed job stays in the failed set; the periodic sweep retries the move.
+      logger.error({ sink: sink.name, jobId: job.id, err }, "could not dead-letter; left in the failed set");
+    }
+  }
+
+  private async sweep(): Promise<void> {
+    try {
+      const moved = await sweepFailedJobs(this.queue, this.deadLetters);
+      if (moved > 0) {
+        this.o.metrics.deadLettered.inc({ sink: this.o.sink.name }, moved);
+        this.o.logger.warn({ sink: this.o.sink.name, moved }, "dead-lettered failed jobs left by an earlier process");
+      }
+    } catch (err) {
+      this.o.logger.warn({ sink: this.o.sink.name, err }, "failed-job sweep did not finish");
+    }
+  }
+}
