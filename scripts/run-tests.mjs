@@ -29,7 +29,7 @@ function walk(dir, out) {
   return out;
 }
 
-const all = ["apps", "packages"].flatMap((d) => walk(join(root, d), []));
+const all = ["apps", "packages", "e2e"].flatMap((d) => walk(join(root, d), []));
 const pick = {
   default: (f) => !f.endsWith(".chaos.test.ts"),
   e2e: (f) => f.endsWith(".e2e.test.ts"),
