@@ -65,7 +65,14 @@ function walkList(
   if (!Array.isArray(raw)) {
     return fail(out, `${path}: ${describeValue(raw)} must be an array of ${shape.itemLabel}`);
   }
-  return raw.map((item, i) => walk(item, shape.item, `${path}[${i}]`, out));
+  return raw.map((item, i) => {
+    const at = `${path}[${i}]`;
+    // Checked here, not in walk(), so a `null` item is reported rather than read as "not set".
+    if (shape.item.kind === "object" && !isPlainObject(item)) {
+      return fail(out, `${at}: ${describeValue(item)} must be ${shape.itemNoun}`);
+    }
+    return walk(item, shape.item, at, out);
+  });
 }
 
 function walkObject(

@@ -10,7 +10,7 @@ export type KeyShape =
   /** An object whose keys are data, not config keys (HTTP headers): kept as written. */
   | { kind: "map" }
   | { kind: "object"; keys: Record<string, KeyShape>; aliases?: Record<string, string> }
-  | { kind: "list"; item: KeyShape; itemLabel: string };
+  | { kind: "list"; item: KeyShape; itemLabel: string; itemNoun: string };
 
 import { CONFIG_SCHEMA, isSchemaLeaf, type SchemaNode } from "./schema.js";
 
@@ -49,7 +49,7 @@ function shapeOfSchema(node: SchemaNode, path: string): KeyShape {
     const childPath = path === "" ? key : `${path}.${key}`;
     if (!isSchemaLeaf(child)) keys[key] = shapeOfSchema(child, childPath);
     else if (childPath === "extensions.events.sinks") {
-      keys[key] = { kind: "list", item: SINK_SHAPE, itemLabel: "sink objects" };
+      keys[key] = { kind: "list", item: SINK_SHAPE, itemLabel: "sink objects", itemNoun: "a sink object" };
     } else keys[key] = leaf;
   }
   return object(keys);

@@ -70,6 +70,7 @@ export function validateSinks(raw: readonly unknown[], ctx: SinkContext): SinkCo
   const sinks: SinkConfig[] = [];
   const firstIndexOf = new Map<string, number>();
   raw.forEach((item, i) => {
+    if (item === undefined) return; // not an object: key-case.ts has reported it
     const path = `${SINKS_PATH}[${i}]`;
     const sink = validateSink(item, path, ctx);
     if (sink === undefined) return;
