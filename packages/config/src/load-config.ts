@@ -41,8 +41,19 @@ async function readJson(file: string): Promise<unknown> {
   } catch (err) {
     // zot also reads YAML and TOML; Berth reads the JSON form only.
     const hint = [".yaml", ".yml", ".toml"].includes(extname(file)) ? " (Berth reads JSON configs only)" : "";
-    throw new ConfigError([`${JSON.stringify(file)} is not valid JSON: ${(err as Error).message}${hint}`], {
-      file,
-    });
+    const problem = `${JSON.stringify(file)} is not valid JSON: ${syntaxError(err as Error, text)}${hint}`;
+    throw new ConfigError([problem], { file });
   }
+}
+
+/**
+ * V8's JSON errors quote a slice of the input, which may hold a secret: keep the reason
+ * ("Unexpected token '}'"), drop the quote, and add line:column when V8 gives a position.
+ */
+function syntaxError(err: Error, text: string): string {
+  const reason = err.message.split(/, "|\s+in JSON at position|\s+is not valid JSON/)[0] ?? "syntax error";
+  const position = /at position (\d+)/.exec(err.message)?.[1];
+  if (position === undefined) return reason;
+  const before = text.slice(0, Number(position)).split("\n");
+  return `${reason} at line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1}`;
 }
