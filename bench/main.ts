@@ -9,6 +9,8 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { SHARED_NATS_URL, SHARED_REDIS_URL } from "@berth/testing";
+import { deliveryThroughput } from "./cases/delivery-throughput.js";
+import { registryMemory } from "./cases/registry-memory.js";
 import { registryThroughput } from "./cases/registry-throughput.js";
 import { DOCKER_REGISTRY } from "./lib/baselines/docker-registry.js";
 import type { BenchCase, BenchContext } from "./lib/bench-case.js";
@@ -18,7 +20,7 @@ import { progress } from "./lib/progress.js";
 import { REPO_ROOT, stopAll } from "./lib/spawn-app.js";
 import { type Row, renderTable, verdict } from "./lib/table.js";
 
-const CASES: readonly BenchCase[] = [registryThroughput];
+const CASES: readonly BenchCase[] = [registryThroughput, registryMemory, deliveryThroughput];
 
 function parseCli(): { quick: boolean; only?: string[]; reps?: number; fromSource: boolean } {
   const { values } = parseArgs({

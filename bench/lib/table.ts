@@ -46,8 +46,8 @@ function ratioCell(s: Summary | undefined): string {
 
 function goalCell(goal: Goal | undefined): string {
   if (!goal) return "—";
-  const v = Number.isInteger(goal.value) ? goal.value.toFixed(1) : String(goal.value);
-  return goal.kind === "ratio-at-least" ? `≥ ${v}×` : `< ${v} ${goal.unit}`;
+  if (goal.kind === "berth-below") return `< ${goal.value} ${goal.unit}`;
+  return `≥ ${Number.isInteger(goal.value) ? goal.value.toFixed(1) : goal.value}×`;
 }
 
 /** ✔ / ✘ from the medians; "n/a" when the figure the goal needs was not measured. */

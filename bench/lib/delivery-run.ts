@@ -1,0 +1,150 @@
+/**
+ * One delivery run: N jobs pre-enqueued into a paused sink queue, K delivering processes (Berth's
+ * worker app or the bare baseline worker) started and registered, then the queue is resumed and
+ * the clock runs until the receiver has seen every event. Rate = N ÷ (last arrival − resume).
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { SinkConfig } from "@berth/config";
+import { sinkQueueName } from "@berth/queue";
+import { uniqueName } from "@berth/testing";
+import { ArrivalLog, type Receiver } from "./arrival-log.js";
+import type { BenchContext } from "./bench-case.js";
+import { type BenchConfigOptions, type BenchSink, writeBerthConfig } from "./berth-config.js";
+import { enqueuePaused, makeEvents, openSinkQueue, resolvedConfig, workersOnQueue } from "./delivery-jobs.js";
+import { rssMb, sampleMaxRss } from "./proc-status.js";
+import { deleteKeysByPrefix } from "./redis-keys.js";
+import { REPO_ROOT, type Spawned, spawnBenchScript, spawnBerthApp } from "./spawn-app.js";
+import { waitWhileAlive } from "./wait-http.js";
+
+export type DeliveryKind = "http" | "nats" | "jetstream";
+export type DeliverySide = "berth" | "bare";
+
+export interface DeliveryTarget {
+  kind: DeliveryKind;
+  receiver: Receiver;
+  /** HTTP receiver URL or NATS server URL. */
+  address: string;
+  subject?: string;
+}
+
+export const SINK_NAME = "bench";
+export const BARE_WORKER = join(REPO_ROOT, "bench/lib/baselines/bare-worker.ts");
+
+export function benchSink(target: DeliveryTarget, concurrency: number): BenchSink {
+  return {
+    name: SINK_NAME,
+    type: target.kind === "http" ? "http" : "nats",
+    address: target.address,
+    concurrency,
+    ...(target.subject ? { channel: target.subject } : {}),
+    ...(target.kind === "jetstream" ? { jetstream: true } : {}),
+  };
+}
+
+/** The delivering processes of one side, started and registered on the sink queue. */
+export interface Deliverers {
+  procs: Spawned[];
+  sink: SinkConfig;
+  prefix: string;
+  stop(): Promise<void>;
+}
+
+export interface DeliverersOptions {
+  ctx: BenchContext;
+  side: DeliverySide;
+  target: DeliveryTarget;
+  processes: number;
+  concurrency: number;
+}
+
+export async function startDeliverers(o: DeliverersOptions): Promise<Deliverers> {
+  const dir = await mkdtemp(join(tmpdir(), "berth-bench-delivery-"));
+  const prefix = uniqueName("berth-bench");
+  const configOptions: BenchConfigOptions = {
+    dir,
+    redisUrl: o.ctx.redisUrl,
+    prefix,
+    events: true,
+    sinks: [benchSink(o.target, o.concurrency)],
+  };
+  const sink = resolvedConfig(configOptions).extensions.events.sinks[0]!;
+  const procs: Spawned[] = [];
+  const stop = async () => {
+    await Promise.all(procs.map((p) => p.stop()));
+    await deleteKeysByPrefix(o.ctx.redisUrl, prefix);
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    const config = await writeBerthConfig(configOptions);
+    for (let i = 0; i < o.processes; i++) {
+      if (o.side === "berth") {
+        const app = o.target.kind === "http" ? "worker-http" : "worker-nats";
+        procs.push(spawnBerthApp(app, config, o.ctx.mode, `${app}#${i + 1}`));
+      } else {
+        const args = [
+          "--mode", o.target.kind, "--redis", o.ctx.redisUrl, "--prefix", prefix, "--queue", sinkQueueName(sink),
+          "--concurrency", String(o.concurrency), "--target", o.target.address,
+          ...(o.target.subject ? ["--subject", o.target.subject] : []),
+        ];
+        procs.push(spawnBenchScript(`bare-worker-${o.target.kind}#${i + 1}`, BARE_WORKER, args));
+      }
+    }
+    const q = openSinkQueue(o.ctx.redisUrl, prefix, sink);
+    try {
+      await waitWhileAlive(`${o.processes} ${o.side} worker(s) on ${sinkQueueName(sink)}`, procs, async () =>
+        (await workersOnQueue(q)) >= o.processes,
+      );
+    } finally {
+      await q.close();
+    }
+    return { procs, sink, prefix, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+export interface DeliveryRunResult {
+  /** Events per second, resume → last arrival. */
+  rate: number;
+  /** RSS of each delivering process just before the run, and its maximum during it. */
+  idleRssMb: number[];
+  loadRssMb: number[];
+  duplicates: number;
+}
+
+/** Delivers `jobs` events through already-started deliverers. */
+export async function measureDelivery(d: Deliverers, o: DeliverersOptions, jobs: number): Promise<DeliveryRunResult> {
+  const events = makeEvents(jobs, "bench/delivery");
+  const log = new ArrivalLog(new Set(events.map((e) => e.id)));
+  const q = openSinkQueue(o.ctx.redisUrl, d.prefix, d.sink);
+  try {
+    await enqueuePaused(q, d.sink, events);
+    const idleRssMb = d.procs.map((p) => rssMb(p.pid));
+    const sampler = sampleMaxRss(d.procs.map((p) => p.pid));
+    o.target.receiver.log = log;
+    const started = performance.now();
+    await q.queue.resume();
+    try {
+      await log.waitAll(`${o.side} ${o.target.kind} delivery`, d.procs, 60_000 + jobs * 5);
+    } finally {
+      o.target.receiver.log = undefined;
+    }
+    const loadRssMb = sampler.stop();
+    return { rate: jobs / ((log.lastAt - started) / 1000), idleRssMb, loadRssMb, duplicates: log.duplicates };
+  } finally {
+    await q.close();
+  }
+}
+
+/** Start, measure, stop: one repetition of one side. */
+export async function deliveryRun(o: DeliverersOptions, jobs: number): Promise<DeliveryRunResult> {
+  const d = await startDeliverers(o);
+  try {
+    return await measureDelivery(d, o, jobs);
+  } finally {
+    await d.stop();
+  }
+}
