@@ -84,17 +84,23 @@ export function processCases(options: SinkContractOptions): void {
         },
         { timeoutMs: 120_000, intervalMs: 200 },
       );
+      // The killed worker's in-flight jobs come back only after their locks expire: wait for the
+      // queue to drain before counting, or their redeliveries would be missed.
+      const status = await waitFor(
+        "queue drained",
+        async () => {
+          const s = await getSinkStatus(conn, prefix, sink);
+          return s.waiting + s.active + s.delayed === 0 ? s : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 200 },
+      );
+      assert.equal(status.deadLetters, 0);
       const { unique, duplicates } = countDuplicates(await harness.received());
       console.log(
         `SIGKILL case: ${total} events, ${unique} distinct ids received, ${duplicates} duplicates ` +
           `(${deliveredAtKill} distinct delivered when worker ${procs[0]!.child.pid} was killed)`,
       );
       assert.equal(unique, total);
-      const status = await waitFor("queue drained", async () => {
-        const s = await getSinkStatus(conn, prefix, sink);
-        return s.waiting + s.active + s.delayed === 0 ? s : undefined;
-      });
-      assert.equal(status.deadLetters, 0);
       for (const w of procs.slice(1)) w.child.kill("SIGTERM");
       for (const w of procs.slice(1)) assert.equal((await w.exited).code, 0);
       harness.setMode("healthy");
