@@ -8,3 +8,5 @@ export * from "./replay.js";
 export * from "./purge.js";
 export * from "./sink-control.js";
 export * from "./dead-letter-parker.js";
+export * from "./request-masking.js";
+export * from "./sink-test.js";

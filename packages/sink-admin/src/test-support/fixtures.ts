@@ -19,7 +19,7 @@ export function httpSinkConfig(name: string, overrides: Partial<SinkConfig> = {}
     mode: "binary",
     jetstream: false,
     concurrency: 16,
-    breaker: { threshold: 1_000, cooldownMs: 60_000 },
+    breaker: { threshold: 1_000_000, cooldownMs: 60_000 },
     ...overrides,
   };
 }
