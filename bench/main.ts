@@ -10,17 +10,20 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { SHARED_NATS_URL, SHARED_REDIS_URL } from "@berth/testing";
 import { deliveryThroughput } from "./cases/delivery-throughput.js";
+import { latency } from "./cases/latency.js";
+import { scale } from "./cases/scale.js";
+import { processMemory } from "./cases/process-memory.js";
 import { registryMemory } from "./cases/registry-memory.js";
 import { registryThroughput } from "./cases/registry-throughput.js";
 import { DOCKER_REGISTRY } from "./lib/baselines/docker-registry.js";
 import type { BenchCase, BenchContext } from "./lib/bench-case.js";
-import { buildApps, ensureServices } from "./lib/build-apps.js";
+import { buildApps, buildBaselines, ensureServices } from "./lib/build-apps.js";
 import { machineLine } from "./lib/machine-info.js";
 import { progress } from "./lib/progress.js";
 import { REPO_ROOT, stopAll } from "./lib/spawn-app.js";
 import { type Row, renderTable, verdict } from "./lib/table.js";
 
-const CASES: readonly BenchCase[] = [registryThroughput, registryMemory, deliveryThroughput];
+const CASES: readonly BenchCase[] = [registryThroughput, registryMemory, deliveryThroughput, latency, scale, processMemory];
 
 function parseCli(): { quick: boolean; only?: string[]; reps?: number; fromSource: boolean } {
   const { values } = parseArgs({
@@ -40,7 +43,7 @@ function parseCli(): { quick: boolean; only?: string[]; reps?: number; fromSourc
   return { quick: values.quick, fromSource: values["from-source"], ...(only ? { only } : {}), ...(reps ? { reps } : {}) };
 }
 
-function report(machine: string, rows: readonly Row[], ctx: BenchContext, crashed: readonly string[]): string {
+function report(machine: string, rows: readonly Row[], ctx: BenchContext, cases: readonly BenchCase[], crashed: readonly string[]): string {
   const met = rows.filter((r) => verdict(r) === "✔").length;
   const goals = rows.filter((r) => r.goal).length;
   return [
@@ -57,6 +60,10 @@ function report(machine: string, rows: readonly Row[], ctx: BenchContext, crashe
     renderTable(rows),
     "",
     ...(crashed.length ? ["Crashed cases:", ...crashed.map((c) => `- ${c}`), ""] : []),
+    "## How each case is measured",
+    "",
+    ...cases.map((c) => `- **${c.title}** (\`--only ${c.id}\`): ${c.method}`),
+    "",
   ].join("\n");
 }
 
@@ -70,11 +77,15 @@ async function main(): Promise<number> {
     natsUrl: SHARED_NATS_URL,
   };
   ensureServices();
-  if (ctx.mode === "dist") buildApps(["registry", "worker-http", "worker-nats", "dashboard"]);
+  if (ctx.mode === "dist") {
+    buildApps(["registry", "worker-http", "worker-nats", "dashboard"]);
+    buildBaselines();
+  }
   const machine = await machineLine({ redisUrl: ctx.redisUrl, natsUrl: ctx.natsUrl, dockerRegistry: DOCKER_REGISTRY });
   const rows: Row[] = [];
   const crashed: string[] = [];
-  for (const c of CASES.filter((k) => !cli.only || cli.only.includes(k.id))) {
+  const selected = CASES.filter((k) => !cli.only || cli.only.includes(k.id));
+  for (const c of selected) {
     progress(`case ${c.id}: ${c.title}`);
     try {
       rows.push(...(await c.run(ctx)));
@@ -87,7 +98,7 @@ async function main(): Promise<number> {
       await stopAll();
     }
   }
-  const text = report(machine, rows, ctx, crashed);
+  const text = report(machine, rows, ctx, selected, crashed);
   process.stdout.write(`${text}\n`);
   // A partial run (--only / --quick) is for development: it does not overwrite the record.
   if (!cli.only && !cli.quick) await writeFile(join(REPO_ROOT, "BENCHMARKS.md"), text);

@@ -41,10 +41,10 @@ function sizes(quick: boolean): Sizes {
 
 type Metric = "blobUp" | "blobDown" | "manifestPut" | "manifestGet";
 const METRICS: { id: Metric; label: string; unit: string; goal: Goal }[] = [
-  { id: "blobUp", label: "Registry blob upload, 16 clients", unit: "MB/s", goal: { kind: "ratio-at-least", value: 1.0 } },
-  { id: "blobDown", label: "Registry blob download, 16 clients", unit: "MB/s", goal: { kind: "ratio-at-least", value: 1.0 } },
-  { id: "manifestPut", label: "Registry manifest PUT, 16 clients", unit: "/s", goal: { kind: "ratio-at-least", value: 1.2 } },
-  { id: "manifestGet", label: "Registry manifest GET, 16 clients", unit: "/s", goal: { kind: "ratio-at-least", value: 1.2 } },
+  { id: "blobUp", label: "Registry blob upload", unit: "MB/s", goal: { kind: "ratio-at-least", value: 1.0 } },
+  { id: "blobDown", label: "Registry blob download", unit: "MB/s", goal: { kind: "ratio-at-least", value: 1.0 } },
+  { id: "manifestPut", label: "Registry manifest PUT", unit: "/s", goal: { kind: "ratio-at-least", value: 1.2 } },
+  { id: "manifestGet", label: "Registry manifest GET", unit: "/s", goal: { kind: "ratio-at-least", value: 1.2 } },
 ];
 
 /** One registry under test, with its keep-alive client and the targets its manifests point at. */
@@ -159,5 +159,10 @@ async function run(ctx: BenchContext): Promise<Row[]> {
 export const registryThroughput: BenchCase = {
   id: "registry",
   title: "Registry throughput vs docker-registry (CNCF Distribution 2.8)",
+  method:
+    "16 concurrent keep-alive clients in the bench process; Berth's registry (its own process, events off) vs Debian's docker-registry " +
+    "(CNCF Distribution 2.8, filesystem storage in a temp dir, delete enabled, no auth, access log off), interleaved. Blobs: " +
+    "32 random 8 MiB blobs uploaded POST+PATCH+PUT, then each downloaded twice. Manifests: 1,600 distinct OCI manifests PUT by tag " +
+    "(each client its own repository), then 3,200 GETs by tag.",
   run,
 };

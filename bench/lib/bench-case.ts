@@ -15,6 +15,8 @@ export interface BenchCase {
   /** Name used by `--only`. */
   id: string;
   title: string;
+  /** How the case measures, and against what: printed under the table. */
+  method: string;
   run(ctx: BenchContext): Promise<Row[]>;
 }
 

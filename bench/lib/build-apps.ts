@@ -15,6 +15,16 @@ export function buildApps(apps: readonly BerthApp[]): void {
   if (result.status !== 0) throw new Error(`building ${present.join(", ")} failed (exit ${result.status ?? result.signal})`);
 }
 
+/** Compiles the bench's own baseline worker, so it runs as plain JavaScript like Berth's apps. */
+export function buildBaselines(): void {
+  progress("building the bench's baseline worker (bench/tsconfig.build.json)");
+  const result = spawnSync("pnpm", ["--filter", "@berth/bench", "exec", "tsc", "-p", "tsconfig.build.json"], {
+    cwd: REPO_ROOT,
+    stdio: ["ignore", 2, 2],
+  });
+  if (result.status !== 0) throw new Error(`building the bench baselines failed (exit ${result.status ?? result.signal})`);
+}
+
 /** Starts the shared Redis and NATS when nothing listens (the same script CI uses). */
 export function ensureServices(): void {
   const result = spawnSync("bash", ["scripts/ensure-services.sh"], { cwd: REPO_ROOT, stdio: ["ignore", 2, 2] });

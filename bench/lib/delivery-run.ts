@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { SinkConfig } from "@berth/config";
+import type { BerthConfig, SinkConfig } from "@berth/config";
 import { sinkQueueName } from "@berth/queue";
 import { uniqueName } from "@berth/testing";
 import { ArrivalLog, type Receiver } from "./arrival-log.js";
@@ -15,7 +15,7 @@ import { type BenchConfigOptions, type BenchSink, writeBerthConfig } from "./ber
 import { enqueuePaused, makeEvents, openSinkQueue, resolvedConfig, workersOnQueue } from "./delivery-jobs.js";
 import { rssMb, sampleMaxRss } from "./proc-status.js";
 import { deleteKeysByPrefix } from "./redis-keys.js";
-import { REPO_ROOT, type Spawned, spawnBenchScript, spawnBerthApp } from "./spawn-app.js";
+import { type Spawned, spawnBenchScript, spawnBerthApp } from "./spawn-app.js";
 import { waitWhileAlive } from "./wait-http.js";
 
 export type DeliveryKind = "http" | "nats" | "jetstream";
@@ -30,11 +30,15 @@ export interface DeliveryTarget {
 }
 
 export const SINK_NAME = "bench";
-export const BARE_WORKER = join(REPO_ROOT, "bench/lib/baselines/bare-worker.ts");
+export const BARE_WORKER = "lib/baselines/bare-worker";
 
-export function benchSink(target: DeliveryTarget, concurrency: number): BenchSink {
+export function benchSink(
+  target: Pick<DeliveryTarget, "kind" | "address" | "subject">,
+  concurrency: number,
+  name = SINK_NAME,
+): BenchSink {
   return {
-    name: SINK_NAME,
+    name,
     type: target.kind === "http" ? "http" : "nats",
     address: target.address,
     concurrency,
@@ -46,6 +50,8 @@ export function benchSink(target: DeliveryTarget, concurrency: number): BenchSin
 /** The delivering processes of one side, started and registered on the sink queue. */
 export interface Deliverers {
   procs: Spawned[];
+  /** The resolved config the processes run with (the outbox of the latency case uses it too). */
+  config: BerthConfig;
   sink: SinkConfig;
   prefix: string;
   stop(): Promise<void>;
@@ -69,7 +75,8 @@ export async function startDeliverers(o: DeliverersOptions): Promise<Deliverers>
     events: true,
     sinks: [benchSink(o.target, o.concurrency)],
   };
-  const sink = resolvedConfig(configOptions).extensions.events.sinks[0]!;
+  const config = resolvedConfig(configOptions);
+  const sink = config.extensions.events.sinks[0]!;
   const procs: Spawned[] = [];
   const stop = async () => {
     await Promise.all(procs.map((p) => p.stop()));
@@ -77,18 +84,18 @@ export async function startDeliverers(o: DeliverersOptions): Promise<Deliverers>
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    const config = await writeBerthConfig(configOptions);
+    const configPath = await writeBerthConfig(configOptions);
     for (let i = 0; i < o.processes; i++) {
       if (o.side === "berth") {
         const app = o.target.kind === "http" ? "worker-http" : "worker-nats";
-        procs.push(spawnBerthApp(app, config, o.ctx.mode, `${app}#${i + 1}`));
+        procs.push(spawnBerthApp(app, configPath, o.ctx.mode, `${app}#${i + 1}`));
       } else {
         const args = [
           "--mode", o.target.kind, "--redis", o.ctx.redisUrl, "--prefix", prefix, "--queue", sinkQueueName(sink),
           "--concurrency", String(o.concurrency), "--target", o.target.address,
           ...(o.target.subject ? ["--subject", o.target.subject] : []),
         ];
-        procs.push(spawnBenchScript(`bare-worker-${o.target.kind}#${i + 1}`, BARE_WORKER, args));
+        procs.push(spawnBenchScript(`bare-worker-${o.target.kind}#${i + 1}`, BARE_WORKER, args, o.ctx.mode));
       }
     }
     const q = openSinkQueue(o.ctx.redisUrl, prefix, sink);
@@ -99,7 +106,7 @@ export async function startDeliverers(o: DeliverersOptions): Promise<Deliverers>
     } finally {
       await q.close();
     }
-    return { procs, sink, prefix, stop };
+    return { procs, config, sink, prefix, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -100,9 +100,18 @@ export function spawnBerthApp(app: BerthApp, configPath: string, mode: AppMode, 
   return spawnProcess(label, process.execPath, [...node, entry, "--config", configPath], { env: appEnv() });
 }
 
-/** A TypeScript script of the bench itself (the bare baseline workers), run through tsx. */
-export function spawnBenchScript(label: string, script: string, args: readonly string[]): Spawned {
-  return spawnProcess(label, process.execPath, ["--conditions=development", "--import", "tsx", script, ...args]);
+/**
+ * A script of the bench itself (the bare baseline workers), `script` relative to bench/ without
+ * extension: compiled JavaScript in dist mode, like Berth's apps, so neither side pays for tsx.
+ */
+export function spawnBenchScript(label: string, script: string, args: readonly string[], mode: AppMode): Spawned {
+  if (mode === "dist") {
+    const js = join(REPO_ROOT, "bench/dist", `${script}.js`);
+    if (!existsSync(js)) throw new Error(`${js} is not built (bench/tsconfig.build.json)`);
+    return spawnProcess(label, process.execPath, [js, ...args]);
+  }
+  const ts = join(REPO_ROOT, "bench", `${script}.ts`);
+  return spawnProcess(label, process.execPath, ["--conditions=development", "--import", "tsx", ts, ...args]);
 }
 
 export async function stopAll(): Promise<void> {
