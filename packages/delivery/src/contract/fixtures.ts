@@ -4,7 +4,14 @@
  */
 import type { BerthConfig, SinkConfig } from "@berth/config";
 import { type BerthEvent, createEventFactory } from "@berth/events";
-import { DELIVERY_JOB_NAME, type DeliveryJobData, deliveryJobOptions, sinkQueueName } from "@berth/queue";
+import {
+  DELIVERY_JOB_NAME,
+  type DeadLetterJobData,
+  type DeliveryJobData,
+  deadLetterQueueName,
+  deliveryJobOptions,
+  sinkQueueName,
+} from "@berth/queue";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 
@@ -61,5 +68,16 @@ export async function deleteKeysByPrefix(conn: Redis, prefix: string): Promise<v
     if (keys.length > 0) await conn.del(...keys);
     cursor = next;
     if (cursor === "0") return;
+  }
+}
+
+/** The dead letters of a sink (oldest first), as the dashboard and CLI would read them. */
+export async function readDeadLetters(conn: Redis, prefix: string, sink: SinkConfig): Promise<DeadLetterJobData[]> {
+  const queue = new Queue<DeadLetterJobData>(deadLetterQueueName(sink), { connection: conn, prefix });
+  try {
+    const jobs = await queue.getJobs(["waiting", "prioritized", "delayed"], 0, -1, true);
+    return jobs.filter((j) => j !== undefined).map((j) => j.data);
+  } finally {
+    await queue.close();
   }
 }
