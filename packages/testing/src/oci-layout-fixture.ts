@@ -78,9 +78,9 @@ export function manifestFor(config: ContentBlob, layers: ContentBlob[], annotati
   return contentBlob(Buffer.from(JSON.stringify(doc)), OCI_MANIFEST);
 }
 
-/** A multi-arch image index over one generated image per architecture. */
-export function makeTestIndex(archs: string[]): TestIndex {
-  const images = archs.map((arch) => makeTestImage({ arch }));
+/** A multi-arch image index over one generated image per architecture (each with `annotations`). */
+export function makeTestIndex(archs: string[], annotations?: Record<string, string>): TestIndex {
+  const images = archs.map((arch) => makeTestImage({ arch, ...(annotations ? { annotations } : {}) }));
   const doc = {
     schemaVersion: 2,
     mediaType: OCI_INDEX,
