@@ -1,1 +1,9 @@
-export {};
+export * from "./paths.js";
+export * from "./oci-index.js";
+export * from "./keyed-mutex.js";
+export * from "./blob-store.js";
+export * from "./upload-store.js";
+export * from "./repository-store.js";
+export * from "./manifest-store.js";
+export * from "./index-committer.js";
+export * from "./storage.js";

@@ -1,0 +1,42 @@
+import type { ServerResponse } from "node:http";
+import { OciError } from "@berth/oci";
+import type { Logger } from "@berth/telemetry";
+
+/** The spec's error body (distribution-spec "Error Codes"): `{"errors":[{code,message,detail}]}`. */
+export function errorBody(err: OciError): string {
+  return JSON.stringify({ errors: [{ code: err.code, message: err.message, detail: err.detail }] });
+}
+
+/**
+ * The one place typed errors become HTTP responses. OciError → its status and code; anything
+ * else is a server fault: logged with its stack, answered 500 without internals.
+ */
+export function sendError(res: ServerResponse, err: unknown, log: Logger): void {
+  if (res.headersSent) {
+    log.warn({ err }, "error after the response started; closing the connection");
+    res.destroy();
+    return;
+  }
+  let status: number;
+  let body: string;
+  if (err instanceof OciError) {
+    status = err.status;
+    body = errorBody(err);
+    if (status === 401) res.setHeader("WWW-Authenticate", 'Basic realm="Berth Registry"');
+  } else if (isClientAbort(err)) {
+    log.debug({ err }, "client went away");
+    res.destroy();
+    return;
+  } else {
+    log.error({ err }, "request failed");
+    status = 500;
+    body = JSON.stringify({ errors: [{ code: "UNKNOWN", message: "internal server error", detail: {} }] });
+  }
+  res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function isClientAbort(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === "ECONNRESET" || code === "ERR_STREAM_PREMATURE_CLOSE" || code === "ECONNABORTED";
+}

@@ -1,0 +1,94 @@
+/**
+ * Composition root of the registry process: config → logger → metrics → storage → outbox →
+ * HTTP server; SIGTERM/SIGINT shut down in order.
+ *
+ *   berth-registry [--config PATH]      (or BERTH_CONFIG=PATH; other BERTH_* env overrides are
+ *                                        applied by @berth/config)
+ */
+import { readFile } from "node:fs/promises";
+import { ConfigError, configPathFromArgs, loadConfig } from "@berth/config";
+import { createEventFactory } from "@berth/events";
+import { openOutbox } from "@berth/outbox";
+import { StorageRootError, openStorage } from "@berth/storage";
+import { createLogger, createMetricsRegistry } from "@berth/telemetry";
+import { type HtpasswdFile, parseHtpasswd } from "./auth/htpasswd.js";
+import { createRegistryApp } from "./app.js";
+
+/** How long in-flight requests (uploads) may run on after a stop signal. */
+const SHUTDOWN_GRACE_MS = 25_000;
+
+async function main(): Promise<void> {
+  const { config, warnings } = await loadConfig({ file: configPathFromArgs(process.argv.slice(2), process.env), env: process.env });
+  const logger = createLogger({ level: config.log.level, output: config.log.output, name: "registry" });
+  for (const warning of warnings) logger.warn(warning);
+  const metrics = createMetricsRegistry("registry");
+  const storage = await openStorage(config.storage.rootDirectory);
+  const htpasswd = await loadHtpasswd(config.http.auth.htpasswd?.path);
+  for (const user of htpasswd?.skipped ?? []) logger.warn({ user }, "htpasswd entry is not bcrypt; ignored");
+  const outbox = await openOutbox({ config, logger, metrics });
+  const { source, typePrefix } = config.extensions.events;
+  const app = createRegistryApp({
+    storage,
+    publisher: outbox,
+    events: createEventFactory({ source, typePrefix }),
+    logger,
+    metrics,
+    ...(htpasswd ? { htpasswd } : {}),
+    lint: config.extensions.lint,
+    health: () => ({ outbox: outbox.status() }),
+  });
+  await listen(app.server, config.http.port, config.http.address);
+  logger.info(
+    { address: config.http.address, port: config.http.port, root: config.storage.rootDirectory, auth: htpasswd ? "htpasswd" : "anonymous" },
+    "registry listening",
+  );
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    // Order: stop taking requests and let uploads in flight finish (they may still publish
+    // events), then close the outbox (flushes its journal/relay), then exit.
+    await app.close(SHUTDOWN_GRACE_MS);
+    await outbox.close();
+    logger.info("stopped");
+    logger.flush();
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+  process.once("SIGINT", () => void stop("SIGINT"));
+}
+
+async function loadHtpasswd(path: string | undefined): Promise<HtpasswdFile | undefined> {
+  if (!path) return undefined;
+  try {
+    return parseHtpasswd(await readFile(path, "utf8"));
+  } catch (err) {
+    throw new StartupError(`cannot read htpasswd file ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+}
+
+function listen(server: import("node:http").Server, port: number, address: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", (err: NodeJS.ErrnoException) => {
+      if (err.code === "EADDRINUSE") reject(new StartupError(`port ${port} on ${address} is already in use`));
+      else if (err.code === "EACCES") reject(new StartupError(`no permission to listen on ${address}:${port}`));
+      else reject(err);
+    });
+    server.listen(port, address, () => resolve());
+  });
+}
+
+class StartupError extends Error {
+  override readonly name = "StartupError";
+}
+
+main().catch((err: unknown) => {
+  // Start-up errors are for a human reading a terminal: one clear line, no stack.
+  if (err instanceof ConfigError) console.error(`registry: invalid configuration:\n  ${err.problems.join("\n  ")}`);
+  else if (err instanceof StorageRootError) console.error(`registry: ${err.message}`);
+  else if (err instanceof StartupError) console.error(`registry: ${err.message}`);
+  else console.error("registry: failed to start", err);
+  process.exit(1);
+});

@@ -1,0 +1,61 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createEventFactory } from "@berth/events";
+import { type Storage, openStorage } from "@berth/storage";
+import { Registry, silentLogger } from "@berth/telemetry";
+import { type RegistryApp, type RegistryAppOptions, createRegistryApp } from "../app.js";
+import { RecordingPublisher } from "./recording-publisher.js";
+
+export interface RunningRegistry {
+  url: string;
+  host: string;
+  root: string;
+  app: RegistryApp;
+  storage: Storage;
+  publisher: RecordingPublisher;
+  metrics: Registry;
+  stop(): Promise<void>;
+}
+
+export type FixtureOptions = Partial<Omit<RegistryAppOptions, "storage" | "publisher" | "events" | "logger" | "metrics">> & {
+  root?: string;
+  eventSource?: string;
+  typePrefix?: string;
+};
+
+/** A real registry on 127.0.0.1:<free port> over a fresh temp root, with a recording publisher. */
+export async function startRegistry(options: FixtureOptions = {}): Promise<RunningRegistry> {
+  const ownRoot = options.root === undefined;
+  const root = options.root ?? (await mkdtemp(join(tmpdir(), "berth-registry-")));
+  const storage = await openStorage(root);
+  const publisher = new RecordingPublisher();
+  const metrics = new Registry();
+  const factoryOptions: { source?: string; typePrefix?: string } = {};
+  if (options.eventSource) factoryOptions.source = options.eventSource;
+  if (options.typePrefix) factoryOptions.typePrefix = options.typePrefix;
+  const app = createRegistryApp({
+    ...options,
+    storage,
+    publisher,
+    events: createEventFactory(factoryOptions),
+    logger: silentLogger(),
+    metrics,
+  });
+  await new Promise<void>((resolve) => app.server.listen(0, "127.0.0.1", resolve));
+  const { port } = app.server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    host: `127.0.0.1:${port}`,
+    root,
+    app,
+    storage,
+    publisher,
+    metrics,
+    async stop() {
+      await app.close(1000);
+      if (ownRoot) await rm(root, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,129 @@
+import { type ReadStream, createReadStream } from "node:fs";
+import { copyFile, link, mkdir, rm, stat } from "node:fs/promises";
+import { dirname } from "node:path";
+import type { Readable } from "node:stream";
+import { type Digest, DigestVerifier } from "@berth/oci";
+import { isNotFound, moveInto, streamToFile, writeFileAtomic } from "./atomic-file.js";
+import { blobPath, uploadTempPath } from "./paths.js";
+import type { RepositoryStore } from "./repository-store.js";
+
+export interface BlobRange {
+  start: number;
+  /** Inclusive. */
+  end: number;
+}
+
+export interface BlobStore {
+  /** The blob's size, or undefined when the repository does not hold it. */
+  stat(repo: string, digest: Digest): Promise<number | undefined>;
+  read(repo: string, digest: Digest, range?: BlobRange): ReadStream;
+  /** Streams `source` into the repository, verifying `expected` as bytes arrive. */
+  write(repo: string, expected: Digest, source: AsyncIterable<Uint8Array> | Readable): Promise<{ size: number }>;
+  /** Stores small content already in memory (manifests), verified against `digest`. */
+  writeBytes(repo: string, digest: Digest, data: Uint8Array): Promise<void>;
+  /** Makes `from`'s blob available in `to` without copying bytes over HTTP (cross-repository mount). */
+  mount(from: string, to: string, digest: Digest): Promise<boolean>;
+  /** A repository holding the blob, for automatic mounts when the client names no source. */
+  locate(digest: Digest): Promise<string | undefined>;
+  delete(repo: string, digest: Digest): Promise<boolean>;
+}
+
+/** Remembers, per digest, repositories seen holding it (for automatic mounts); bounded. */
+const MAX_LOCATIONS = 100_000;
+
+export class FsBlobStore implements BlobStore {
+  private readonly locations = new Map<string, string>();
+
+  constructor(
+    private readonly root: string,
+    private readonly repositories: RepositoryStore,
+  ) {}
+
+  async stat(repo: string, digest: Digest): Promise<number | undefined> {
+    try {
+      const info = await stat(blobPath(this.root, repo, digest));
+      return info.isFile() ? info.size : undefined;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  read(repo: string, digest: Digest, range?: BlobRange): ReadStream {
+    const options = range ? { start: range.start, end: range.end } : {};
+    return createReadStream(blobPath(this.root, repo, digest), { ...options, highWaterMark: 1 << 20 });
+  }
+
+  async write(repo: string, expected: Digest, source: AsyncIterable<Uint8Array> | Readable): Promise<{ size: number }> {
+    const temp = uploadTempPath(this.root, repo, "stream");
+    const verifier = new DigestVerifier(expected.algorithm);
+    try {
+      await streamToFile(source, temp, (chunk) => verifier.update(chunk));
+      verifier.verify(expected);
+      await moveInto(temp, blobPath(this.root, repo, expected));
+    } catch (err) {
+      await rm(temp, { force: true });
+      throw err;
+    }
+    this.remember(repo, expected);
+    return { size: verifier.size };
+  }
+
+  async writeBytes(repo: string, digest: Digest, data: Uint8Array): Promise<void> {
+    const verifier = new DigestVerifier(digest.algorithm);
+    verifier.update(data);
+    verifier.verify(digest);
+    const target = blobPath(this.root, repo, digest);
+    if ((await this.stat(repo, digest)) === data.byteLength) return;
+    await mkdir(dirname(target), { recursive: true });
+    await writeFileAtomic(target, data);
+    this.remember(repo, digest);
+  }
+
+  async mount(from: string, to: string, digest: Digest): Promise<boolean> {
+    if (from === to) return (await this.stat(to, digest)) !== undefined;
+    if (!(await this.repositories.exists(from)) || (await this.stat(from, digest)) === undefined) return false;
+    const source = blobPath(this.root, from, digest);
+    const target = blobPath(this.root, to, digest);
+    await mkdir(dirname(target), { recursive: true });
+    try {
+      // A hard link shares the bytes, as zot's dedupe does; copy when links are not possible.
+      await link(source, target);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "EEXIST") return true;
+      if (isNotFound(err)) return false;
+      await copyFile(source, target);
+    }
+    this.remember(to, digest);
+    return true;
+  }
+
+  async locate(digest: Digest): Promise<string | undefined> {
+    const remembered = this.locations.get(digest.value);
+    if (remembered && (await this.stat(remembered, digest)) !== undefined) return remembered;
+    for (const repo of await this.repositories.list()) {
+      if ((await this.stat(repo, digest)) !== undefined) {
+        this.remember(repo, digest);
+        return repo;
+      }
+    }
+    return undefined;
+  }
+
+  async delete(repo: string, digest: Digest): Promise<boolean> {
+    try {
+      await rm(blobPath(this.root, repo, digest));
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+    if (this.locations.get(digest.value) === repo) this.locations.delete(digest.value);
+    return true;
+  }
+
+  private remember(repo: string, digest: Digest): void {
+    if (this.locations.size >= MAX_LOCATIONS) this.locations.clear();
+    this.locations.set(digest.value, repo);
+  }
+}

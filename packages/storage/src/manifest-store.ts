@@ -1,0 +1,202 @@
+import { readFile } from "node:fs/promises";
+import {
+  type Descriptor,
+  type Digest,
+  OciError,
+  type ParsedManifest,
+  effectiveArtifactType,
+  isDigest,
+  parseDigest,
+  parseManifest,
+} from "@berth/oci";
+import { isNotFound } from "./atomic-file.js";
+import type { BlobStore } from "./blob-store.js";
+import type { IndexCommitter } from "./index-committer.js";
+import { ManifestCache } from "./manifest-cache.js";
+import {
+  addUntagged,
+  findByDigest,
+  findByTag,
+  listTags,
+  removeDigest,
+  removeTag,
+  setTag,
+} from "./oci-index.js";
+import { blobPath } from "./paths.js";
+
+export interface StoredManifest {
+  digest: string;
+  mediaType: string;
+  body: Buffer;
+}
+
+export interface PutManifestInput {
+  /** A tag, or the manifest's digest for a push by digest. */
+  reference: string;
+  body: Buffer;
+  digest: Digest;
+  parsed: ParsedManifest;
+}
+
+export interface PutManifestResult {
+  /** False when the reference already pointed at this exact manifest. */
+  changed: boolean;
+}
+
+export interface DeletedManifest {
+  digest: string;
+  mediaType: string;
+  /** Tags that pointed at the manifest and are gone now. */
+  tags: string[];
+}
+
+export interface ManifestStore {
+  /** MANIFEST_BLOB_UNKNOWN unless what `parsed` refers to is in `repo` (put checks it too). */
+  requireReferences(repo: string, parsed: ParsedManifest): Promise<void>;
+  get(repo: string, reference: string): Promise<StoredManifest>;
+  put(repo: string, input: PutManifestInput): Promise<PutManifestResult>;
+  delete(repo: string, reference: string): Promise<DeletedManifest>;
+}
+
+export interface TagStore {
+  tags(repo: string): Promise<string[]>;
+}
+
+export interface ReferrerStore {
+  /** Descriptors of manifests in `repo` whose `subject` is `digest` (spec "Listing Referrers"). */
+  referrers(repo: string, digest: string): Promise<Descriptor[]>;
+}
+
+const MAX_REFERRER_INFO = 100_000;
+
+interface ReferrerInfo {
+  subject?: string;
+  artifactType?: string;
+  annotations?: Record<string, string>;
+}
+
+/**
+ * Manifests are blobs plus an index.json entry (zot's model). Reads go through the in-memory
+ * index and a bytes cache; writes store the blob first, then commit the index entry.
+ */
+export class FsManifestStore implements ManifestStore, TagStore, ReferrerStore {
+  private readonly cache = new ManifestCache();
+  private readonly referrerInfo = new Map<string, ReferrerInfo>();
+
+  constructor(
+    private readonly root: string,
+    private readonly indexes: IndexCommitter,
+    private readonly blobs: BlobStore,
+  ) {}
+
+  async get(repo: string, reference: string): Promise<StoredManifest> {
+    const index = await this.indexes.read(repo);
+    const entry = isDigest(reference) ? findByDigest(index, reference) : findByTag(index, reference);
+    if (!entry) throw unknownManifest(reference);
+    const body = await this.bytes(repo, entry.digest);
+    if (!body) throw unknownManifest(reference);
+    return { digest: entry.digest, mediaType: entry.mediaType, body };
+  }
+
+  async put(repo: string, input: PutManifestInput): Promise<PutManifestResult> {
+    await this.requireReferences(repo, input.parsed);
+    await this.blobs.writeBytes(repo, input.digest, input.body);
+    this.cache.set(input.digest.value, input.body);
+    const entry: Descriptor = { mediaType: input.parsed.mediaType, digest: input.digest.value, size: input.body.length };
+    if (input.parsed.artifactType) entry.artifactType = input.parsed.artifactType;
+    const byDigest = input.reference === input.digest.value;
+    const changed = await this.indexes.update(repo, (index) =>
+      byDigest ? addUntagged(index, entry) : setTag(index, input.reference, entry).changed,
+    );
+    return { changed };
+  }
+
+  async delete(repo: string, reference: string): Promise<DeletedManifest> {
+    const byDigest = isDigest(reference);
+    const removed = await this.indexes.update(repo, (index) => {
+      if (byDigest) return removeDigest(index, reference);
+      const entry = removeTag(index, reference);
+      return entry ? [entry] : [];
+    });
+    const first = removed[0];
+    if (!first) throw unknownManifest(reference);
+    if (byDigest) {
+      this.cache.delete(first.digest);
+      await this.blobs.delete(repo, parseDigest(first.digest));
+    }
+    const tags = removed.map((e) => e.annotations?.["org.opencontainers.image.ref.name"]).filter((t): t is string => !!t);
+    return { digest: first.digest, mediaType: first.mediaType, tags };
+  }
+
+  async tags(repo: string): Promise<string[]> {
+    return listTags(await this.indexes.read(repo));
+  }
+
+  async referrers(repo: string, digest: string): Promise<Descriptor[]> {
+    const index = await this.indexes.read(repo);
+    const seen = new Set<string>();
+    const result: Descriptor[] = [];
+    for (const entry of index.manifests) {
+      if (seen.has(entry.digest)) continue;
+      seen.add(entry.digest);
+      const info = await this.info(repo, entry.digest);
+      if (info?.subject !== digest) continue;
+      const descriptor: Descriptor = { mediaType: entry.mediaType, digest: entry.digest, size: entry.size };
+      if (info.artifactType) descriptor.artifactType = info.artifactType;
+      if (info.annotations && Object.keys(info.annotations).length) descriptor.annotations = info.annotations;
+      result.push(descriptor);
+    }
+    return result;
+  }
+
+  /** MANIFEST_BLOB_UNKNOWN unless every blob (image) or child manifest (index) is in the repository. */
+  async requireReferences(repo: string, parsed: ParsedManifest): Promise<void> {
+    const needed = parsed.kind === "image" ? parsed.blobs : parsed.manifests.map((m) => m.digest);
+    const index = parsed.kind === "index" ? await this.indexes.read(repo) : undefined;
+    for (const digest of new Set(needed)) {
+      const present = index
+        ? findByDigest(index, digest) !== undefined || (await this.blobs.stat(repo, parseDigest(digest))) !== undefined
+        : (await this.blobs.stat(repo, parseDigest(digest))) !== undefined;
+      if (!present) {
+        throw new OciError("MANIFEST_BLOB_UNKNOWN", undefined, { detail: { digest } });
+      }
+    }
+  }
+
+  private async bytes(repo: string, digest: string): Promise<Buffer | undefined> {
+    const cached = this.cache.get(digest);
+    if (cached) return cached;
+    try {
+      const body = await readFile(blobPath(this.root, repo, parseDigest(digest)));
+      this.cache.set(digest, body);
+      return body;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  private async info(repo: string, digest: string): Promise<ReferrerInfo | undefined> {
+    const known = this.referrerInfo.get(digest);
+    if (known) return known;
+    const body = await this.bytes(repo, digest);
+    if (!body) return undefined;
+    let info: ReferrerInfo = {};
+    try {
+      const parsed = parseManifest(body);
+      info = { annotations: parsed.annotations };
+      if (parsed.subject) info.subject = parsed.subject.digest;
+      const artifactType = effectiveArtifactType(parsed);
+      if (artifactType) info.artifactType = artifactType;
+    } catch {
+      // A manifest zot accepted that we cannot parse has no subject for our purposes.
+    }
+    if (this.referrerInfo.size >= MAX_REFERRER_INFO) this.referrerInfo.clear();
+    this.referrerInfo.set(digest, info);
+    return info;
+  }
+}
+
+function unknownManifest(reference: string): OciError {
+  return new OciError("MANIFEST_UNKNOWN", undefined, { detail: { reference: reference.slice(0, 200) } });
+}

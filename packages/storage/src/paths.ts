@@ -1,0 +1,78 @@
+/**
+ * The on-disk layout: zot's, so an existing zot root is served as it is and each repository is an
+ * OCI image layout (image-spec `image-layout.md`) that `skopeo copy oci:<root>/<repo>:<tag>` reads.
+ *
+ *   <root>/
+ *     <repo>/                         a repository; names may nest: <root>/library/alpine/
+ *       oci-layout                    {"imageLayoutVersion":"1.0.0"}
+ *       index.json                    image index: one descriptor per manifest; a tag is the
+ *                                     annotation "org.opencontainers.image.ref.name" on its entry
+ *       blobs/
+ *         sha256/<hex>                layers, configs and manifests, content-addressed
+ *         sha512/<hex>
+ *       .uploads/
+ *         <uuid>                      bytes of an upload session in progress
+ *         <uuid>.<rand>.tmp           a monolithic upload being streamed (renamed into blobs/)
+ *       index.json.<rand>.tmp         index.json being replaced (renamed over index.json)
+ *
+ * A directory is a repository when it holds `oci-layout`; a repository's `blobs` and `.uploads`
+ * are never repositories themselves. Every path is built here, by pure functions, and nowhere else.
+ */
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import type { Digest } from "@berth/oci";
+
+export const OCI_LAYOUT_FILE = "oci-layout";
+export const INDEX_FILE = "index.json";
+export const BLOBS_DIR = "blobs";
+export const UPLOADS_DIR = ".uploads";
+
+/** `repo` is always a validated repository name: the grammar forbids `..`, leading `/` and dots. */
+export function repositoryPath(root: string, repo: string): string {
+  return join(root, ...repo.split("/"));
+}
+
+export function ociLayoutPath(root: string, repo: string): string {
+  return join(repositoryPath(root, repo), OCI_LAYOUT_FILE);
+}
+
+export function indexPath(root: string, repo: string): string {
+  return join(repositoryPath(root, repo), INDEX_FILE);
+}
+
+export function blobsPath(root: string, repo: string): string {
+  return join(repositoryPath(root, repo), BLOBS_DIR);
+}
+
+export function blobAlgorithmPath(root: string, repo: string, algorithm: string): string {
+  return join(blobsPath(root, repo), algorithm);
+}
+
+export function blobPath(root: string, repo: string, digest: Digest): string {
+  return join(blobsPath(root, repo), digest.algorithm, digest.hex);
+}
+
+export function uploadsPath(root: string, repo: string): string {
+  return join(repositoryPath(root, repo), UPLOADS_DIR);
+}
+
+/** `uuid` is checked by the caller against UPLOAD_ID_PATTERN before it reaches a path. */
+export function uploadPath(root: string, repo: string, uuid: string): string {
+  return join(uploadsPath(root, repo), uuid);
+}
+
+/** A scratch file beside uploads, for a blob streamed in one request. */
+export function uploadTempPath(root: string, repo: string, label: string): string {
+  return join(uploadsPath(root, repo), `${label}.${randomSuffix()}.tmp`);
+}
+
+/** A sibling temp file for an atomic replace of `target` (same directory → same filesystem). */
+export function tempPathFor(target: string): string {
+  return `${target}.${randomSuffix()}.tmp`;
+}
+
+export const UPLOAD_ID_PATTERN = /^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$/;
+
+function randomSuffix(): string {
+  return randomBytes(6).toString("hex");
+}

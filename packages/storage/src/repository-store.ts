@@ -1,0 +1,83 @@
+import { access, mkdir, readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { isValidRepositoryName } from "@berth/oci";
+import { isNotFound, writeFileAtomic } from "./atomic-file.js";
+import { KeyedMutex } from "./keyed-mutex.js";
+import { emptyIndex, serializeIndex } from "./oci-index.js";
+import { BLOBS_DIR, OCI_LAYOUT_FILE, UPLOADS_DIR, blobsPath, indexPath, ociLayoutPath, uploadsPath } from "./paths.js";
+
+export interface RepositoryStore {
+  exists(repo: string): Promise<boolean>;
+  /** Creates the repository's layout if missing; true when this call created it. */
+  ensure(repo: string): Promise<boolean>;
+  /** Every repository under the root, sorted (the catalog). */
+  list(): Promise<string[]>;
+}
+
+/** Bounds the catalog walk so a pathological tree cannot hang a request. */
+const MAX_WALK_DEPTH = 32;
+
+export class FsRepositoryStore implements RepositoryStore {
+  private readonly known = new Set<string>();
+  private catalog: Set<string> | undefined;
+  private readonly mutex = new KeyedMutex();
+
+  constructor(private readonly root: string) {}
+
+  async exists(repo: string): Promise<boolean> {
+    if (this.known.has(repo)) return true;
+    try {
+      await access(ociLayoutPath(this.root, repo));
+      this.known.add(repo);
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  ensure(repo: string): Promise<boolean> {
+    if (this.known.has(repo)) return Promise.resolve(false);
+    return this.mutex.run(repo, async () => {
+      if (await this.exists(repo)) return false;
+      await mkdir(blobsPath(this.root, repo), { recursive: true });
+      await mkdir(uploadsPath(this.root, repo), { recursive: true });
+      await writeFileAtomic(indexPath(this.root, repo), serializeIndex(emptyIndex()));
+      // oci-layout last: it is what marks the directory as a repository.
+      await writeFileAtomic(ociLayoutPath(this.root, repo), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+      this.known.add(repo);
+      this.catalog?.add(repo);
+      return true;
+    });
+  }
+
+  async list(): Promise<string[]> {
+    if (!this.catalog) {
+      const found = new Set<string>();
+      await this.walk(this.root, [], found, 0);
+      for (const repo of this.known) found.add(repo);
+      this.catalog ??= found;
+    }
+    return [...this.catalog].sort();
+  }
+
+  private async walk(dir: string, prefix: string[], found: Set<string>, depth: number): Promise<void> {
+    if (depth > MAX_WALK_DEPTH) return;
+    let entries: import("node:fs").Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw err;
+    }
+    const isRepo = entries.some((e) => e.isFile() && e.name === OCI_LAYOUT_FILE);
+    const name = prefix.join("/");
+    // zot keeps its own files under the root (cache.db, _trivy): only valid names are repositories.
+    if (isRepo && isValidRepositoryName(name)) found.add(name);
+    for (const entry of entries) {
+      if (!entry.isDirectory() || entry.name.startsWith(".")) continue;
+      if (isRepo && (entry.name === BLOBS_DIR || entry.name === UPLOADS_DIR)) continue;
+      await this.walk(join(dir, entry.name), [...prefix, entry.name], found, depth + 1);
+    }
+  }
+}
