@@ -1,0 +1,73 @@
+import type { Image } from "./oci-content.js";
+
+/** A thin fetch wrapper over the registry's HTTP API (tests only). */
+export interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+  json(): unknown;
+  /** The first OCI error code of an error body. */
+  code(): string | undefined;
+}
+
+export async function call(
+  base: string,
+  method: string,
+  path: string,
+  init: { headers?: Record<string, string>; body?: Buffer | string } = {},
+): Promise<Answer> {
+  const res = await fetch(base + path, {
+    method,
+    headers: init.headers ?? {},
+    ...(init.body !== undefined ? { body: init.body } : {}),
+    redirect: "manual",
+  });
+  const text = await res.text();
+  return {
+    status: res.status,
+    headers: res.headers,
+    text,
+    json: () => JSON.parse(text),
+    code() {
+      try {
+        return (JSON.parse(text) as { errors?: Array<{ code?: string }> }).errors?.[0]?.code;
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+/** Monolithic blob push (POST ?digest=). */
+export async function pushBlob(base: string, name: string, digest: string, data: Buffer, headers: Record<string, string> = {}): Promise<Answer> {
+  return call(base, "POST", `/v2/${name}/blobs/uploads/?digest=${digest}`, {
+    headers: { "Content-Type": "application/octet-stream", ...headers },
+    body: data,
+  });
+}
+
+export async function pushManifest(
+  base: string,
+  name: string,
+  reference: string,
+  body: Buffer,
+  mediaType: string,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
+  return call(base, "PUT", `/v2/${name}/manifests/${reference}`, { headers: { "Content-Type": mediaType, ...headers }, body });
+}
+
+/** Pushes an image's blobs then its manifest under `reference`; throws unless every step succeeds. */
+export async function pushImage(base: string, name: string, reference: string, image: Image, headers: Record<string, string> = {}): Promise<Answer> {
+  for (const blob of [image.config, ...image.layers]) {
+    const answer = await pushBlob(base, name, blob.digest, blob.data, headers);
+    if (answer.status !== 201) throw new Error(`blob push ${answer.status} ${answer.text}`);
+  }
+  const answer = await pushManifest(base, name, reference, image.manifest, image.mediaType, headers);
+  if (answer.status !== 201) throw new Error(`manifest push ${answer.status} ${answer.text}`);
+  return answer;
+}
+
+export function basic(user: string, password: string): Record<string, string> {
+  return { Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}` };
+}
