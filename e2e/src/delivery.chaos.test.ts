@@ -1,0 +1,317 @@
+/**
+ * Chaos: at least 2,000 events from real manifest PUTs, delivered to an HTTP sink and a NATS
+ * JetStream sink while, at seeded-random moments, a random worker is SIGKILLed every few seconds
+ * (and restarted), the HTTP receiver answers 30 % 503, holds 10 % beyond the sink timeout and
+ * resets some connections, Redis (AOF, fsync always) is SIGKILLed and restarted once, NATS is
+ * restarted once and the registry is SIGKILLed and restarted once. At the end every event
+ * reached every sink at least once, none is lost, no dead letters; duplicates are counted.
+ *
+ * The set of produced events is not taken on trust: every push the registry answered 201 must
+ * have its image.updated (by repository, tag, digest) at both sinks, every event id seen at one
+ * sink must be at the other, and the registry's own events counter (last scrape of each run)
+ * cannot exceed what arrived.
+ *
+ * Run: pnpm test:chaos   (BERTH_CHAOS_SEED=N to replay a schedule)
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { getSinkStatus } from "@berth/queue";
+import { type OwnServer, startNatsServer, startRedisServer, uniqueName, waitFor } from "@berth/testing";
+import { type HttpEventReceiver, type ReceiverVerdict, startHttpEventReceiver } from "@berth/testing/event-receivers";
+import { type ContentBlob, makeTestImage, manifestFor } from "@berth/testing/oci-layout-fixture";
+import { RegistryHttpClient } from "@berth/testing/registry-http-client";
+import { Redis } from "ioredis";
+import { BerthStack, REGISTRY_USER, sumSamples } from "./berth-stack.js";
+import { createStream, deleteStream, readStream } from "./jetstream-stream.js";
+
+const PUSHES = 2_000;
+const REPOS = 16;
+const PUSHERS = 4;
+/** Pushes per second overall, so production spans the fault window. */
+const PUSH_RATE = 28;
+const HTTP_TIMEOUT_MS = 1_000;
+const HOOK = { username: "hook", password: "hook-secret-chaos" };
+const T = "zotregistry";
+
+/** mulberry32: small, seedable, good enough to pick fault moments. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const seed = Number(process.env.BERTH_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const random = rng(seed);
+const between = (lo: number, hi: number) => lo + random() * (hi - lo);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let redis: OwnServer;
+let nats: OwnServer;
+let receiver: HttpEventReceiver;
+let stack: BerthStack;
+let redisClient: Redis | undefined;
+const prefix = uniqueName("chaos");
+const subject = `berth.chaos.${uniqueName("s").replaceAll("-", "_")}`;
+const stream = `CHAOS_${uniqueName("s").replaceAll("-", "_")}`;
+
+before(async () => {
+  console.log(`chaos seed ${seed}`);
+  [redis, nats] = await Promise.all([startRedisServer({ appendonly: true }), startNatsServer({ jetstream: true })]);
+  await createStream(nats.url, stream, subject, 10 * 60_000);
+  receiver = await startHttpEventReceiver({
+    ...HOOK,
+    slowMs: HTTP_TIMEOUT_MS * 2,
+    decide: (): ReceiverVerdict => {
+      const r = random();
+      return r < 0.3 ? "unavailable" : r < 0.4 ? "slow" : r < 0.45 ? "reset" : "accept";
+    },
+  });
+  // Short retries so the schedule (50 attempts, waits up to 2 s) outlasts every fault.
+  const retry = { attempts: 50, delay: "100ms", maxDelay: "2s" };
+  const breaker = { threshold: 10, cooldown: "1s" };
+  stack = await BerthStack.start({
+    label: "chaos",
+    redisUrl: redis.url,
+    queuePrefix: prefix,
+    logLevel: "info",
+    sinks: [
+      { name: "chaos-http", type: "http", address: receiver.url, timeout: `${HTTP_TIMEOUT_MS}ms`, credentials: HOOK, retry, breaker },
+      { name: "chaos-nats", type: "nats", address: nats.url, channel: subject, jetstream: true, timeout: "2s", retry, breaker },
+    ],
+    httpWorkers: 2,
+    natsWorkers: 2,
+    dashboard: false,
+  });
+});
+
+after(async () => {
+  await stack?.destroy();
+  await receiver?.close();
+  redisClient?.disconnect();
+  if (nats) await deleteStream(nats.url, stream).catch(() => {});
+  await Promise.allSettled([redis?.destroy(), nats?.destroy()]);
+});
+
+interface Push {
+  repo: string;
+  tag: string;
+  manifest: ContentBlob;
+}
+
+/** What happened during the run, for the final accounting. */
+const run = {
+  accepted: [] as Push[],
+  failedAttempts: 0,
+  /** 5xx answers: a push must never get one, even while Redis is down. */
+  serverErrors: [] as string[],
+  workerKills: 0,
+  /** Last scraped berth_outbox_events_total of each registry run. */
+  registryEventCounts: [] as number[],
+  journaled: [] as number[],
+};
+
+async function scrapeRegistry(run_: number): Promise<void> {
+  try {
+    const res = await fetch(`${stack.registryUrl}/metrics`, { signal: AbortSignal.timeout(2_000) });
+    const text = await res.text();
+    run.registryEventCounts[run_] = sumSamples(text, "berth_outbox_events_total", {});
+    run.journaled[run_] = sumSamples(text, "berth_outbox_journaled_total", {});
+  } catch {
+    // registry down or busy: the previous scrape of this run stays
+  }
+}
+
+test(
+  "chaos: ≥ 2,000 events to HTTP + JetStream sinks through worker kills, Redis/NATS restarts, a registry crash and a flaky receiver",
+  { timeout: 290_000 },
+  async () => {
+    const started = Date.now();
+    const client = new RegistryHttpClient(stack.registryUrl, REGISTRY_USER);
+    // One config + layer per repository; manifests differ by an annotation, so each tag is a new digest.
+    const base = makeTestImage({ layerBytes: 256 });
+    const repos = Array.from({ length: REPOS }, (_, i) => `chaos/r${i}`);
+    for (const repo of repos) {
+      for (const blob of [base.config, ...base.layers]) assert.equal(await client.pushBlob(repo, blob), 201);
+    }
+
+    let registryRun = 0;
+    let producing = true;
+    const pushOne = async (p: Push): Promise<void> => {
+      // A client retries a failed push (registry down, Redis outage slow path, timeouts) as skopeo would.
+      for (let attempt = 0; attempt < 200; attempt++) {
+        try {
+          const res = await client.putManifest(p.repo, p.tag, p.manifest, 10_000);
+          if (res.status === 201) {
+            run.accepted.push(p);
+            return;
+          }
+          if (res.status >= 500) run.serverErrors.push(`${p.repo}:${p.tag} ${res.status} ${res.body.slice(0, 200)}`);
+        } catch {
+          // connection refused / reset while the registry is down: retried below
+        }
+        run.failedAttempts++;
+        await sleep(200);
+      }
+      throw new Error(`push ${p.repo}:${p.tag} never succeeded`);
+    };
+    const pushers = Array.from({ length: PUSHERS }, async (_, k) => {
+      for (let i = k; i < PUSHES; i += PUSHERS) {
+        const slot = started + (i / PUSH_RATE) * 1000;
+        if (Date.now() < slot) await sleep(slot - Date.now());
+        const repo = repos[i % REPOS]!;
+        const manifest = manifestFor(base.config, base.layers, { "berth.chaos/seq": String(i) });
+        await pushOne({ repo, tag: `t${i}`, manifest });
+      }
+    });
+    const production = Promise.all(pushers).finally(() => {
+      producing = false;
+    });
+
+    const span = (PUSHES / PUSH_RATE) * 1000;
+    // One-off faults at random moments inside the production window (seeded).
+    const redisAt = between(0.1, 0.3) * span;
+    const natsAt = between(0.35, 0.55) * span;
+    const registryAt = between(0.6, 0.8) * span;
+    const until = (at: number) => sleep(Math.max(0, started + at - Date.now()));
+    const oneOffs = [
+      (async () => {
+        await until(redisAt);
+        await redis.stop("SIGKILL");
+        await sleep(between(1_000, 4_000));
+        await redis.start();
+      })(),
+      (async () => {
+        await until(natsAt);
+        await nats.stop("SIGTERM");
+        await sleep(between(1_000, 4_000));
+        await nats.start();
+      })(),
+      (async () => {
+        await until(registryAt);
+        await scrapeRegistry(registryRun);
+        await stack.registry.kill();
+        registryRun++;
+        await stack.registry.start();
+      })(),
+    ];
+    const scraper = (async () => {
+      while (producing) {
+        await scrapeRegistry(registryRun);
+        await sleep(500);
+      }
+    })();
+    // A random worker SIGKILLed every few seconds, restarted at once, while events are produced.
+    const killer = (async () => {
+      while (producing) {
+        await sleep(between(2_000, 5_000));
+        if (!producing) break;
+        const w = stack.workers[Math.floor(random() * stack.workers.length)]!;
+        if (!w.running) continue;
+        await w.kill();
+        run.workerKills++;
+        await w.start();
+      }
+    })();
+
+    await production;
+    await Promise.all([...oneOffs, killer, scraper]);
+    await scrapeRegistry(registryRun);
+    for (const w of stack.workers) if (!w.running) await w.start();
+
+    // Accounting: what the registry accepted vs what each sink has.
+    const key = (repo: unknown, tag: unknown, digest: unknown) => `${repo} ${tag} ${digest}`;
+    const expectedKeys = new Set(run.accepted.map((p) => key(p.repo, p.tag, p.manifest.digest)));
+    const keysOf = (events: Array<{ type: string; data: Record<string, unknown> }>) =>
+      new Set(events.filter((e) => e.type === `${T}.image.updated`).map((e) => key(e.data.name, e.data.reference, e.data.digest)));
+
+    redisClient = new Redis(redis.url, { maxRetriesPerRequest: 3 });
+    const sinks = [
+      { type: "http" as const, name: "chaos-http" },
+      { type: "nats" as const, name: "chaos-nats" },
+    ];
+    let natsEvents: Awaited<ReturnType<typeof readStream>> = [];
+    const complete = async () => {
+      for (const s of sinks) {
+        const st = await getSinkStatus(redisClient!, prefix, s);
+        if (st.waiting + st.active + st.delayed + st.failed > 0) return false;
+      }
+      const httpIds = new Set(receiver.accepted.map((e) => e.id));
+      natsEvents = await readStream(nats.url, stream);
+      const natsIds = new Set(natsEvents.map((m) => m.event.id));
+      const all = new Set([...httpIds, ...natsIds]);
+      if (all.size !== httpIds.size || all.size !== natsIds.size) return false;
+      const httpKeys = keysOf(receiver.accepted);
+      const natsKeys = keysOf(natsEvents.map((m) => m.event));
+      return [...expectedKeys].every((k) => httpKeys.has(k) && natsKeys.has(k));
+    };
+    // Bounded drain: stalled jobs of the last killed worker come back within ~15 s.
+    const drained = await waitFor("every event at both sinks and queues drained", complete, {
+      timeoutMs: 120_000,
+      intervalMs: 2_000,
+    }).catch(() => false);
+
+    const httpIds = receiver.accepted.map((e) => e.id);
+    const natsIds = natsEvents.map((m) => m.event.id);
+    const produced = new Set([...httpIds, ...natsIds]);
+    const httpKeys = keysOf(receiver.accepted);
+    const natsKeys = keysOf(natsEvents.map((m) => m.event));
+    const httpSet = new Set(httpIds);
+    const natsSet = new Set(natsIds);
+    const missingKeys = (have: Set<string>) => [...expectedKeys].filter((k) => !have.has(k));
+    const lostIds = [...produced].filter((id) => !httpSet.has(id)).length + [...produced].filter((id) => !natsSet.has(id)).length;
+    // A 201 whose event never reached a sink counts too (it may be missing from both id sets).
+    const lostKeys = missingKeys(httpKeys).length + missingKeys(natsKeys).length;
+    const lost = lostIds + lostKeys;
+    const duplicates = httpIds.length - httpSet.size + (natsIds.length - natsSet.size);
+    let deadLettered = 0;
+    let leftInQueues = 0;
+    for (const s of sinks) {
+      const st = await getSinkStatus(redisClient, prefix, s);
+      deadLettered += st.deadLetters;
+      leftInQueues += st.waiting + st.active + st.delayed + st.failed;
+    }
+    const expected = produced.size * sinks.length;
+    const delivered = [...produced].filter((id) => httpSet.has(id)).length + [...produced].filter((id) => natsSet.has(id)).length;
+    console.log(`events ${expected}, delivered ${delivered}, lost ${lost}, duplicates ${duplicates}, dead-lettered ${deadLettered}`);
+
+    const detail = JSON.stringify({
+      seed,
+      seconds: Math.round((Date.now() - started) / 1000),
+      uniqueEvents: produced.size,
+      pushesAccepted: run.accepted.length,
+      failedPushAttempts: run.failedAttempts,
+      serverErrors: run.serverErrors.slice(0, 5),
+      workerKills: run.workerKills,
+      receiver: receiver.counts,
+      httpDuplicates: httpIds.length - httpSet.size,
+      natsStreamDuplicates: natsIds.length - natsSet.size,
+      registryEventCounts: run.registryEventCounts,
+      journaled: run.journaled,
+      leftInQueues,
+      missingHttpKeys: missingKeys(httpKeys).slice(0, 5),
+      missingNatsKeys: missingKeys(natsKeys).slice(0, 5),
+    });
+    assert.ok(drained, `not every event arrived: ${detail}`);
+    assert.equal(lost, 0, detail);
+    assert.equal(deadLettered, 0, detail);
+    assert.equal(leftInQueues, 0, detail);
+    assert.equal(run.accepted.length, PUSHES, detail);
+    assert.deepEqual(run.serverErrors, [], detail);
+    assert.ok(expected >= 2_000, `at least 2,000 events across both sinks: ${detail}`);
+    // Each registry run's last scraped counter is a lower bound of what it published.
+    const published = run.registryEventCounts.reduce((a, b) => a + b, 0);
+    assert.ok(published > 0 && published <= produced.size, `registry published ${published}, arrived ${produced.size}`);
+    // The outage went through the journal, and the journal is empty now.
+    const health = (await (await fetch(`${stack.registryUrl}/healthz`)).json()) as Record<string, unknown>;
+    assert.equal(JSON.stringify(health).match(/"journalDepth":(\d+)/)?.[1] ?? "0", "0", JSON.stringify(health));
+    // The faults really happened.
+    assert.ok(run.workerKills >= 5, detail);
+    assert.ok(receiver.counts.unavailable > 0 && receiver.counts.slow > 0 && receiver.counts.reset > 0, detail);
+    assert.equal(stack.registry.starts, 2);
+  },
+);
