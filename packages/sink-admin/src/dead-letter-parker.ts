@@ -1,6 +1,6 @@
 import type { SinkConfig } from "@berth/config";
 import { type DeadLetterJobData, deadLetterQueueName } from "@berth/queue";
-import { type Job, UnrecoverableError, Worker } from "bullmq";
+import { type Job, Queue, UnrecoverableError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { isDeadLetterData } from "./dead-letters.js";
 
@@ -31,14 +31,39 @@ export function parkedReason(data: DeadLetterJobData): string {
   return `${e?.reason ?? "unknown"}: ${e?.message ?? "no error recorded"} (dead-lettered after ${data.attempts ?? "?"} attempt(s) at ${when})`;
 }
 
-async function park(job: Job<DeadLetterJobData>): Promise<never> {
-  if (!isDeadLetterData(job.data)) throw new UnrecoverableError("not a dead letter: data has no event");
-  throw new UnrecoverableError(parkedReason(job.data));
+function iso(ms: number | undefined): string {
+  return typeof ms === "number" && Number.isFinite(ms) ? new Date(ms).toISOString() : "unknown";
+}
+
+/** What Bull Board's Error tab shows instead of the parker's own (meaningless) stack. */
+export function deadLetterSummary(data: DeadLetterJobData): string {
+  const { event } = data;
+  const ref = event.data.reference ?? event.data.digest;
+  return [
+    `${data.error?.name ?? "Error"}: ${data.error?.reason ?? "unknown"}: ${data.error?.message ?? "no error recorded"}`,
+    `    event ${event.id} ${event.type} ${event.data.name}${ref ? `:${ref}` : ""}`,
+    `    attempts ${data.attempts ?? "?"}, first queued ${iso(data.enqueuedAt)}, dead-lettered ${iso(data.failedAt)}`,
+  ].join("\n");
+}
+
+function parkInto(dead: Queue<DeadLetterJobData>) {
+  return async (job: Job<DeadLetterJobData>): Promise<never> => {
+    if (!isDeadLetterData(job.data)) throw new UnrecoverableError("not a dead letter: data has no event");
+    const summary = deadLetterSummary(job.data);
+    // With no attempt history carried over, leave at least the outcome in the job's log.
+    if ((await dead.getJobLogs(job.id!, 0, 0)).count === 0) await job.log(summary.replaceAll("\n    ", "; "));
+    const err = new UnrecoverableError(parkedReason(job.data));
+    err.stack = summary;
+    throw err;
+  };
 }
 
 export function startDeadLetterParker(options: DeadLetterParkerOptions): DeadLetterParker {
+  const queues: Queue<DeadLetterJobData>[] = [];
   const workers = options.sinks.map((sink) => {
-    const worker = new Worker<DeadLetterJobData>(deadLetterQueueName(sink), park, {
+    const dead = new Queue<DeadLetterJobData>(deadLetterQueueName(sink), { connection: options.connection, prefix: options.prefix });
+    queues.push(dead);
+    const worker = new Worker<DeadLetterJobData>(dead.name, parkInto(dead), {
       connection: options.connection,
       prefix: options.prefix,
       concurrency: 8,
@@ -51,6 +76,7 @@ export function startDeadLetterParker(options: DeadLetterParkerOptions): DeadLet
   return {
     async close() {
       await Promise.all(workers.map((w) => w.close()));
+      await Promise.all(queues.map((q) => q.close()));
     },
   };
 }

@@ -124,7 +124,11 @@ describe("sink-admin dead letters (real Redis)", () => {
         const jobs = await dlq.getFailed();
         return jobs.length === 2 ? jobs : undefined;
       });
-      for (const job of failed) assert.match(job.failedReason, /^http_503: HTTP 503 Service Unavailable \(dead-lettered after 3 attempt/);
+      for (const job of failed) {
+        assert.match(job.failedReason, /^http_503: HTTP 503 Service Unavailable \(dead-lettered after 3 attempt/);
+        assert.match(job.stacktrace[0] ?? "", /^TransientDeliveryError: http_503: .*\n    event /);
+        assert.match((await dlq.getJobLogs(job.id!)).logs[0] ?? "", /attempts 3, first queued/);
+      }
       const listed = await collect(listDeadLetters({ ...ctx, sink }));
       assert.deepEqual(listed.map((l) => l.state), ["failed", "failed"]);
       assert.equal(await replayDeadLetterById({ ...ctx, sink, jobId: failed[0]!.id! }), "replayed");

@@ -1,0 +1,151 @@
+import assert from "node:assert/strict";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, describe, test } from "node:test";
+import type { BerthConfig, SinkConfig } from "@berth/config";
+import { deadLetterQueueName, deliveryJobId, sinkQueueName } from "@berth/queue";
+import { countDeadLetters } from "@berth/sink-admin";
+import { berthConfig, deleteKeysByPrefix, httpSinkConfig, sampleEvent, seedDeadLetters } from "@berth/sink-admin/test-support";
+import { silentLogger } from "@berth/telemetry";
+import { SHARED_REDIS_URL, uniqueName, waitFor } from "@berth/testing";
+import bcrypt from "bcryptjs";
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import { createDashboardApp } from "./app.js";
+import { DashboardAuthError, resolveDashboardAuth } from "./auth-settings.js";
+import { HtpasswdError, parseHtpasswd } from "./htpasswd.js";
+
+const AUTH = { authorization: `Basic ${Buffer.from("op:pw").toString("base64")}` };
+
+describe("dashboard app (real Redis, HTTP)", () => {
+  let connection: Redis;
+  const prefix = uniqueName("dash-app");
+  const open: { server: Server; close(): Promise<void> }[] = [];
+
+  /** A dashboard over one sink of its own (each test's parker only sees its own sink). */
+  async function start(sink: SinkConfig, mutate: (c: BerthConfig) => void = () => {}): Promise<string> {
+    const config = berthConfig([sink], SHARED_REDIS_URL, prefix);
+    config.dashboard.auth = { username: "op", password: "pw", anonymous: false, readOnly: false };
+    mutate(config);
+    const auth = await resolveDashboardAuth(config.dashboard.auth);
+    const dashboard = createDashboardApp({ config, connection, consumerConnection: connection, auth, logger: silentLogger() });
+    const server = dashboard.app.listen(0, "127.0.0.1");
+    await new Promise((r) => server.once("listening", r));
+    open.push({ server, close: dashboard.close });
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  before(() => {
+    connection = new Redis(SHARED_REDIS_URL, { maxRetriesPerRequest: null });
+  });
+  after(async () => {
+    for (const o of open) {
+      o.server.closeAllConnections();
+      await new Promise((r) => o.server.close(r));
+      await o.close();
+    }
+    await deleteKeysByPrefix(connection, prefix);
+    await connection.quit();
+  });
+
+  test("/healthz needs no auth; everything else does", async () => {
+    const sink = httpSinkConfig("hook");
+    const base = await start(sink);
+    const health = await fetch(`${base}/healthz`);
+    assert.equal(health.status, 200);
+    assert.deepEqual(await health.json(), { ok: true, sinks: 1 });
+    assert.equal((await fetch(`${base}/api/queues`)).status, 401);
+    const res = await fetch(`${base}/api/queues`, { headers: AUTH });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { queues: { name: string; displayName: string }[] };
+    assert.deepEqual(
+      body.queues.map((q) => [q.name, q.displayName]),
+      [
+        [sinkQueueName(sink), 'http sink "hook"'],
+        [deadLetterQueueName(sink), 'http sink "hook" — dead letters'],
+      ],
+    );
+  });
+
+  test("Bull Board's Retry all on the dead-letter queue replays every event with its id", async () => {
+    const sink = httpSinkConfig("retry-all");
+    const base = await start(sink);
+    const events = [sampleEvent(), sampleEvent(), sampleEvent()];
+    await seedDeadLetters(connection, prefix, sink, events);
+    const dlq = new Queue(deadLetterQueueName(sink), { connection, prefix });
+    await waitFor("dead letters parked as failed", async () => (await dlq.getFailedCount()) === 3);
+    const res = await fetch(`${base}/api/queues/${encodeURIComponent(dlq.name)}/retry/failed`, { method: "PUT", headers: AUTH });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { retried: 3, skipped: 0 });
+    const live = new Queue(sinkQueueName(sink), { connection, prefix });
+    const ids = (await live.getJobs(["waiting"])).map((j) => [j.id, j.data.event.id]);
+    assert.deepEqual(
+      ids.sort(),
+      events.map((e) => [deliveryJobId(e.id, sink.name), e.id]).sort(),
+    );
+    assert.equal(await countDeadLetters({ connection, prefix, sink }), 0);
+    await live.obliterate({ force: true });
+    await Promise.all([dlq.close(), live.close()]);
+  });
+
+  test("replay routes: one dead letter, unknown ones, then all", async () => {
+    const sink = httpSinkConfig("hook");
+    const base = await start(sink);
+    await seedDeadLetters(connection, prefix, sink, [sampleEvent(), sampleEvent()]);
+    const dlq = new Queue(deadLetterQueueName(sink), { connection, prefix });
+    await waitFor("dead letters parked as failed", async () => (await dlq.getFailedCount()) === 2);
+    const [job] = await dlq.getFailed(0, 0);
+    const post = (path: string) => fetch(`${base}/api/dead-letters/${path}`, { method: "POST", headers: AUTH });
+    const one = await post(`hook/${job!.id}/replay`);
+    assert.equal(one.status, 200);
+    assert.deepEqual(await one.json(), { outcome: "replayed" });
+    assert.equal((await post("hook/no-such-job/replay")).status, 404);
+    assert.equal((await post("nope/1/replay")).status, 404);
+    const all = await post("hook/replay-all");
+    assert.equal(all.status, 200);
+    assert.equal(((await all.json()) as { replayed: number }).replayed, 1);
+    assert.equal(await countDeadLetters({ connection, prefix, sink }), 0);
+    const live = new Queue(sinkQueueName(sink), { connection, prefix });
+    assert.equal(await live.getWaitingCount(), 2);
+    await live.obliterate({ force: true });
+    await Promise.all([dlq.close(), live.close()]);
+  });
+
+  test("read-only: dead letters stay as they are, actions are refused", async () => {
+    const sink = httpSinkConfig("read-only");
+    const base = await start(sink, (c) => {
+      c.dashboard.auth.readOnly = true;
+    });
+    await seedDeadLetters(connection, prefix, sink, [sampleEvent()]);
+    const dlq = new Queue(deadLetterQueueName(sink), { connection, prefix });
+    const [job] = await dlq.getJobs(["waiting"]);
+    const replay = await fetch(`${base}/api/dead-letters/hook/${job!.id}/replay`, { method: "POST", headers: AUTH });
+    assert.equal(replay.status, 403);
+    const retry = await fetch(`${base}/api/queues/${encodeURIComponent(dlq.name)}/retry/failed`, { method: "PUT", headers: AUTH });
+    assert.equal(retry.status, 405);
+    const queues = (await (await fetch(`${base}/api/queues`, { headers: AUTH })).json()) as { queues: { readOnlyMode: boolean }[] };
+    assert.ok(queues.queues.every((q) => q.readOnlyMode));
+    await dlq.obliterate({ force: true });
+    await dlq.close();
+  });
+
+  test("anonymous only when the config says so", async () => {
+    await assert.rejects(resolveDashboardAuth({ anonymous: false, readOnly: false }), DashboardAuthError);
+    const base = await start(httpSinkConfig("anonymous"), (c) => {
+      c.dashboard.auth = { anonymous: true, readOnly: false };
+    });
+    assert.equal((await fetch(`${base}/api/queues`)).status, 200);
+  });
+});
+
+describe("htpasswd", () => {
+  test("bcrypt entries ($2y$ as htpasswd -B writes them) verify; other schemes are refused with the line", async () => {
+    const hash = (await bcrypt.hash("s3cret", 4)).replace(/^\$2b\$/, "$2y$");
+    const users = parseHtpasswd(`# operators\nalice:${hash}\n`);
+    assert.equal(users.get("alice"), hash);
+    assert.throws(() => parseHtpasswd(`alice:${hash}\nbob:$apr1$abc$def\n`, "/etc/berth/htpasswd"), (err) => {
+      return err instanceof HtpasswdError && /\/etc\/berth\/htpasswd line 2/.test(err.message);
+    });
+    assert.throws(() => parseHtpasswd("\n# nobody\n"), HtpasswdError);
+  });
+});

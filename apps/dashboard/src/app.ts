@@ -1,0 +1,83 @@
+import type { BerthConfig } from "@berth/config";
+import { type DeadLetterParker, type SinkAdminContext, configuredSinks, startDeadLetterParker } from "@berth/sink-admin";
+import type { Logger } from "@berth/telemetry";
+import { createBullBoard } from "@bull-board/api";
+import { ExpressAdapter } from "@bull-board/express";
+import express, { type Express, type NextFunction, type Request, type Response } from "express";
+import type { Redis } from "ioredis";
+import type { DashboardAuth } from "./auth-settings.js";
+import { basicAuth } from "./basic-auth.js";
+import { deadLetterRoutes } from "./dead-letter-routes.js";
+import { buildSinkBoards } from "./sink-boards.js";
+
+export interface DashboardOptions {
+  config: BerthConfig;
+  /** Fail-fast connection for the board's reads and the operator's actions. */
+  connection: Redis;
+  /** Wait-forever connection for the dead-letter parker's BullMQ workers. */
+  consumerConnection: Redis;
+  /** From `resolveDashboardAuth`; `undefined` only when the config asked for anonymous access. */
+  auth: DashboardAuth;
+  logger: Logger;
+}
+
+export interface Dashboard {
+  app: Express;
+  close(): Promise<void>;
+}
+
+/**
+ * The dashboard without a listener: `/healthz` (open), then Basic auth over everything else —
+ * the dead-letter replay routes and Bull Board at `/`. Starts the dead-letter parker (see
+ * @berth/sink-admin) unless read-only, where nothing may change the queues.
+ */
+export function createDashboardApp(options: DashboardOptions): Dashboard {
+  const { config, connection, logger } = options;
+  const readOnly = config.dashboard.auth.readOnly;
+  const ctx: SinkAdminContext = { connection, prefix: config.queue.prefix };
+  const sinks = configuredSinks(config);
+  const boards = buildSinkBoards(ctx, sinks, readOnly);
+
+  const serverAdapter = new ExpressAdapter();
+  serverAdapter.setBasePath("/");
+  createBullBoard({
+    queues: boards.adapters,
+    serverAdapter,
+    options: { uiConfig: { boardTitle: "Berth deliveries" } },
+  });
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.get("/healthz", async (_req, res) => {
+    try {
+      await connection.ping();
+      res.json({ ok: true, sinks: sinks.length });
+    } catch (err) {
+      res.status(503).json({ ok: false, error: `redis: ${(err as Error).message}` });
+    }
+  });
+  if (options.auth) app.use(basicAuth(options.auth));
+  app.use(deadLetterRoutes(ctx, boards, readOnly));
+  app.use("/", serverAdapter.getRouter());
+  app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
+    logger.error({ err }, "dashboard request failed");
+    res.status(500).json({ error: err.message });
+  });
+
+  let parker: DeadLetterParker | undefined;
+  if (!readOnly) {
+    parker = startDeadLetterParker({
+      connection: options.consumerConnection,
+      prefix: config.queue.prefix,
+      sinks,
+      onError: (err) => logger.warn({ err }, "dead-letter parker"),
+    });
+  }
+  return {
+    app,
+    async close() {
+      await parker?.close();
+      await boards.close();
+    },
+  };
+}

@@ -1,0 +1,66 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import bcrypt from "bcryptjs";
+import type { NextFunction, Request, RequestHandler, Response } from "express";
+
+/**
+ * HTTP Basic authentication (RFC 7617) for the whole dashboard. Verifiers are checked in constant
+ * time; bcrypt results are cached for a few minutes because Bull Board polls its API every few
+ * seconds and a bcrypt compare costs tens of milliseconds of CPU.
+ */
+export type Verifier = (user: string, password: string) => Promise<boolean>;
+
+const REALM = 'Basic realm="berth dashboard", charset="UTF-8"';
+
+function digest(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
+}
+
+/** A single user from the config (`dashboard.auth.username` / `password`). */
+export function passwordVerifier(username: string, password: string): Verifier {
+  const expected = digest(`${username}\0${password}`);
+  return async (user, pass) => timingSafeEqual(digest(`${user}\0${pass}`), expected);
+}
+
+const CACHE_TTL_MS = 5 * 60_000;
+
+/** Users from an htpasswd file (bcrypt), as parsed by `parseHtpasswd`. */
+export function htpasswdVerifier(users: ReadonlyMap<string, string>, now: () => number = Date.now): Verifier {
+  const verified = new Map<string, number>();
+  return async (user, pass) => {
+    const hash = users.get(user);
+    if (!hash) return false;
+    // The key carries the stored hash too, so an edited file invalidates old entries.
+    const key = digest(`${user}\0${pass}\0${hash}`).toString("base64");
+    const until = verified.get(key);
+    if (until !== undefined && until > now()) return true;
+    const ok = await bcrypt.compare(pass, hash.replace(/^\$2y\$/, "$2b$"));
+    if (ok) verified.set(key, now() + CACHE_TTL_MS);
+    return ok;
+  };
+}
+
+function credentials(req: Request): { user: string; pass: string } | undefined {
+  const header = req.headers.authorization;
+  if (!header) return undefined;
+  const [scheme, token] = header.split(" ", 2);
+  if (scheme?.toLowerCase() !== "basic" || !token) return undefined;
+  const decoded = Buffer.from(token, "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  if (colon < 0) return undefined;
+  return { user: decoded.slice(0, colon), pass: decoded.slice(colon + 1) };
+}
+
+export function basicAuth(verify: Verifier): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const given = credentials(req);
+    const deny = () => res.status(401).set("WWW-Authenticate", REALM).type("text/plain").send("authentication required\n");
+    if (!given) {
+      deny();
+      return;
+    }
+    verify(given.user, given.pass).then(
+      (ok) => (ok ? next() : deny()),
+      (err) => next(err),
+    );
+  };
+}

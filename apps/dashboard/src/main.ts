@@ -1,0 +1,64 @@
+/**
+ * Composition root of the dashboard process: config (`--config PATH` / BERTH_CONFIG), logger,
+ * Redis connections, auth, the express app, the listener on `dashboard.address`:`dashboard.port`,
+ * and an ordered shutdown on SIGTERM/SIGINT.
+ */
+import type { Server } from "node:http";
+import { configPathFromArgs, loadConfig } from "@berth/config";
+import { adminConnection, consumerConnection } from "@berth/queue";
+import { createLogger } from "@berth/telemetry";
+import { createDashboardApp } from "./app.js";
+import { resolveDashboardAuth } from "./auth-settings.js";
+
+const APP = "berth-dashboard";
+
+async function main(): Promise<void> {
+  let loaded: Awaited<ReturnType<typeof loadConfig>>;
+  let auth: Awaited<ReturnType<typeof resolveDashboardAuth>>;
+  try {
+    loaded = await loadConfig({ file: configPathFromArgs(process.argv.slice(2), process.env), env: process.env });
+    auth = await resolveDashboardAuth(loaded.config.dashboard.auth);
+  } catch (err) {
+    const problems = (err as { problems?: unknown }).problems;
+    const detail = Array.isArray(problems) ? `\n  ${problems.join("\n  ")}` : "";
+    process.stderr.write(`${APP}: ${err instanceof Error ? err.message : String(err)}${detail}\n`);
+    process.exit(2);
+  }
+  const { config, warnings } = loaded;
+  const logger = createLogger({ level: config.log.level, output: config.log.output, name: APP });
+  for (const w of warnings) logger.warn(w);
+  if (!auth) logger.warn("dashboard.auth.anonymous is true: anyone who can reach the port can act on the queues");
+
+  const connection = adminConnection(config.queue.redisUrl, APP);
+  const consumer = consumerConnection(config.queue.redisUrl, `${APP}-parker`);
+  for (const c of [connection, consumer]) c.on("error", (err) => logger.warn({ err: err.message }, "redis connection error"));
+  const dashboard = createDashboardApp({ config, connection, consumerConnection: consumer, auth, logger });
+
+  const { address, port } = config.dashboard;
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = dashboard.app.listen(port, address, (err?: Error) => (err ? reject(err) : resolve(s)));
+  });
+  const bound = server.address();
+  logger.info({ address, port: typeof bound === "object" && bound ? bound.port : port, readOnly: config.dashboard.auth.readOnly }, "dashboard listening");
+
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    // Order: stop taking requests, stop the parker and queues, then close Redis.
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+    await dashboard.close();
+    await Promise.all([connection.quit(), consumer.quit()]);
+    logger.info("bye");
+    logger.flush();
+    setTimeout(() => process.exit(0), 50).unref();
+  };
+  process.once("SIGTERM", (s) => void stop(s));
+  process.once("SIGINT", (s) => void stop(s));
+}
+
+await main();

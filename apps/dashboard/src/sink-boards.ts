@@ -1,0 +1,55 @@
+import type { SinkConfig } from "@berth/config";
+import type { DeadLetterJobData, DeliveryJobData } from "@berth/queue";
+import { type SinkAdminContext, type SinkQueues, openSinkQueues } from "@berth/sink-admin";
+import type { BaseAdapter } from "@bull-board/api/dist/queueAdapters/base.js";
+import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
+import { DeadLetterQueueAdapter } from "./dead-letter-adapter.js";
+
+export interface SinkBoards {
+  adapters: BaseAdapter[];
+  /** Both queues per sink name, for the replay routes. */
+  queues: Map<string, { sink: SinkConfig; queues: SinkQueues }>;
+  close(): Promise<void>;
+}
+
+/** `image.updated library/alpine:3.20` — what the operator looks for in a job list. */
+function jobTitle(job: { data?: Partial<DeliveryJobData>; name?: string }): string {
+  const event = job.data?.event;
+  if (!event?.type || !event.data) return job.name ?? "";
+  const ref = event.data.reference ?? event.data.digest;
+  return `${event.type} ${event.data.name}${ref ? `:${ref}` : ""}`;
+}
+
+/**
+ * Two boards per configured sink: its delivery queue (`sink.http.audit`: retries in flight) and
+ * its dead-letter queue (`sink.http.audit.dead`: Retry = replay with the original event id).
+ */
+export function buildSinkBoards(ctx: SinkAdminContext, sinks: readonly SinkConfig[], readOnly: boolean): SinkBoards {
+  const adapters: BaseAdapter[] = [];
+  const queues = new Map<string, { sink: SinkConfig; queues: SinkQueues }>();
+  for (const sink of sinks) {
+    const q = openSinkQueues(ctx, sink);
+    queues.set(sink.name, { sink, queues: q });
+    const common = { readOnlyMode: readOnly, allowRetries: !readOnly, prefix: "" };
+    const live = new BullMQAdapter(q.sink, {
+      ...common,
+      displayName: `${sink.type} sink "${sink.name}"`,
+      description: `Deliveries to ${sink.type} sink "${sink.name}": waiting, retrying (delayed), in flight.`,
+    });
+    const dead = new DeadLetterQueueAdapter(q, sink, {
+      ...common,
+      displayName: `${sink.type} sink "${sink.name}" — dead letters`,
+      description: `Events ${sink.type} sink "${sink.name}" gave up on. Retry moves the event back to the sink queue with its original id.`,
+    });
+    live.setFormatter("name", (job: { data?: Partial<DeliveryJobData> }) => jobTitle(job));
+    dead.setFormatter("name", (job: { data?: Partial<DeadLetterJobData> }) => jobTitle(job));
+    adapters.push(live, dead);
+  }
+  return {
+    adapters,
+    queues,
+    async close() {
+      await Promise.all([...queues.values()].map((e) => e.queues.close()));
+    },
+  };
+}
