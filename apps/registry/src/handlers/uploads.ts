@@ -117,14 +117,14 @@ export async function patchUpload(ctx: Ctx): Promise<void> {
 /** end-6: PUT `?digest=` closes the session, with an optional last chunk. */
 export async function finishUpload(ctx: Ctx): Promise<void> {
   requireWritable(ctx);
+  const { uploads } = ctx.deps.storage;
+  await uploads.size(ctx.name, ctx.ref); // BLOB_UPLOAD_UNKNOWN first, whatever the parameters
   const digestParam = ctx.query.get("digest");
   if (digestParam === null) {
     throw new OciError("DIGEST_INVALID", "the digest query parameter is required", { detail: {} });
   }
   const digest = parseDigest(digestParam);
-  const { uploads } = ctx.deps.storage;
   if (hasBody(ctx.req)) await appendChunk(ctx);
-  else await uploads.size(ctx.name, ctx.ref);
   await uploads.complete(ctx.name, ctx.ref, digest);
   created(ctx, digest.value);
 }

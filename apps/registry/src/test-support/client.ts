@@ -1,3 +1,4 @@
+import { Agent, request } from "node:http";
 import type { Image } from "./oci-content.js";
 
 /** A thin fetch wrapper over the registry's HTTP API (tests only). */
@@ -10,33 +11,46 @@ export interface Answer {
   code(): string | undefined;
 }
 
-export async function call(
+/** node:http rather than fetch: fetch normalises `..` out of paths, which tests must send. */
+export function call(
   base: string,
   method: string,
   path: string,
   init: { headers?: Record<string, string>; body?: Buffer | string } = {},
 ): Promise<Answer> {
-  const res = await fetch(base + path, {
-    method,
-    headers: init.headers ?? {},
-    ...(init.body !== undefined ? { body: init.body } : {}),
-    redirect: "manual",
+  return new Promise((resolve, reject) => {
+    const { hostname, port } = new URL(base);
+    const req = request({ hostname, port, path, method, headers: init.headers ?? {}, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("error", reject);
+      res.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        const headers = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) {
+          if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
+        }
+        resolve({
+          status: res.statusCode ?? 0,
+          headers,
+          text,
+          json: () => JSON.parse(text),
+          code() {
+            try {
+              return (JSON.parse(text) as { errors?: Array<{ code?: string }> }).errors?.[0]?.code;
+            } catch {
+              return undefined;
+            }
+          },
+        });
+      });
+    });
+    req.on("error", reject);
+    req.end(init.body);
   });
-  const text = await res.text();
-  return {
-    status: res.status,
-    headers: res.headers,
-    text,
-    json: () => JSON.parse(text),
-    code() {
-      try {
-        return (JSON.parse(text) as { errors?: Array<{ code?: string }> }).errors?.[0]?.code;
-      } catch {
-        return undefined;
-      }
-    },
-  };
 }
+
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
 /** Monolithic blob push (POST ?digest=). */
 export async function pushBlob(base: string, name: string, digest: string, data: Buffer, headers: Record<string, string> = {}): Promise<Answer> {
