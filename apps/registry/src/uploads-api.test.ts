@@ -11,7 +11,7 @@ async function start(reg: RunningRegistry, name: string): Promise<string> {
   assert.equal(res.headers.get("range"), "0-0");
   const location = res.headers.get("location");
   assert.ok(location?.startsWith(`/v2/${name}/blobs/uploads/`));
-  return location;
+  return location ?? "";
 }
 
 describe("uploads API", () => {
