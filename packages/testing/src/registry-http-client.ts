@@ -3,11 +3,12 @@
  * hand-made (bad) requests to a running registry process. Every request is bounded by a timeout.
  * https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md
  */
+import { request as httpRequest } from "node:http";
 import type { ContentBlob } from "./oci-layout-fixture.js";
 
 export interface RegistryResponse {
   status: number;
-  headers: Headers;
+  headers: Record<string, string | string[] | undefined>;
   body: string;
 }
 
@@ -29,18 +30,28 @@ export class RegistryHttpClient {
     this.authorization = creds ? `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString("base64")}` : undefined;
   }
 
-  /** One request; a timeout or a network failure rejects (the caller decides what that means). */
-  async request(method: string, path: string, options: RequestOptions = {}): Promise<RegistryResponse> {
+  /**
+   * One request with `path` sent exactly as given (no URL normalisation of `..` or `%2F`, which
+   * bad-input tests need); a timeout or a network failure rejects.
+   */
+  request(method: string, path: string, options: RequestOptions = {}): Promise<RegistryResponse> {
     const headers: Record<string, string> = { ...options.headers };
     if (this.authorization && !options.anonymous) headers["Authorization"] = this.authorization;
-    const res = await fetch(new URL(path, this.baseUrl), {
-      method,
-      headers,
-      body: options.body,
-      redirect: "manual",
-      signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+    if (options.body !== undefined) headers["Content-Length"] ??= String(Buffer.byteLength(options.body));
+    const base = new URL(this.baseUrl);
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(
+        { host: base.hostname, port: base.port, method, path, headers, agent: false, signal: AbortSignal.timeout(options.timeoutMs ?? 10_000) },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("error", reject);
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
+        },
+      );
+      req.on("error", reject);
+      req.end(options.body);
     });
-    return { status: res.status, headers: res.headers, body: await res.text() };
   }
 
   /** Monolithic upload (`POST …/blobs/uploads/?digest=`); resolves with the final status. */
