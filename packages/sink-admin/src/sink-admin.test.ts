@@ -126,7 +126,7 @@ describe("sink-admin dead letters (real Redis)", () => {
       });
       for (const job of failed) {
         assert.match(job.failedReason, /^http_503: HTTP 503 Service Unavailable \(dead-lettered after 3 attempt/);
-        assert.match(job.stacktrace[0] ?? "", /^TransientDeliveryError: http_503: .*\n    event /);
+        assert.match(job.stacktrace?.[0] ?? "", /^TransientDeliveryError: http_503: .*\n {4}event /);
         assert.match((await dlq.getJobLogs(job.id!)).logs[0] ?? "", /attempts 3, first queued/);
       }
       const listed = await collect(listDeadLetters({ ...ctx, sink }));

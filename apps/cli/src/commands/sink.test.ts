@@ -12,7 +12,7 @@ import {
   seedDeadLetters,
   startReceiver,
 } from "@berth/sink-admin/test-support";
-import { SHARED_REDIS_URL, uniqueName } from "@berth/testing";
+import { SHARED_NATS_URL, SHARED_REDIS_URL, uniqueName } from "@berth/testing";
 import { sinkQueueName } from "@berth/queue";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
@@ -86,6 +86,17 @@ describe("berth sink (real Redis, real receiver)", () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  test("sink test through the real NATS sink: core publish confirmed, the subject and message printed", async () => {
+    const subject = uniqueName("berth.sink-test").replaceAll("-", "_");
+    const sink = httpSinkConfig("bus", { type: "nats", address: SHARED_NATS_URL, channel: subject, mode: "structured" });
+    const io = captureIo(berthConfig([sink], SHARED_REDIS_URL, prefix));
+    assert.equal(await runSink(["test", "bus"], io), EXIT.ok, io.stdout.join("\n"));
+    assert.equal(io.stdout.find((l) => l.startsWith("PUB ")), `PUB ${subject} via ${SHARED_NATS_URL}`);
+    const body = io.stdout[io.stdout.indexOf("--- outcome") - 1]!;
+    assert.equal(JSON.parse(body).type, "zotregistry.image.updated");
+    assert.equal(io.stdout.at(-1), "verdict: delivered");
   });
 
   test("usage errors exit 2", async () => {
