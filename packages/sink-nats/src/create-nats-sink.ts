@@ -1,0 +1,44 @@
+import type { SinkConfig } from "@berth/config";
+import { type Sink, TransientDeliveryError } from "@berth/delivery";
+import { NatsConnector } from "./nats-connection.js";
+import type { PublishContext } from "./nats-error-classifier.js";
+import { buildNatsMessage } from "./nats-message.js";
+import { publishCore, publishJetStream } from "./nats-publish.js";
+
+export interface NatsSinkOptions {
+  /** Client name shown by the server; defaults to `berth-<sink name>`. */
+  connectionName?: string;
+}
+
+/** A NATS sink was configured without what it needs (the config layer normally catches this). */
+export class NatsSinkConfigError extends Error {
+  override readonly name = "NatsSinkConfigError";
+}
+
+/**
+ * A sink that publishes each event to the sink's `channel` subject over one lazily opened
+ * connection. Delivery is confirmed: a flush round trip in core mode, the PubAck with
+ * `jetstream: true`.
+ */
+export function createNatsSink(sink: SinkConfig, options: NatsSinkOptions = {}): Sink {
+  const subject = sink.channel;
+  if (!subject) throw new NatsSinkConfigError(`nats sink "${sink.name}" needs a channel (the subject to publish to)`);
+  if (sink.type !== "nats") throw new NatsSinkConfigError(`sink "${sink.name}" is of type ${sink.type}, not nats`);
+  const connector = new NatsConnector(sink, options.connectionName ? { connectionName: options.connectionName } : {});
+  const ctx: PublishContext = { sink: sink.name, subject, servers: connector.servers };
+  const publish = sink.jetstream ? publishJetStream : publishCore;
+  const aborted = () =>
+    connector.disconnected
+      ? new TransientDeliveryError("unreachable", `sink "${sink.name}": NATS ${ctx.servers} unreachable (reconnecting)`)
+      : new TransientDeliveryError("timeout", `sink "${sink.name}": no confirmation from NATS ${ctx.servers} in time`);
+
+  return {
+    name: sink.name,
+    async deliver(event, { signal }) {
+      const message = buildNatsMessage(event, sink);
+      const nc = await connector.connection(signal);
+      return publish({ nc, message, ctx, eventId: event.id, signal, timeoutMs: sink.timeoutMs, aborted });
+    },
+    close: () => connector.close(),
+  };
+}
