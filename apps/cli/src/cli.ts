@@ -20,7 +20,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     },
   },
   sink: {
-    summary: "sink pause|resume|status|test --sink NAME  operate one sink",
+    summary: "sink pause|resume|test NAME · sink status [NAME]  operate the sinks",
     load: async () => {
       const { run } = await import("./commands/sink.js");
       return (argv) => run(argv);
