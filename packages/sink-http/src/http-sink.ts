@@ -1,27 +1,17 @@
 /**
  * The HTTP sink: moves the bytes `buildHttpRequest` produced with got. The queue owns retries, so
  * got's are off; redirects are never followed; connections are kept alive and reused; the
- * attempt's AbortSignal is the only timeout.
+ * attempt's AbortSignal is the only timeout. Connection pools (direct or through the sink's proxy):
+ * `http-agents.ts`.
  */
 import { readFileSync } from "node:fs";
-import { Agent as HttpAgent } from "node:http";
-import { Agent as HttpsAgent } from "node:https";
 import type { SinkConfig } from "@berth/config";
 import { type DeliveryReceipt, type Sink, TransientDeliveryError } from "@berth/delivery";
 import type { BerthEvent } from "@berth/events";
 import { type Got, RequestError, got } from "got";
 import { buildHttpRequest } from "./build-request.js";
 import { checkResponse } from "./classify-response.js";
-
-export class HttpSinkConfigError extends Error {
-  override readonly name = "HttpSinkConfigError";
-}
-
-interface TlsMaterial {
-  ca?: Buffer;
-  cert?: Buffer;
-  key?: Buffer;
-}
+import { type TlsMaterial, createSinkAgents, safeHost } from "./http-agents.js";
 
 function readTls(sink: SinkConfig): TlsMaterial {
   const tls: TlsMaterial = {};
@@ -31,38 +21,22 @@ function readTls(sink: SinkConfig): TlsMaterial {
   return tls;
 }
 
-/** `host:port` of the sink without userinfo, path or query: safe to put in an error message. */
-function safeTarget(address: string): string {
-  try {
-    return new URL(address).host;
-  } catch {
-    return "receiver";
-  }
-}
-
 export function createHttpSink(sink: SinkConfig): Sink {
-  if (sink.proxy !== undefined) {
-    // Sending around a proxy the operator asked for could leak events past a network policy.
-    throw new HttpSinkConfigError(`sink ${sink.name}: proxy is not supported by the HTTP sink yet`);
-  }
   const tls = readTls(sink);
-  const maxSockets = Math.max(sink.concurrency, 1);
-  const agents = {
-    http: new HttpAgent({ keepAlive: true, maxSockets }),
-    https: new HttpsAgent({ keepAlive: true, maxSockets, ...tls }),
-  };
+  const agents = createSinkAgents(sink, tls);
   const client: Got = got.extend({
     retry: { limit: 0 },
     followRedirect: false,
     throwHttpErrors: false,
-    agent: agents,
+    agent: { http: agents.http, https: agents.https },
     https: {
       ...(tls.ca ? { certificateAuthority: tls.ca } : {}),
       ...(tls.cert ? { certificate: tls.cert } : {}),
       ...(tls.key ? { key: tls.key } : {}),
     },
   });
-  const target = safeTarget(sink.address);
+  // Hosts only: never the userinfo of the address or of the proxy URL.
+  const target = agents.proxyHost === undefined ? safeHost(sink.address) : `${safeHost(sink.address)} via proxy ${agents.proxyHost}`;
   let closed = false;
 
   return {
@@ -94,8 +68,7 @@ export function createHttpSink(sink: SinkConfig): Sink {
     async close() {
       if (closed) return;
       closed = true;
-      agents.http.destroy();
-      agents.https.destroy();
+      agents.destroy();
     },
   };
 }

@@ -2,4 +2,5 @@ export { type HttpRequest, type HttpSinkSettings, USER_AGENT, buildHttpRequest }
 export { checkResponse } from "./classify-response.js";
 export { parseRetryAfter } from "./retry-after.js";
 export { signingKey, webhookSignature } from "./webhook-signature.js";
-export { HttpSinkConfigError, createHttpSink } from "./http-sink.js";
+export { HttpSinkConfigError } from "./http-agents.js";
+export { createHttpSink } from "./http-sink.js";
