@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 
 export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 export const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
@@ -55,12 +56,16 @@ export interface ImageOptions {
   annotations?: Record<string, string>;
 }
 
-/** An image with one random layer (registries and skopeo do not unpack layers) and a config. */
+/**
+ * An image with one layer of random bytes and a config. The layer really is gzip (as its media
+ * type says): skopeo recompresses a "+gzip" layer that is not, which would change the digests.
+ */
 export function makeTestImage(options: ImageOptions = {}): TestImage {
   const arch = options.arch ?? "amd64";
-  const layer = contentBlob(randomBytes(options.layerBytes ?? 512), OCI_LAYER);
+  const raw = randomBytes(options.layerBytes ?? 512);
+  const layer = contentBlob(gzipSync(raw), OCI_LAYER);
   const config = contentBlob(
-    Buffer.from(JSON.stringify({ architecture: arch, os: "linux", rootfs: { type: "layers", diff_ids: [layer.digest] } })),
+    Buffer.from(JSON.stringify({ architecture: arch, os: "linux", rootfs: { type: "layers", diff_ids: [sha256Digest(raw)] } })),
     OCI_CONFIG,
   );
   return { config, layers: [layer], manifest: manifestFor(config, [layer], options.annotations) };
@@ -78,13 +83,14 @@ export function manifestFor(config: ContentBlob, layers: ContentBlob[], annotati
   return contentBlob(Buffer.from(JSON.stringify(doc)), OCI_MANIFEST);
 }
 
-/** A multi-arch image index over one generated image per architecture (each with `annotations`). */
+/** A multi-arch image index over one generated image per architecture (it and each image with `annotations`). */
 export function makeTestIndex(archs: string[], annotations?: Record<string, string>): TestIndex {
   const images = archs.map((arch) => makeTestImage({ arch, ...(annotations ? { annotations } : {}) }));
   const doc = {
     schemaVersion: 2,
     mediaType: OCI_INDEX,
     manifests: images.map((img, i) => ({ ...descriptorOf(img.manifest), platform: { architecture: archs[i], os: "linux" } })),
+    ...(annotations ? { annotations } : {}),
   };
   return { images, index: contentBlob(Buffer.from(JSON.stringify(doc)), OCI_INDEX) };
 }
