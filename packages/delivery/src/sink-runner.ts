@@ -205,11 +205,11 @@ export class SinkRunner {
   private async deadLetter(job: Job<DeliveryJobData>, failure: AttemptFailure): Promise<void> {
     const { sink, logger, metrics } = this.o;
     try {
-      await moveToDeadLetters(job, failure, this.queue, this.deadLetters);
+      const outcome = await moveToDeadLetters(job, failure, this.queue, this.deadLetters);
       metrics.deadLettered.inc({ sink: sink.name });
       logger.warn(
-        { sink: sink.name, eventId: job.data.event.id, attempts: job.attemptsMade, reason: failure.reason },
-        "event dead-lettered",
+        { sink: sink.name, eventId: job.data.event.id, attempts: job.attemptsMade, reason: failure.reason, outcome },
+        outcome === "replaced" ? "event dead-lettered again; its earlier dead letter was replaced" : "event dead-lettered",
       );
     } catch (err) {
       // The failed job stays in the failed set; the periodic sweep retries the move.
