@@ -10,7 +10,8 @@ export function eventLine(e: ReceivedEvent): string {
   const name = typeof e.data.name === "string" ? e.data.name : "?";
   const ref = typeof e.data.reference === "string" ? e.data.reference : "";
   const actor = (e.data.actor as { name?: string } | undefined)?.name;
-  const target = ref.startsWith("sha256:") || ref.startsWith("sha512:") ? `${name}@${ref}` : `${name}:${ref}`;
+  const separator = ref.includes(":") ? "@" : ":";
+  const target = ref ? `${name}${separator}${ref}` : name;
   return [e.via.padEnd(4), e.type.padEnd(36), target, `id=${e.id}`, actor ? `actor=${actor}` : ""]
     .filter(Boolean)
     .join("  ");

@@ -47,3 +47,8 @@ test("a delivery without the expected credentials is refused", async () => {
   assert.equal(res.status, 401);
   assert.equal(received.length, before);
 });
+
+test("an event without a reference prints the repository alone", () => {
+  const line = eventLine({ via: "nats", id: "e3", type: "zotregistry.repository.created", data: { name: "demo/app" } });
+  assert.match(line, /repository\.created\s+demo\/app\s+id=e3/);
+});
