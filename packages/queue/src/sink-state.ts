@@ -109,6 +109,9 @@ export async function openBreaker(
   detail?: string,
 ): Promise<void> {
   const now = Date.now();
+  // Cool-down first, pause second: a crash in between leaves an unpaused "open" breaker that the
+  // next success closes; the other order could leave a breaker pause with no cool-down to end it.
+  // Readers may briefly see open-but-not-yet-paused.
   await conn.hset(sinkStateKey(prefix, sink), {
     breakerOpenedAt: String(now),
     breakerOpenUntil: String(now + cooldownMs),

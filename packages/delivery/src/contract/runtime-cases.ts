@@ -195,11 +195,12 @@ export function runtimeCases(options: SinkContractOptions): void {
       try {
         const event = sampleEvent(14);
         await enqueue(conn, r.prefix, r.sink, [event]);
-        const open = await waitFor("breaker open", async () => {
+        // openBreaker writes the cool-down, then pauses the queue (two steps, in the order that is
+        // safe across a crash), so a status read between them sees open-but-not-yet-paused.
+        const open = await waitFor("breaker open and queue paused", async () => {
           const s = await getSinkStatus(conn, r.prefix, r.sink);
-          return s.breaker === "open" ? s : undefined;
+          return s.breaker === "open" && s.paused ? s : undefined;
         });
-        assert.equal(open.paused, true);
         assert.equal(open.pauseReason, "breaker");
         const whileOpen = attempts.length;
         assert.ok(whileOpen >= 3, `opened after ${whileOpen} attempts`);
