@@ -11,7 +11,7 @@ import type { BerthEvent } from "@berth/events";
 import type { BenchCase, BenchContext } from "../lib/bench-case.js";
 import { interleaved } from "../lib/bench-case.js";
 import { ArrivalLog } from "../lib/arrival-log.js";
-import { type Deliverers, type DeliveryKind, type DeliverySide, startDeliverers } from "../lib/delivery-run.js";
+import { CONCURRENCY, type Deliverers, type DeliveryKind, type DeliverySide, startDeliverers } from "../lib/delivery-run.js";
 import { makeEvents, openSinkQueue } from "../lib/delivery-jobs.js";
 import { KIND_LABEL, type OpenTarget, WORKER_APP, openTarget } from "../lib/delivery-targets.js";
 import { paced } from "../lib/pacer.js";
@@ -19,7 +19,6 @@ import { progress } from "../lib/progress.js";
 import { appEntry, appExists } from "../lib/spawn-app.js";
 import { pairedRatios, percentile, summarize } from "../lib/stats.js";
 import type { Row } from "../lib/table.js";
-import { CONCURRENCY } from "./delivery-throughput.js";
 
 const RATES = [100, 500] as const;
 const PERCENTILES = [50, 95, 99] as const;
@@ -123,7 +122,7 @@ async function runKind(ctx: BenchContext, kind: DeliveryKind, seconds: number): 
 }
 
 async function run(ctx: BenchContext): Promise<Row[]> {
-  const seconds = ctx.quick ? 1.5 : 3;
+  const seconds = ctx.quick ? 1.5 : 2;
   return [...(await runKind(ctx, "http", seconds)), ...(await runKind(ctx, "nats", seconds))];
 }
 
@@ -131,7 +130,7 @@ export const latency: BenchCase = {
   id: "latency",
   title: "Latency event → received at 100 and 500 events/s",
   method:
-    "Events paced at 100/s then 500/s for 3 s each (after 0.5 s of warm-up, not counted). Berth: openOutbox() in the bench process, as " +
+    "Events paced at 100/s then 500/s for 2 s each (after 0.5 s of warm-up, not counted). Berth: openOutbox() in the bench process, as " +
     "the registry uses it → Redis → the worker app → receiver. Baseline: Queue.add with the same job options → the bare worker → the " +
     "same receiver. Latency = arrival − the moment the event was handed to the producer.",
   run,

@@ -10,7 +10,7 @@ import { Queue } from "bullmq";
 import type { BenchCase, BenchContext } from "../lib/bench-case.js";
 import { interleaved } from "../lib/bench-case.js";
 import { type RunningRegistry, startBerthRegistry } from "../lib/berth-registry.js";
-import { benchSink } from "../lib/delivery-run.js";
+import { CONCURRENCY, benchSink } from "../lib/delivery-run.js";
 import { HttpLoadClient, runConcurrently } from "../lib/load-generator.js";
 import { type Blob, imageManifest, pushManifestTargets, putManifest } from "../lib/oci-client.js";
 import { progress } from "../lib/progress.js";
@@ -18,7 +18,6 @@ import { deleteKeysByPrefix } from "../lib/redis-keys.js";
 import { appEntry, appExists } from "../lib/spawn-app.js";
 import { pairedRatios, summarize } from "../lib/stats.js";
 import type { Row } from "../lib/table.js";
-import { CONCURRENCY } from "./delivery-throughput.js";
 
 const CLIENTS = 16;
 
@@ -67,7 +66,7 @@ async function run(ctx: BenchContext): Promise<Row[]> {
   if (!appExists("registry", ctx.mode)) {
     return [{ case: label, unit: "/s", goal, note: `Berth part missing: ${appEntry("registry", ctx.mode)}`, missingPart: true }];
   }
-  const puts = ctx.quick ? 400 : 1600;
+  const puts = ctx.quick ? 400 : 800;
   const prefix = uniqueName("berth-bench");
   const sinks = [
     benchSink({ kind: "http", address: "http://127.0.0.1:9/events" }, CONCURRENCY, "bench-http"),
@@ -104,7 +103,7 @@ export const outboxThroughput: BenchCase = {
   title: "Outbox cost: push throughput with events on vs off",
   method:
     "Two Berth registry processes side by side, one with events on (an HTTP and a NATS sink: two BullMQ jobs per event, written to the " +
-    "shared Redis under a unique prefix before the PUT is answered) and one with events off; 16 clients PUT 1,600 distinct manifests " +
+    "shared Redis under a unique prefix before the PUT is answered) and one with events off; 16 clients PUT 800 distinct manifests " +
     "by tag to each, interleaved. The job count is checked after the run, then the prefix is deleted.",
   run,
 };

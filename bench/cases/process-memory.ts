@@ -1,8 +1,9 @@
 /**
  * Case 7 — memory of each Berth process, at idle (ready, nothing to do) and the maximum RSS sampled
  * every 100 ms under load: the registry (events on, two sinks) under a push/pull load vs
- * docker-registry under the same load; worker-http / worker-nats under a delivery load vs the bare
- * baseline workers; the dashboard (no baseline) while its API is polled over loaded queues.
+ * docker-registry under the same load, and the dashboard (no baseline) while its API is polled over
+ * a loaded queue. The workers' RSS is sampled during the delivery case's runs (delivery-throughput.ts),
+ * which already start them idle and load them, so it is not paid for twice.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -14,28 +15,21 @@ import { startDockerRegistry, ensureDockerRegistry } from "../lib/baselines/dock
 import { writeBerthConfig } from "../lib/berth-config.js";
 import { startBerthRegistry, type RunningRegistry } from "../lib/berth-registry.js";
 import { enqueuePaused, makeEvents, openSinkQueue, resolvedConfig } from "../lib/delivery-jobs.js";
-import { type DeliveryKind, benchSink, deliveryRun } from "../lib/delivery-run.js";
-import { WORKER_APP, openTarget } from "../lib/delivery-targets.js";
+import { CONCURRENCY, benchSink } from "../lib/delivery-run.js";
+import { type Sample, memoryRows, sample } from "../lib/memory-rows.js";
 import { HttpLoadClient, runConcurrently } from "../lib/load-generator.js";
 import { downloadBlob, imageManifest, pushManifestTargets, putManifest, randomBlobs, uploadBlob } from "../lib/oci-client.js";
 import { rssMb, sampleMaxRss } from "../lib/proc-status.js";
 import { progress } from "../lib/progress.js";
 import { deleteKeysByPrefix } from "../lib/redis-keys.js";
 import { appEntry, appExists, spawnBerthApp } from "../lib/spawn-app.js";
-import { pairedRatios, summarize } from "../lib/stats.js";
 import type { Row } from "../lib/table.js";
 import { waitForHttp } from "../lib/wait-http.js";
-import { CONCURRENCY } from "./delivery-throughput.js";
 
 const CLIENTS = 16;
 const SETTLE_MS = 1000;
 const settle = () => new Promise((r) => setTimeout(r, SETTLE_MS));
 
-interface Sample {
-  idle: number[];
-  load: number[];
-}
-const sample = (): Sample => ({ idle: [], load: [] });
 
 /** Idle RSS, then max RSS during 16 clients pushing and pulling blobs and pushing manifests. */
 async function registryUnderLoad(registry: RunningRegistry, into: Sample, quick: boolean): Promise<void> {
@@ -99,43 +93,9 @@ async function registryRows(ctx: BenchContext): Promise<Row[]> {
   const notes: string[] = [];
   if (!haveBerth) notes.push(`Berth part missing: ${appEntry("registry", ctx.mode)}`);
   if (!haveBaseline) notes.push("baseline unavailable: docker-registry not installed");
-  return rowsFor("registry (events on, 2 sinks) vs docker-registry", berth, haveBerth, haveBaseline ? base : undefined, notes);
+  return memoryRows("registry (events on, 2 sinks) vs docker-registry", berth, haveBerth, haveBaseline ? base : undefined, notes);
 }
 
-function rowsFor(label: string, berth: Sample, haveBerth: boolean, base: Sample | undefined, notes: string[]): Row[] {
-  return (["idle", "load"] as const).map((phase) => ({
-    case: `RSS ${phase === "idle" ? "at idle" : "under load (max)"}: ${label}`,
-    unit: "MB",
-    ...(haveBerth ? { berth: summarize(berth[phase]) } : {}),
-    ...(base ? { baseline: summarize(base[phase]) } : {}),
-    ...(haveBerth && base ? { ratio: summarize(pairedRatios(berth[phase], base[phase])) } : {}),
-    ...(notes.length ? { note: notes.join("; "), missingPart: !haveBerth } : {}),
-  }));
-}
-
-async function workerRows(ctx: BenchContext, kind: DeliveryKind, jobs: number): Promise<Row[]> {
-  const app = WORKER_APP[kind];
-  const haveBerth = appExists(app, ctx.mode);
-  const target = await openTarget(kind, ctx.natsUrl);
-  const berth = sample();
-  const bare = sample();
-  try {
-    for (let rep = 0; rep < ctx.reps; rep++) {
-      const opts = { ctx, target, processes: 1, concurrency: CONCURRENCY };
-      const record = async (side: "berth" | "bare", into: Sample) => {
-        progress(`memory ${app}: rep ${rep + 1}/${ctx.reps} ${side}`);
-        const r = await deliveryRun({ ...opts, side }, jobs);
-        into.idle.push(r.idleRssMb[0]!);
-        into.load.push(r.loadRssMb[0]!);
-      };
-      await interleaved(rep, async () => (haveBerth ? record("berth", berth) : undefined), () => record("bare", bare));
-    }
-  } finally {
-    await target.close();
-  }
-  const notes = haveBerth ? [] : [`Berth part missing: ${appEntry(app, ctx.mode)}`];
-  return rowsFor(`${app} vs bare ${kind} worker`, berth, haveBerth, bare, notes);
-}
 
 /** The dashboard over a loaded sink queue: idle, then while its queue API is polled. */
 async function dashboardRows(ctx: BenchContext, jobs: number): Promise<Row[]> {
@@ -174,15 +134,13 @@ async function dashboardRows(ctx: BenchContext, jobs: number): Promise<Row[]> {
       await rm(dir, { recursive: true, force: true });
     }
   }
-  return rowsFor("dashboard (no baseline)", berth, true, undefined, []);
+  return memoryRows("dashboard (no baseline)", berth, true, undefined, []);
 }
 
 async function run(ctx: BenchContext): Promise<Row[]> {
   const jobs = ctx.quick ? 1000 : 3000;
   return [
     ...(await registryRows(ctx)),
-    ...(await workerRows(ctx, "http", jobs)),
-    ...(await workerRows(ctx, "nats", jobs)),
     ...(await dashboardRows(ctx, jobs)),
   ];
 }
@@ -193,7 +151,7 @@ export const processMemory: BenchCase = {
   method:
     "RSS from /proc/<pid>/status: at idle = 1 s after the process is ready; under load = the maximum sampled every 100 ms during the " +
     "load. Registry: events on with an HTTP and a NATS sink (jobs queue up in Redis), 16 clients pushing and pulling 16 blobs of 8 MiB " +
-    "and pushing 800 manifests; docker-registry under the same load. Workers: 3,000 pre-enqueued jobs delivered, vs the bare worker " +
-    "of the delivery case. Dashboard: 3,000 waiting jobs, its queue API and page fetched 60 times.",
+    "and pushing 800 manifests; docker-registry under the same load. Dashboard: 3,000 waiting jobs, its queue API and page fetched " +
+    "60 times. Workers (rows from the delivery case): sampled during its runs, vs the bare worker.",
   run,
 };

@@ -36,7 +36,7 @@ interface Sizes {
 function sizes(quick: boolean): Sizes {
   return quick
     ? { blobCount: 16, blobBytes: 2 * 2 ** 20, downloadRounds: 2, manifestPuts: 400, manifestGets: 800 }
-    : { blobCount: 32, blobBytes: 8 * 2 ** 20, downloadRounds: 2, manifestPuts: 1600, manifestGets: 3200 };
+    : { blobCount: 32, blobBytes: 8 * 2 ** 20, downloadRounds: 2, manifestPuts: 800, manifestGets: 3200 };
 }
 
 type Metric = "blobUp" | "blobDown" | "manifestPut" | "manifestGet";
@@ -162,7 +162,7 @@ export const registryThroughput: BenchCase = {
   method:
     "16 concurrent keep-alive clients in the bench process; Berth's registry (its own process, events off) vs Debian's docker-registry " +
     "(CNCF Distribution 2.8, filesystem storage in a temp dir, delete enabled, no auth, access log off), interleaved. Blobs: " +
-    "32 random 8 MiB blobs uploaded POST+PATCH+PUT, then each downloaded twice. Manifests: 1,600 distinct OCI manifests PUT by tag " +
+    "32 random 8 MiB blobs uploaded POST+PATCH+PUT, then each downloaded twice. Manifests: 800 distinct OCI manifests PUT by tag " +
     "(each client its own repository), then 3,200 GETs by tag.",
   run,
 };

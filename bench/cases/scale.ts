@@ -5,13 +5,12 @@
  */
 import type { BenchCase, BenchContext } from "../lib/bench-case.js";
 import { interleaved } from "../lib/bench-case.js";
-import { type DeliveryKind, deliveryRun } from "../lib/delivery-run.js";
+import { CONCURRENCY, type DeliveryKind, deliveryRun } from "../lib/delivery-run.js";
 import { WORKER_APP, openTarget } from "../lib/delivery-targets.js";
 import { progress } from "../lib/progress.js";
 import { appEntry, appExists } from "../lib/spawn-app.js";
 import { pairedRatios, summarize } from "../lib/stats.js";
 import type { Row } from "../lib/table.js";
-import { CONCURRENCY } from "./delivery-throughput.js";
 
 const KINDS: readonly DeliveryKind[] = ["http", "nats"];
 

@@ -5,7 +5,6 @@ import { waitWhileAlive } from "./wait-http.js";
 export class ArrivalLog {
   readonly arrivals = new Map<string, number>();
   duplicates = 0;
-  lastAt = 0;
 
   constructor(private readonly expected: ReadonlySet<string>) {}
 
@@ -15,9 +14,20 @@ export class ArrivalLog {
       this.duplicates++;
       return;
     }
-    const now = performance.now();
-    this.arrivals.set(id, now);
-    this.lastAt = now;
+    this.arrivals.set(id, performance.now());
+  }
+
+  /**
+   * Steady-state rate: arrivals between the 10th and the 90th percentile of arrival times, per
+   * second, so neither the workers' first jobs (connections, JIT) nor the drain of the last few
+   * decide the figure.
+   */
+  steadyRate(): number {
+    const times = [...this.arrivals.values()].sort((a, b) => a - b);
+    const lo = Math.floor(times.length * 0.1);
+    const hi = Math.ceil(times.length * 0.9) - 1;
+    if (hi <= lo) return Number.NaN;
+    return ((hi - lo) * 1000) / (times[hi]! - times[lo]!);
   }
 
   get complete(): boolean {

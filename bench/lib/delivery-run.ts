@@ -1,7 +1,8 @@
 /**
  * One delivery run: N jobs pre-enqueued into a paused sink queue, K delivering processes (Berth's
  * worker app or the bare baseline worker) started and registered, then the queue is resumed and
- * the clock runs until the receiver has seen every event. Rate = N ÷ (last arrival − resume).
+ * the run lasts until the receiver has seen every event; the rate is taken between the 10th and the
+ * 90th percentile arrivals (the steady state, without start-up and drain).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -30,6 +31,8 @@ export interface DeliveryTarget {
 }
 
 export const SINK_NAME = "bench";
+/** Jobs in flight per delivering process, Berth and baseline alike. */
+export const CONCURRENCY = 16;
 export const BARE_WORKER = "lib/baselines/bare-worker";
 
 export function benchSink(
@@ -114,7 +117,7 @@ export async function startDeliverers(o: DeliverersOptions): Promise<Deliverers>
 }
 
 export interface DeliveryRunResult {
-  /** Events per second, resume → last arrival. */
+  /** Events per second between the 10th and 90th percentile arrivals (see ArrivalLog.steadyRate). */
   rate: number;
   /** RSS of each delivering process just before the run, and its maximum during it. */
   idleRssMb: number[];
@@ -132,7 +135,6 @@ export async function measureDelivery(d: Deliverers, o: DeliverersOptions, jobs:
     const idleRssMb = d.procs.map((p) => rssMb(p.pid));
     const sampler = sampleMaxRss(d.procs.map((p) => p.pid));
     o.target.receiver.log = log;
-    const started = performance.now();
     await q.queue.resume();
     try {
       await log.waitAll(`${o.side} ${o.target.kind} delivery`, d.procs, 60_000 + jobs * 5);
@@ -140,7 +142,7 @@ export async function measureDelivery(d: Deliverers, o: DeliverersOptions, jobs:
       o.target.receiver.log = undefined;
     }
     const loadRssMb = sampler.stop();
-    return { rate: jobs / ((log.lastAt - started) / 1000), idleRssMb, loadRssMb, duplicates: log.duplicates };
+    return { rate: log.steadyRate(), idleRssMb, loadRssMb, duplicates: log.duplicates };
   } finally {
     await q.close();
   }
