@@ -115,6 +115,11 @@ describe("dead-lettering an event that already has a dead letter", () => {
       await enqueue(conn, prefix, sink, [event]);
       const first = await waitFor("first dead letter", () => deadLetters.getJob(id));
       assert.equal(first.data.error.reason, "refusal_1");
+      const history = await waitFor("attempt history copied onto the dead letter", async () => {
+        const { logs } = await deadLetters.getJobLogs(id);
+        return logs.length > 0 ? logs : undefined;
+      });
+      assert.match(history.join("\n"), /attempt 1/);
 
       // A replay that re-queued the event (same job id, as replayDeadLetter does) but left the
       // dead letter where it was.

@@ -56,6 +56,16 @@ async function writeDeadLetter(
   return existing === undefined ? "added" : "replaced";
 }
 
+/** The attempt history follows the event, so the dashboard shows it on the dead letter too. */
+async function copyAttemptLog(
+  id: string,
+  queue: Queue<DeliveryJobData>,
+  deadLetters: Queue<DeadLetterJobData>,
+): Promise<void> {
+  const { logs } = await queue.getJobLogs(id, 0, -1, true);
+  for (const line of logs) await deadLetters.addJobLog(id, line);
+}
+
 export async function moveToDeadLetters(
   job: Job<DeliveryJobData>,
   failure: Pick<AttemptFailure, "name" | "message" | "reason">,
@@ -73,6 +83,7 @@ export async function moveToDeadLetters(
     failedAt: job.finishedOn ?? Date.now(),
   };
   const outcome = await writeDeadLetter(id, job, data, deadLetters);
+  if (outcome !== "kept") await copyAttemptLog(id, queue, deadLetters);
   try {
     await queue.remove(id);
   } catch (err) {
