@@ -34,7 +34,10 @@ export function createNatsSink(sink: SinkConfig, options: NatsSinkOptions = {}):
 
   return {
     name: sink.name,
-    async deliver(event, { signal }) {
+    async deliver(event, options) {
+      // The sink's own timeout bounds every attempt too, whatever signal the caller passes.
+      const signal = AbortSignal.any([options.signal, AbortSignal.timeout(sink.timeoutMs)]);
+      if (signal.aborted) throw aborted();
       const message = buildNatsMessage(event, sink);
       const nc = await connector.connection(signal);
       return publish({ nc, message, ctx, eventId: event.id, signal, timeoutMs: sink.timeoutMs, aborted });
