@@ -1,5 +1,5 @@
 import { waitFor } from "@berth/testing";
-import { connect, type Msg, type NatsConnection } from "@nats-io/transport-node";
+import { connect, type Msg, type NatsConnection, type NodeConnectionOptions } from "@nats-io/transport-node";
 
 /** A plain NATS subscriber on a subject, the way a consumer of zot's events listens. */
 export interface TestSubscriber {
@@ -9,8 +9,12 @@ export interface TestSubscriber {
   close(): Promise<void>;
 }
 
-export async function subscribe(url: string, subject: string): Promise<TestSubscriber> {
-  const nc: NatsConnection = await connect({ servers: url });
+export async function subscribe(
+  url: string,
+  subject: string,
+  options: Omit<NodeConnectionOptions, "servers"> = {},
+): Promise<TestSubscriber> {
+  const nc: NatsConnection = await connect({ ...options, servers: url });
   const messages: Msg[] = [];
   nc.subscribe(subject, { callback: (err, msg) => {
       if (!err) messages.push(msg);
