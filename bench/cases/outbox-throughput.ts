@@ -14,6 +14,7 @@ import { CONCURRENCY, benchSink } from "../lib/delivery-run.js";
 import { HttpLoadClient, runConcurrently } from "../lib/load-generator.js";
 import { type Blob, imageManifest, pushManifestTargets, putManifest } from "../lib/oci-client.js";
 import { progress } from "../lib/progress.js";
+import { fetchMetrics, metricSum } from "../lib/prometheus-text.js";
 import { deleteKeysByPrefix } from "../lib/redis-keys.js";
 import { appEntry, appExists } from "../lib/spawn-app.js";
 import { pairedRatios, summarize } from "../lib/stats.js";
@@ -60,6 +61,19 @@ async function waitingJobs(redisUrl: string, prefix: string, sink: { type: "http
   }
 }
 
+/** What the events-on registry's own metrics say about where the time went. */
+async function outboxDiagnosis(registryUrl: string): Promise<string | undefined> {
+  const text = await fetchMetrics(`${registryUrl}/metrics`);
+  if (!text) return undefined;
+  const seconds = metricSum(text, "berth_outbox_publish_seconds_sum");
+  const count = metricSum(text, "berth_outbox_publish_seconds_count");
+  const journaled = metricSum(text, "berth_outbox_journaled_total") ?? 0;
+  const parts: string[] = [];
+  if (seconds !== undefined && count) parts.push(`outbox publish mean ${((seconds / count) * 1000).toFixed(2)} ms`);
+  if (journaled > 0) parts.push(`${journaled} events journaled (Redis slower than the enqueue bound)`);
+  return parts.length ? parts.join(", ") : undefined;
+}
+
 async function run(ctx: BenchContext): Promise<Row[]> {
   const label = "Outbox: manifest PUT/s, events on (2 sinks) vs off";
   const goal = { kind: "ratio-at-least", value: 0.95 } as const;
@@ -91,7 +105,18 @@ async function run(ctx: BenchContext): Promise<Row[]> {
       const jobs = await waitingJobs(ctx.redisUrl, prefix, sink);
       if (jobs < on.pushes) throw new Error(`events on, but only ${jobs} jobs in ${sinkQueueName(sink)} after ${on.pushes} pushes`);
     }
-    return [{ case: label, unit: "/s", goal, berth: summarize(on.rates), baseline: summarize(off.rates), ratio: summarize(pairedRatios(on.rates, off.rates)) }];
+    const diagnosis = await outboxDiagnosis(onRegistry.url);
+    return [
+      {
+        case: label,
+        unit: "/s",
+        goal,
+        berth: summarize(on.rates),
+        baseline: summarize(off.rates),
+        ratio: summarize(pairedRatios(on.rates, off.rates)),
+        ...(diagnosis ? { note: diagnosis } : {}),
+      },
+    ];
   } finally {
     await Promise.all(started.map((r) => r.stop()));
     await deleteKeysByPrefix(ctx.redisUrl, prefix);
