@@ -27,8 +27,11 @@ async function runKind(ctx: BenchContext, kind: DeliveryKind, jobs: number): Pro
   const bare: number[] = [];
   const berthRss = sample();
   const bareRss = sample();
-  const record = (r: DeliveryRunResult, rates: number[], rss: Sample) => {
+  const berthCpu: number[] = [];
+  const bareCpu: number[] = [];
+  const record = (r: DeliveryRunResult, rates: number[], rss: Sample, cpu: number[]) => {
     rates.push(r.rate);
+    cpu.push(r.cpuMsPerEvent * 1000);
     rss.idle.push(r.idleRssMb[0]!);
     rss.load.push(r.loadRssMb[0]!);
   };
@@ -40,11 +43,11 @@ async function runKind(ctx: BenchContext, kind: DeliveryKind, jobs: number): Pro
         async () => {
           if (!haveBerth) return;
           progress(`delivery ${kind}: rep ${rep + 1}/${ctx.reps} berth (${jobs} jobs)`);
-          record(await deliveryRun({ ...opts, side: "berth" }, jobs), berth, berthRss);
+          record(await deliveryRun({ ...opts, side: "berth" }, jobs), berth, berthRss, berthCpu);
         },
         async () => {
           progress(`delivery ${kind}: rep ${rep + 1}/${ctx.reps} bare worker (${jobs} jobs)`);
-          record(await deliveryRun({ ...opts, side: "bare" }, jobs), bare, bareRss);
+          record(await deliveryRun({ ...opts, side: "bare" }, jobs), bare, bareRss, bareCpu);
         },
       );
     }
@@ -60,10 +63,19 @@ async function runKind(ctx: BenchContext, kind: DeliveryKind, jobs: number): Pro
       ? { berth: summarize(berth), ratio: summarize(pairedRatios(berth, bare)) }
       : { note: `Berth part missing: ${appEntry(WORKER_APP[kind], ctx.mode)}`, missingPart: true }),
   };
+  // Where a rate gap comes from: the worker's own CPU per event (not Redis', not the receiver's).
+  const cpu: Row = {
+    case: `Worker CPU per event, ${KIND_LABEL[kind]} (lower is better)`,
+    unit: "µs",
+    baseline: summarize(bareCpu),
+    ...(haveBerth
+      ? { berth: summarize(berthCpu), ratio: summarize(pairedRatios(berthCpu, bareCpu)) }
+      : { note: `Berth part missing: ${appEntry(WORKER_APP[kind], ctx.mode)}`, missingPart: true }),
+  };
   // Case 7's worker rows: the processes of these very runs, idle before and sampled during delivery.
-  if (kind === "jetstream") return [rate];
+  if (kind === "jetstream") return [rate, cpu];
   const missing = haveBerth ? [] : [`Berth part missing: ${appEntry(WORKER_APP[kind], ctx.mode)}`];
-  return [rate, ...memoryRows(`${WORKER_APP[kind]} vs bare ${kind} worker`, berthRss, haveBerth, bareRss, missing)];
+  return [rate, cpu, ...memoryRows(`${WORKER_APP[kind]} vs bare ${kind} worker`, berthRss, haveBerth, bareRss, missing)];
 }
 
 async function run(ctx: BenchContext): Promise<Row[]> {
@@ -71,7 +83,8 @@ async function run(ctx: BenchContext): Promise<Row[]> {
   const rows: Row[] = [];
   for (const kind of KINDS) rows.push(...(await runKind(ctx, kind, jobs)));
   // Rates first, then the memory rows, so the table reads by topic.
-  return [...rows.filter((r) => r.unit !== "MB"), ...rows.filter((r) => r.unit === "MB")];
+  const byUnit = (unit: string) => rows.filter((r) => r.unit === unit);
+  return [...byUnit("/s"), ...byUnit("µs"), ...byUnit("MB")];
 }
 
 export const deliveryThroughput: BenchCase = {
@@ -84,6 +97,6 @@ export const deliveryThroughput: BenchCase = {
     "and the run lasts until the last " +
     "arrival at a local 204 receiver or NATS subscriber; the rate is taken between the 10th and 90th percentile arrivals (steady state). " +
     "JetStream: a stream created for the bench subject, deleted after. The workers' RSS rows (idle before the run, max during it) " +
-    "come from these runs.",
+    "come from these runs, as does the worker's CPU time (utime+stime) per delivered event.",
   run,
 };

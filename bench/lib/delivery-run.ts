@@ -14,7 +14,7 @@ import { ArrivalLog, type Receiver } from "./arrival-log.js";
 import type { BenchContext } from "./bench-case.js";
 import { type BenchConfigOptions, type BenchSink, writeBerthConfig } from "./berth-config.js";
 import { enqueuePaused, makeEvents, openSinkQueue, resolvedConfig, workersOnQueue } from "./delivery-jobs.js";
-import { rssMb, sampleMaxRss } from "./proc-status.js";
+import { cpuMs, rssMb, sampleMaxRss } from "./proc-status.js";
 import { deleteKeysByPrefix } from "./redis-keys.js";
 import { type Spawned, spawnBenchScript, spawnBerthApp } from "./spawn-app.js";
 import { waitWhileAlive } from "./wait-http.js";
@@ -122,6 +122,8 @@ export interface DeliveryRunResult {
   /** RSS of each delivering process just before the run, and its maximum during it. */
   idleRssMb: number[];
   loadRssMb: number[];
+  /** CPU time of the delivering processes per delivered event, in ms. */
+  cpuMsPerEvent: number;
   duplicates: number;
 }
 
@@ -134,6 +136,8 @@ export async function measureDelivery(d: Deliverers, o: DeliverersOptions, jobs:
     await enqueuePaused(q, d.sink, events);
     const idleRssMb = d.procs.map((p) => rssMb(p.pid));
     const sampler = sampleMaxRss(d.procs.map((p) => p.pid));
+    const cpuTotal = () => d.procs.reduce((sum, p) => sum + cpuMs(p.pid), 0);
+    const cpuBefore = cpuTotal();
     o.target.receiver.log = log;
     await q.queue.resume();
     try {
@@ -141,8 +145,9 @@ export async function measureDelivery(d: Deliverers, o: DeliverersOptions, jobs:
     } finally {
       o.target.receiver.log = undefined;
     }
+    const cpuMsPerEvent = (cpuTotal() - cpuBefore) / jobs;
     const loadRssMb = sampler.stop();
-    return { rate: log.steadyRate(), idleRssMb, loadRssMb, duplicates: log.duplicates };
+    return { rate: log.steadyRate(), idleRssMb, loadRssMb, cpuMsPerEvent, duplicates: log.duplicates };
   } finally {
     await q.close();
   }

@@ -21,6 +21,18 @@ export function peakRssMb(pid: number): number {
   return field(pid, "VmHWM");
 }
 
+/** CPU time (user + system) the process has used so far, in ms (/proc/<pid>/stat, clock ticks of 10 ms). */
+export function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** Samples the RSS of some processes every `everyMs` and keeps the maximum of each. */
 export function sampleMaxRss(pids: readonly number[], everyMs = 100): { stop(): number[] } {
   const max = pids.map(() => 0);
