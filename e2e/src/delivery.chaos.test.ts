@@ -14,6 +14,9 @@
  * Run: pnpm test:chaos   (BERTH_CHAOS_SEED=N to replay a schedule)
  */
 import assert from "node:assert/strict";
+import { writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { getSinkStatus } from "@berth/queue";
 import { type OwnServer, startNatsServer, startRedisServer, uniqueName, waitFor } from "@berth/testing";
@@ -255,6 +258,7 @@ test(
       intervalMs: 2_000,
     }).catch(() => false);
 
+    natsEvents = await readStream(nats.url, stream);
     const httpIds = receiver.accepted.map((e) => e.id);
     const natsIds = natsEvents.map((m) => m.event.id);
     const produced = new Set([...httpIds, ...natsIds]);
@@ -270,8 +274,10 @@ test(
     const duplicates = httpIds.length - httpSet.size + (natsIds.length - natsSet.size);
     let deadLettered = 0;
     let leftInQueues = 0;
+    const statuses = [];
     for (const s of sinks) {
       const st = await getSinkStatus(redisClient, prefix, s);
+      statuses.push(st);
       deadLettered += st.deadLetters;
       leftInQueues += st.waiting + st.active + st.delayed + st.failed;
     }
@@ -293,9 +299,20 @@ test(
       registryEventCounts: run.registryEventCounts,
       journaled: run.journaled,
       leftInQueues,
+      statuses,
+      workersRunning: stack.workers.map((w) => w.running),
       missingHttpKeys: missingKeys(httpKeys).slice(0, 5),
       missingNatsKeys: missingKeys(natsKeys).slice(0, 5),
     });
+    if (!drained || lost > 0 || deadLettered > 0) {
+      // Keep the processes' warnings and errors for the post-mortem (the stack dir is removed).
+      const file = join(tmpdir(), `berth-chaos-${seed}.log`);
+      const lines = stack.group.processes.flatMap((p) =>
+        p.lines.filter((l) => l.raw || Number(l.level) >= 40).map((l) => `${p.spec.name} ${JSON.stringify(l)}`),
+      );
+      await writeFile(file, `${lines.join("\n")}\n`);
+      console.log(`chaos process logs (warn and up): ${file}`);
+    }
     assert.ok(drained, `not every event arrived: ${detail}`);
     assert.equal(lost, 0, detail);
     assert.equal(deadLettered, 0, detail);
