@@ -44,7 +44,7 @@ async function runKind(ctx: BenchContext, kind: DeliveryKind, jobs: number): Pro
 }
 
 async function run(ctx: BenchContext): Promise<Row[]> {
-  const jobs = ctx.quick ? 1500 : 6000;
+  const jobs = ctx.quick ? 1500 : 4000;
   const rows: Row[] = [];
   for (const kind of KINDS) rows.push(await runKind(ctx, kind, jobs));
   return rows;
