@@ -44,7 +44,14 @@ function parseCli(): { quick: boolean; only?: string[]; reps?: number; fromSourc
   return { quick: values.quick, fromSource: values["from-source"], ...(only ? { only } : {}), ...(reps ? { reps } : {}) };
 }
 
-function report(machine: string, rows: readonly Row[], ctx: BenchContext, cases: readonly BenchCase[], crashed: readonly string[]): string {
+function report(
+  machine: string,
+  rows: readonly Row[],
+  ctx: BenchContext,
+  cases: readonly BenchCase[],
+  crashed: readonly string[],
+  minutes: number,
+): string {
   const met = rows.filter((r) => verdict(r) === "✔").length;
   const goals = rows.filter((r) => r.goal).length;
   return [
@@ -56,7 +63,7 @@ function report(machine: string, rows: readonly Row[], ctx: BenchContext, cases:
     "",
     `Machine: ${machine}`,
     "",
-    `Run: ${ctx.reps} repetitions${ctx.quick ? ", --quick sizes" : ""}, apps from ${ctx.mode === "dist" ? "built dist/" : "TypeScript source (tsx)"}. Goals met: ${met} of ${goals}.`,
+    `Run: ${ctx.reps} repetitions${ctx.quick ? ", --quick sizes" : ""}, apps from ${ctx.mode === "dist" ? "built dist/" : "TypeScript source (tsx)"}, ${minutes.toFixed(1)} min including the build. Goals met: ${met} of ${goals}.`,
     "",
     renderTable(rows),
     "",
@@ -69,6 +76,7 @@ function report(machine: string, rows: readonly Row[], ctx: BenchContext, cases:
 }
 
 async function main(): Promise<number> {
+  const started = Date.now();
   const cli = parseCli();
   const ctx: BenchContext = {
     quick: cli.quick,
@@ -99,7 +107,7 @@ async function main(): Promise<number> {
       await stopAll();
     }
   }
-  const text = report(machine, rows, ctx, selected, crashed);
+  const text = report(machine, rows, ctx, selected, crashed, (Date.now() - started) / 60_000);
   process.stdout.write(`${text}\n`);
   // A partial run (--only / --quick) is for development: it does not overwrite the record.
   if (!cli.only && !cli.quick) await writeFile(join(REPO_ROOT, "BENCHMARKS.md"), text);
