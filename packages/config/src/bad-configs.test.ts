@@ -207,3 +207,20 @@ describe("bad configs fail with their precise message", () => {
     assert.ok(new Set(CASES.map((c) => c.problem)).size >= 12);
   });
 });
+
+describe("path values of the wrong type", () => {
+  for (const [path, set] of [
+    ["storage.rootDirectory", (raw: Raw) => ((raw.storage as Raw).rootDirectory = 0)],
+    ["log.output", (raw: Raw) => (raw.log = { level: "info", output: ["x"] })],
+    ["http.auth.htpasswd.path", (raw: Raw) => (raw.http = { port: 5000, auth: { htpasswd: { path: true } } })],
+  ] as const) {
+    it(`${path}: a ConfigError naming the key, never a TypeError`, () => {
+      const raw = minimalConfig();
+      set(raw);
+      assert.throws(
+        () => parseConfig(raw),
+        (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith(path)),
+      );
+    });
+  }
+});

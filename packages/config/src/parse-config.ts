@@ -99,7 +99,7 @@ function resolve(
     },
     log: {
       level: values.log.level,
-      ...(values.log.output === undefined ? {} : { output: resolvePath(ctx.baseDir, values.log.output) }),
+      ...(typeof values.log.output === "string" ? { output: resolvePath(ctx.baseDir, values.log.output) } : {}),
     },
     extensions: {
       lint: values.extensions.lint,
@@ -120,13 +120,15 @@ function resolve(
   };
 }
 
-function pathOrEmpty(path: string, ctx: Findings): string {
-  return path === "" ? "" : resolvePath(ctx.baseDir, path);
+// Path values of the wrong type were already reported by the schema check; resolving them would
+// throw a TypeError instead of collecting the problem.
+function pathOrEmpty(path: unknown, ctx: Findings): string {
+  return typeof path !== "string" || path === "" ? "" : resolvePath(ctx.baseDir, path);
 }
 
 /** The absolute path when the file is readable; a problem at `at` otherwise. */
-function readableFile(at: string, path: string | undefined, ctx: Findings): string | undefined {
-  if (path === undefined || path === "") return undefined;
+function readableFile(at: string, path: unknown, ctx: Findings): string | undefined {
+  if (typeof path !== "string" || path === "") return undefined;
   const file = resolvePath(ctx.baseDir, path);
   const read = readConfigFile(file);
   if (read.ok) return file;
