@@ -81,7 +81,10 @@ export class SinkBreaker {
     this.checking = true;
     try {
       const until = await breakerOpenUntil(this.conn, this.prefix, this.sink);
-      if (until === undefined || until > Date.now()) return;
+      // No cool-down recorded while the queue is still paused by the breaker happens when an
+      // attempt already in flight succeeded and closed the breaker after the pause: the
+      // half-open step (which checks the pause reason) must still resume the queue.
+      if (until !== undefined && until > Date.now()) return;
       if (await halfOpenBreaker(this.conn, this.prefix, this.sink)) {
         this.logger.info({ sink: this.sink.name }, "circuit breaker half-open: sink queue resumed to probe");
         this.metrics.breakerTransitions.inc({ sink: this.sink.name, state: "half-open" });
