@@ -70,7 +70,9 @@ export function createRegistryApp(options: RegistryAppOptions): RegistryApp {
       return;
     }
     const extra = options.health?.() ?? {};
-    const health = { ok: true, ...extra };
+    const eventsPending = deps.events.pendingCount();
+    // Events the outbox refused (disk and Redis both failing) are not durable: not healthy.
+    const health = { ok: true, ...extra, ...(eventsPending > 0 ? { ok: false, eventsPending } : {}) };
     const body = JSON.stringify(health);
     res.writeHead(health.ok === false ? 503 : 200, { "Content-Type": "application/json" }).end(body);
   }
@@ -152,6 +154,7 @@ export function createRegistryApp(options: RegistryAppOptions): RegistryApp {
       }
       server.closeAllConnections();
       await closed;
+      deps.events.stop();
     },
   };
 }

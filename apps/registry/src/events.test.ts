@@ -8,6 +8,7 @@ import { parseHtpasswd } from "./auth/htpasswd.js";
 import { basic, call, pushImage, pushManifest } from "./test-support/client.js";
 import { makeImage } from "./test-support/oci-content.js";
 import { type RunningRegistry, startRegistry } from "./test-support/registry-fixture.js";
+import { waitFor } from "@berth/testing";
 
 const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 const ADDR = /^127\.0\.0\.1:\d+$/;
@@ -89,15 +90,21 @@ describe("events at the success boundary (anonymous)", () => {
     assert.deepEqual(reg.publisher.events, []);
   });
 
-  it("a publisher that throws is logged, never turned into a 500", async () => {
+  it("a publisher that throws is never turned into a 500, and its events are handed over again once it accepts", async () => {
     reg.publisher.failWith = new Error("outbox exploded");
     try {
       const image = makeImage();
       const res = await pushImage(reg.url, "ev/pubfail", "v1", image);
       assert.equal(res.status, 201);
+      assert.equal(reg.publisher.events.filter((e) => e.data.name === "ev/pubfail").length, 0);
     } finally {
       reg.publisher.failWith = undefined;
     }
+    const kinds = await waitFor("the refused events, retried", () => {
+      const mine = reg.publisher.events.filter((e) => e.data.name === "ev/pubfail");
+      return mine.length >= 2 ? mine.map((e) => e.type.split(".").slice(1).join(".")) : undefined;
+    });
+    assert.deepEqual(kinds, ["repository.created", "image.updated"]);
   });
 });
 
