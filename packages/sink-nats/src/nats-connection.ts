@@ -107,7 +107,8 @@ export class NatsConnector {
   async #close(): Promise<void> {
     this.#stop.abort();
     this.#settle((w) => w.reject(this.#closedError()));
-    await this.#loop;
+    // An attempt in flight is not awaited (it is bounded by the connect timeout); if it still
+    // succeeds, the loop closes that connection at once.
     const nc = this.#nc;
     this.#nc = undefined;
     if (!nc || nc.isClosed()) return;
