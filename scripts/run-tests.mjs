@@ -57,6 +57,8 @@ const nodeArgs = [
   "tsx",
   "--test",
   "--test-reporter=spec",
+  // A leaked handle in one file must not hang the whole run after its tests finished.
+  "--test-force-exit",
   `--test-concurrency=${process.env.BERTH_TEST_CONCURRENCY ?? 4}`,
   `--test-timeout=${suite === "chaos" ? 600_000 : 240_000}`,
   ...passThrough,
