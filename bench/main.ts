@@ -6,6 +6,7 @@
  * exit code non-zero; a missed goal does not — a bench is not a test.
  */
 import { writeFile } from "node:fs/promises";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { SHARED_NATS_URL, SHARED_REDIS_URL } from "@berth/testing";
@@ -63,7 +64,7 @@ function report(
     "",
     `Machine: ${machine}`,
     "",
-    `Run: ${ctx.reps} repetitions${ctx.quick ? ", --quick sizes" : ""}, apps from ${ctx.mode === "dist" ? "built dist/" : "TypeScript source (tsx)"}, ${minutes.toFixed(1)} min including the build. Goals met: ${met} of ${goals}.`,
+    `Run: ${ctx.reps} repetition${ctx.reps === 1 ? "" : "s"}${ctx.quick ? ", --quick sizes" : ""}, apps from ${ctx.mode === "dist" ? "built dist/" : "TypeScript source (tsx)"}, ${minutes.toFixed(1)} min including the build, load avg ${loadavg()[0]!.toFixed(1)} at the end. Goals met: ${met} of ${goals}.`,
     "",
     renderTable(rows),
     "",

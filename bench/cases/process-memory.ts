@@ -17,7 +17,7 @@ import { startBerthRegistry, type RunningRegistry } from "../lib/berth-registry.
 import { enqueuePaused, makeEvents, openSinkQueue, resolvedConfig } from "../lib/delivery-jobs.js";
 import { CONCURRENCY, benchSink } from "../lib/delivery-run.js";
 import { type Sample, memoryRows, sample } from "../lib/memory-rows.js";
-import { HttpLoadClient, runConcurrently } from "../lib/load-generator.js";
+import { HttpLoadClient, expectStatus, runConcurrently } from "../lib/load-generator.js";
 import { downloadBlob, imageManifest, pushManifestTargets, putManifest, randomBlobs, uploadBlob } from "../lib/oci-client.js";
 import { rssMb, sampleMaxRss } from "../lib/proc-status.js";
 import { progress } from "../lib/progress.js";
@@ -120,8 +120,9 @@ async function dashboardRows(ctx: BenchContext, jobs: number): Promise<Row[]> {
       const client = new HttpLoadClient(url, 4);
       try {
         await runConcurrently(4, ctx.quick ? 20 : 60, async (i) => {
+          // Bull Board's queue API (what its page polls) and the page itself.
           const path = i % 2 === 0 ? "/api/queues?activeQueue=&page=1&jobsPerPage=50" : "/";
-          await client.request("GET", path, { discardBody: true });
+          expectStatus(`dashboard GET ${path}`, await client.request("GET", path), 200);
         });
       } finally {
         client.close();

@@ -1,6 +1,6 @@
 /** The machine line of BENCHMARKS.md: what the numbers were measured on. */
 import { execFile } from "node:child_process";
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 import { promisify } from "node:util";
 import { connect } from "@nats-io/transport-node";
 import { Redis } from "ioredis";
@@ -56,6 +56,8 @@ export async function machineLine(opts: { redisUrl: string; natsUrl: string; doc
     `Redis ${redis}`,
     `NATS ${nats}`,
     `docker-registry ${registry ?? "not installed"}`,
+    // The machine may be shared: the load at the start says how quiet it was.
+    `load avg ${loadavg()[0]!.toFixed(1)} at start`,
     new Date().toISOString().replace(/\.\d+Z$/, "Z"),
   ];
   return parts.join(" · ");
