@@ -65,14 +65,21 @@ const nodeArgs = [
   ...files,
 ];
 const child = spawn(process.execPath, nodeArgs, { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
-let tail = "";
+// The spec reporter's summary ("ℹ pass N", "ℹ fail N", …) comes before its list of failures, so
+// the counts are picked up line by line as they stream, the last value of each winning.
+const counts = {};
+let partial = "";
 child.stdout.on("data", (chunk) => {
   process.stdout.write(chunk);
-  tail = (tail + chunk.toString()).slice(-4000);
+  const lines = (partial + chunk.toString()).split("\n");
+  partial = lines.pop();
+  for (const line of lines) {
+    const m = line.match(/^\u2139 (pass|fail|cancelled) (\d+)$/);
+    if (m) counts[m[1]] = Number(m[2]);
+  }
 });
 child.on("close", (code) => {
-  // The spec reporter ends with "ℹ pass N" / "ℹ fail N" lines.
-  const num = (label) => Number(tail.match(new RegExp(`\u2139 ${label} (\\d+)`))?.[1] ?? 0);
+  const num = (label) => counts[label] ?? 0;
   const passed = num("pass");
   const failed = num("fail") + num("cancelled");
   const ok = code === 0 && failed === 0 && passed > 0;

@@ -15,7 +15,7 @@ describe("berth", () => {
     assert.deepEqual(io.stdout, [USAGE]);
     assert.match(USAGE, /config check/);
     assert.match(USAGE, /dlq list\|replay\|purge/);
-    assert.match(USAGE, /sink pause\|resume\|status\|test/);
+    assert.match(USAGE, /sink pause\|resume\|test NAME · sink status/);
   });
 
   it("prints usage for no command or an unknown one, exit 2", async () => {

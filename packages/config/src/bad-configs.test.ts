@@ -224,3 +224,12 @@ describe("path values of the wrong type", () => {
     });
   }
 });
+
+it("an object where a single value belongs is a config problem naming the key (convict would crash)", () => {
+  const raw = minimalConfig();
+  raw.distSpecVersion = { "": {} };
+  assert.throws(
+    () => parseConfig(raw),
+    (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith("distSpecVersion:")),
+  );
+});
