@@ -4,10 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System tools the tests drive for real: skopeo (OCI client), chromium (dashboard browser test).
+# System tools the tests drive for real: skopeo and podman (OCI clients), chromium (dashboard
+# browser test).
 need=()
 command -v skopeo >/dev/null || need+=(skopeo)
 command -v chromium >/dev/null || need+=(chromium)
+command -v podman >/dev/null || need+=(podman)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]} (apt)"
   if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
