@@ -1,9 +1,10 @@
 import { type ReadStream, createReadStream } from "node:fs";
-import { copyFile, link, mkdir, rm, stat } from "node:fs/promises";
+import { type FileHandle, copyFile, link, mkdir, open, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { Readable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import { type Digest, DigestVerifier } from "@berth/oci";
 import { isNotFound, moveInto, streamToFile, writeFileAtomic } from "./atomic-file.js";
+import { sendFileRange } from "./blob-sender.js";
 import { blobPath, uploadTempPath } from "./paths.js";
 import type { RepositoryStore } from "./repository-store.js";
 
@@ -13,10 +14,20 @@ export interface BlobRange {
   end: number;
 }
 
+/** A blob opened for a download: its size is known and it stays readable until `close`. */
+export interface OpenBlob {
+  readonly size: number;
+  /** Writes the blob (or `range` of it) into `out`, honouring backpressure; does not end `out`. */
+  sendTo(out: Writable, range?: BlobRange): Promise<void>;
+  close(): Promise<void>;
+}
+
 export interface BlobStore {
   /** The blob's size, or undefined when the repository does not hold it. */
   stat(repo: string, digest: Digest): Promise<number | undefined>;
   read(repo: string, digest: Digest, range?: BlobRange): ReadStream;
+  /** Opens the blob for sending (GET), or undefined when the repository does not hold it. */
+  open(repo: string, digest: Digest): Promise<OpenBlob | undefined>;
   /** Streams `source` into the repository, verifying `expected` as bytes arrive. */
   write(repo: string, expected: Digest, source: AsyncIterable<Uint8Array> | Readable): Promise<{ size: number }>;
   /** Stores small content already in memory (manifests), verified against `digest`. */
@@ -52,6 +63,32 @@ export class FsBlobStore implements BlobStore {
   read(repo: string, digest: Digest, range?: BlobRange): ReadStream {
     const options = range ? { start: range.start, end: range.end } : {};
     return createReadStream(blobPath(this.root, repo, digest), { ...options, highWaterMark: 1 << 20 });
+  }
+
+  async open(repo: string, digest: Digest): Promise<OpenBlob | undefined> {
+    let file: FileHandle;
+    try {
+      file = await open(blobPath(this.root, repo, digest), "r");
+    } catch (err) {
+      if (isNotFound(err) || (err as NodeJS.ErrnoException).code === "EISDIR") return undefined;
+      throw err;
+    }
+    try {
+      const info = await file.stat();
+      if (!info.isFile()) {
+        await file.close();
+        return undefined;
+      }
+      const size = info.size;
+      return {
+        size,
+        sendTo: (out, range) => (size === 0 ? Promise.resolve() : sendFileRange(file, out, range?.start ?? 0, range?.end ?? size - 1)),
+        close: () => file.close(),
+      };
+    } catch (err) {
+      await file.close();
+      throw err;
+    }
   }
 
   async write(repo: string, expected: Digest, source: AsyncIterable<Uint8Array> | Readable): Promise<{ size: number }> {

@@ -1,6 +1,5 @@
-import type { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import { OciError, parseBlobRange, parseDigest } from "@berth/oci";
+import { type Digest, OciError, parseBlobRange, parseDigest } from "@berth/oci";
+import type { BlobRange, OpenBlob } from "@berth/storage";
 import { type Ctx, sendEmpty } from "../http/context.js";
 import { requireWritable } from "./write-guard.js";
 
@@ -8,8 +7,31 @@ import { requireWritable } from "./write-guard.js";
 export async function getBlob(ctx: Ctx): Promise<void> {
   const digest = parseDigest(ctx.ref);
   const { blobs } = ctx.deps.storage;
-  const size = await blobs.stat(ctx.name, digest);
-  if (size === undefined) throw new OciError("BLOB_UNKNOWN", undefined, { detail: { digest: digest.value } });
+  if (ctx.req.method === "HEAD") {
+    const size = await blobs.stat(ctx.name, digest);
+    if (size === undefined) throw blobUnknown(digest);
+    writeBlobHead(ctx, digest, size);
+    ctx.res.end();
+    return;
+  }
+  const blob = await blobs.open(ctx.name, digest);
+  if (!blob) throw blobUnknown(digest);
+  try {
+    const range = writeBlobHead(ctx, digest, blob.size);
+    const length = range ? range.end - range.start + 1 : blob.size;
+    ctx.bytesOut += length;
+    await sendBlob(ctx, blob, range);
+  } finally {
+    await blob.close();
+  }
+}
+
+function blobUnknown(digest: Digest): OciError {
+  return new OciError("BLOB_UNKNOWN", undefined, { detail: { digest: digest.value } });
+}
+
+/** Status and headers of a blob GET/HEAD; returns the requested range (416 when unsatisfiable). */
+function writeBlobHead(ctx: Ctx, digest: Digest, size: number): BlobRange | undefined {
   const headers: Record<string, string | number> = {
     "Content-Type": "application/octet-stream",
     "Docker-Content-Digest": digest.value,
@@ -17,7 +39,7 @@ export async function getBlob(ctx: Ctx): Promise<void> {
     ETag: `"${digest.value}"`,
   };
   const rangeHeader = ctx.req.headers.range;
-  let range: { start: number; end: number } | undefined;
+  let range: BlobRange | undefined;
   try {
     range = rangeHeader ? parseBlobRange(rangeHeader, size) : undefined;
   } catch (err) {
@@ -27,19 +49,15 @@ export async function getBlob(ctx: Ctx): Promise<void> {
   const length = range ? range.end - range.start + 1 : size;
   if (range) headers["Content-Range"] = `bytes ${range.start}-${range.end}/${size}`;
   ctx.res.writeHead(range ? 206 : 200, { ...headers, "Content-Length": length });
-  if (ctx.req.method === "HEAD" || length === 0) {
-    ctx.res.end();
-    return;
-  }
-  ctx.bytesOut += length;
-  await pipeBlob(ctx, blobs.read(ctx.name, digest, range));
+  return range;
 }
 
-async function pipeBlob(ctx: Ctx, stream: Readable): Promise<void> {
+async function sendBlob(ctx: Ctx, blob: OpenBlob, range: BlobRange | undefined): Promise<void> {
   try {
-    await pipeline(stream, ctx.res);
+    await blob.sendTo(ctx.res, range);
+    ctx.res.end();
   } catch (err) {
-    // Headers are out: a failure here (client gone, blob deleted mid-read) can only close the socket.
+    // Headers are out: a failure here (client gone, disk error) can only close the socket.
     ctx.log.debug({ err }, "blob stream ended early");
     ctx.res.destroy();
   }
