@@ -1,6 +1,7 @@
-import { Queue } from "bullmq";
+import { Job, Queue, type RedisClient } from "bullmq";
 import type { Redis } from "ioredis";
 import type { QueueBatch } from "./job-router.js";
+import { createWriteWindow } from "./write-window.js";
 
 export class EnqueueTimeoutError extends Error {
   override readonly name = "EnqueueTimeoutError";
@@ -11,43 +12,68 @@ export class EnqueueTimeoutError extends Error {
 
 interface CachedQueue {
   queue: Queue;
-  /** Set when BullMQ's one-shot connection init failed; such a Queue never recovers. */
+  /** BullMQ's client for this queue, once its one-shot connection init has finished. */
+  client: Promise<RedisClient>;
+  /** Set when that init failed; such a Queue never recovers. */
   broken: boolean;
 }
 
 export interface Enqueuer {
   /**
-   * Adds every batch, each queue with one `addBulk` (one pipelined round trip); the queues are
-   * written concurrently, so a publish costs about one RTT however many sinks match. Rejects on
-   * any failure or after `timeoutMs` (the adds may still land later: job ids make that harmless).
+   * Adds every job of every batch with BullMQ's own `Job.addJob` (its add script, so the jobs are
+   * exactly what `Queue.add` writes), all issued in one synchronous run on the auto-pipelining
+   * producer connection: one write and one round trip for all queues, shared with concurrent
+   * publishes (see write-window.ts). Rejects on any failure or after `timeoutMs` (the adds may
+   * still land later: job ids make that harmless).
    */
   enqueue(batches: readonly QueueBatch[], timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
-export function createEnqueuer(connection: Redis, prefix: string): Enqueuer {
+/** How long a publish that arrives during another one's write waits to be written with others. */
+export const DEFAULT_WRITE_WINDOW_MS = 2;
+
+export function createEnqueuer(connection: Redis, prefix: string, writeWindowMs = DEFAULT_WRITE_WINDOW_MS): Enqueuer {
   const queues = new Map<string, CachedQueue>();
 
-  function queueFor(name: string): Queue {
+  function queueFor(name: string): CachedQueue {
     const cached = queues.get(name);
-    if (cached && !cached.broken) return cached.queue;
+    if (cached && !cached.broken) return cached;
     if (cached) void cached.queue.close().catch(() => {});
     // The connection is shared: closing a Queue leaves it open, and BullMQ never quits it.
+    const queue = new Queue(name, { connection, prefix, skipVersionCheck: true });
+    queue.on("error", () => {});
     const entry: CachedQueue = {
-      queue: new Queue(name, { connection, prefix, skipVersionCheck: true }),
+      queue,
+      client: queue.waitUntilReady().then(() => queue.getBackend().client),
       broken: false,
     };
-    entry.queue.on("error", () => {});
-    entry.queue.waitUntilReady().catch(() => {
+    entry.client.catch(() => {
       entry.broken = true;
     });
     queues.set(name, entry);
-    return entry.queue;
+    return entry;
   }
+
+  async function addAll(batches: readonly QueueBatch[]): Promise<void> {
+    const targets = batches.map((b) => queueFor(b.queueName));
+    const clients = await Promise.all(targets.map((t) => t.client));
+    // No await between the adds: every script call joins the same auto-pipeline, in batch order.
+    const adds: Promise<string>[] = [];
+    batches.forEach((batch, i) => {
+      const queue = targets[i]?.queue;
+      const client = clients[i];
+      if (!queue || !client) return;
+      for (const job of batch.jobs) adds.push(new Job(queue, job.name, job.data, job.opts, job.opts.jobId).addJob(client));
+    });
+    await Promise.all(adds);
+  }
+
+  const window = createWriteWindow(writeWindowMs, addAll);
 
   return {
     async enqueue(batches, timeoutMs) {
-      const adds = Promise.all(batches.map((b) => queueFor(b.queueName).addBulk(b.jobs)));
+      const adds = window.submit(batches);
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new EnqueueTimeoutError(timeoutMs)), timeoutMs);

@@ -28,6 +28,10 @@ export function createProducerConnection(url: string, options: ProducerConnectio
     commandTimeout: options.commandTimeoutMs,
     connectTimeout: options.connectTimeoutMs,
     enableReadyCheck: true,
+    // Commands issued while a pipeline is in flight go out together as the next one (ioredis
+    // keeps one auto-pipeline in flight per connection): concurrent publishes share a write and a
+    // round trip instead of paying one each, which is most of a publish's CPU under load.
+    enableAutoPipelining: true,
     retryStrategy: reconnectDelay,
   });
   let up = false;
