@@ -14,13 +14,13 @@ import type { Logger } from "@berth/telemetry";
 import { type Job, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import {
-  type AbortCause,
   type AttemptFailure,
   PermanentJobFailure,
   classifyFailure,
   failureOfJobError,
   transientJobError,
 } from "./attempt-failure.js";
+import { AttemptSignal } from "./attempt-signal.js";
 import { SinkBreaker } from "./circuit-breaker.js";
 import { moveToDeadLetters, sweepFailedJobs } from "./dead-letter.js";
 import type { DeliveryMetrics } from "./delivery-metrics.js";
@@ -52,31 +52,14 @@ export interface SinkRunnerOptions {
   workerName: string;
 }
 
-function abortCauseOf(timeout: AbortSignal, shutdown: AbortSignal, lock: AbortSignal | undefined): AbortCause | undefined {
-  if (shutdown.aborted) return "shutdown";
-  if (timeout.aborted) return "timeout";
-  if (lock?.aborted) return "lock_lost";
-  return undefined;
-}
-
-/** Rejects when `signal` aborts, so a sink that ignores its signal cannot hold the attempt. */
-function whenAborted(signal: AbortSignal): { promise: Promise<never>; dispose(): void } {
-  let onAbort = () => {};
-  const promise = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
-  });
-  promise.catch(() => {});
-  return { promise, dispose: () => signal.removeEventListener("abort", onAbort) };
-}
-
 export class SinkRunner {
   readonly worker: Worker<DeliveryJobData>;
   readonly queue: Queue<DeliveryJobData>;
   readonly deadLetters: Queue<DeadLetterJobData>;
   private readonly breaker: SinkBreaker;
   private readonly pendingMoves = new Set<Promise<void>>();
+  /** Attempts in flight, aborted together when the shutdown grace period ends. */
+  private readonly inFlight = new Set<AttemptSignal>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private lastError: string | undefined;
 
@@ -108,6 +91,13 @@ export class SinkRunner {
       this.lastError = err.message;
       o.logger.error({ sink: sink.name, err }, "worker error");
     });
+    o.shutdownSignal.addEventListener(
+      "abort",
+      () => {
+        for (const scope of this.inFlight) scope.abort("shutdown", o.shutdownSignal.reason);
+      },
+      { once: true },
+    );
     this.worker.on("stalled", (jobId) => o.logger.warn({ sink: sink.name, jobId }, "stalled job returned to the queue"));
   }
 
@@ -150,26 +140,36 @@ export class SinkRunner {
   private async attempt(job: Job<DeliveryJobData>, lockSignal: AbortSignal | undefined): Promise<void> {
     const { sink, deliverer, logger, metrics } = this.o;
     const attempt = job.attemptsMade + 1;
-    const timeout = AbortSignal.timeout(sink.timeoutMs);
-    const signals = [timeout, this.o.shutdownSignal, ...(lockSignal ? [lockSignal] : [])];
-    const signal = AbortSignal.any(signals);
-    const aborted = whenAborted(signal);
+    const jobId = job.id;
+    const lock =
+      lockSignal && jobId !== undefined
+        ? { signal: lockSignal, cancel: (reason: unknown) => this.worker.cancelJob(jobId, String(reason)) }
+        : undefined;
+    const scope = new AttemptSignal({ timeoutMs: sink.timeoutMs, lock });
+    if (this.o.shutdownSignal.aborted) scope.abort("shutdown", this.o.shutdownSignal.reason);
+    else this.inFlight.add(scope);
     const started = performance.now();
     try {
-      const receipt = await Promise.race([deliverer.deliver(job.data.event, { signal, attempt }), aborted.promise]);
+      const options = { signal: scope.signal, attempt, signalTimeoutMs: sink.timeoutMs };
+      const receipt = await scope.run(deliverer.deliver(job.data.event, options));
       const ms = performance.now() - started;
       metrics.delivered.inc({ sink: sink.name });
       metrics.attemptDuration.observe({ sink: sink.name, outcome: "delivered" }, ms / 1000);
       const eventTime = Date.parse(job.data.event.time);
       if (Number.isFinite(eventTime)) metrics.latency.observe({ sink: sink.name }, Math.max(0, Date.now() - eventTime) / 1000);
-      await job.log(`attempt ${attempt}: delivered ${receipt.detail} in ${Math.round(ms)} ms`);
+      // A job removed on completion takes its log with it: writing the line would be a Redis round
+      // trip per event that nobody can ever read. Failed attempts are always logged (`failed`).
+      if (job.opts.removeOnComplete !== true) {
+        await job.log(`attempt ${attempt}: delivered ${receipt.detail} in ${Math.round(ms)} ms`);
+      }
       await this.breaker.onSuccess().catch((err) => logger.warn({ sink: sink.name, err }, "breaker update failed"));
     } catch (err) {
       const ms = performance.now() - started;
-      const failure = classifyFailure(err, abortCauseOf(timeout, this.o.shutdownSignal, lockSignal));
+      const failure = classifyFailure(err, scope.cause);
       throw await this.failed(job, attempt, failure, ms);
     } finally {
-      aborted.dispose();
+      scope.dispose();
+      this.inFlight.delete(scope);
     }
   }
 

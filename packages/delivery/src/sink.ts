@@ -5,6 +5,11 @@ export interface DeliverOptions {
   signal: AbortSignal;
   /** 1-based attempt number. */
   attempt: number;
+  /**
+   * When set, `signal` aborts at most this many ms after the call (the delivery runtime passes the
+   * sink's timeout), so a sink that bounds attempts itself need not arm a second timer per event.
+   */
+  signalTimeoutMs?: number;
 }
 
 export interface DeliveryReceipt {
