@@ -35,8 +35,10 @@ export function createNatsSink(sink: SinkConfig, options: NatsSinkOptions = {}):
   return {
     name: sink.name,
     async deliver(event, options) {
-      // The sink's own timeout bounds every attempt too, whatever signal the caller passes.
-      const signal = AbortSignal.any([options.signal, AbortSignal.timeout(sink.timeoutMs)]);
+      // The sink's own timeout bounds every attempt too, whatever signal the caller passes; a
+      // signal already bounded by it (the delivery runtime's) is used as is: no second timer per event.
+      const bounded = options.signalTimeoutMs !== undefined && options.signalTimeoutMs <= sink.timeoutMs;
+      const signal = bounded ? options.signal : AbortSignal.any([options.signal, AbortSignal.timeout(sink.timeoutMs)]);
       if (signal.aborted) throw aborted();
       const message = buildNatsMessage(event, sink);
       const nc = await connector.connection(signal);
