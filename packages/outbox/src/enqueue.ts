@@ -30,8 +30,12 @@ export interface Enqueuer {
   close(): Promise<void>;
 }
 
-/** How long a publish that arrives during another one's write waits to be written with others. */
-export const DEFAULT_WRITE_WINDOW_MS = 2;
+/**
+ * How long a publish that arrives during another one's write waits to be written with others.
+ * Off by default: measured, a 2 ms window did not raise push throughput (a Redis round trip is
+ * shorter than the gap between pushes, so groups stay small) and it adds to event latency.
+ */
+export const DEFAULT_WRITE_WINDOW_MS = 0;
 
 export function createEnqueuer(connection: Redis, prefix: string, writeWindowMs = DEFAULT_WRITE_WINDOW_MS): Enqueuer {
   const queues = new Map<string, CachedQueue>();
