@@ -2,6 +2,7 @@
 // Runs every test file of the workspace in one node:test run, so the summary counts them all,
 // then prints the plain `N passed, N failed` line that CI reads.
 //   node scripts/run-tests.mjs                 unit + integration + e2e
+//   node scripts/run-tests.mjs --suite all     everything, chaos included (what `pnpm test` runs)
 //   node scripts/run-tests.mjs --suite e2e     only *.e2e.test.ts
 //   node scripts/run-tests.mjs --suite chaos   only *.chaos.test.ts
 //   extra args after `--` go to node (e.g. --test-name-pattern=...)
@@ -60,7 +61,7 @@ const nodeArgs = [
   // A leaked handle in one file must not hang the whole run after its tests finished.
   "--test-force-exit",
   `--test-concurrency=${process.env.BERTH_TEST_CONCURRENCY ?? 4}`,
-  `--test-timeout=${suite === "chaos" ? 600_000 : 240_000}`,
+  `--test-timeout=${suite === "chaos" || suite === "all" ? 600_000 : 240_000}`,
   ...passThrough,
   ...files,
 ];
