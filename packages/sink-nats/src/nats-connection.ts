@@ -98,7 +98,11 @@ export class NatsConnector {
     });
   }
 
-  /** Drains the connection (flushes what was published) and stops connecting. Idempotent. */
+  /**
+   * Stops connecting and drains the connection (flushes what was published). Idempotent. Settles
+   * only once nothing of the sink is left open: an attempt in flight is awaited (bounded by the
+   * connect timeout) and the connection it may still open is closed at once.
+   */
   close(): Promise<void> {
     this.#closing ??= this.#close();
     return this.#closing;
@@ -107,22 +111,18 @@ export class NatsConnector {
   async #close(): Promise<void> {
     this.#stop.abort();
     this.#settle((w) => w.reject(this.#closedError()));
-    // An attempt in flight is not awaited (it is bounded by the connect timeout); if it still
-    // succeeds, the loop closes that connection at once.
     const nc = this.#nc;
+    const linkDown = this.disconnected;
     this.#nc = undefined;
-    if (!nc || nc.isClosed()) return;
-    // Draining needs the server; while it is unreachable, cut the connection after a bound.
-    const drained = nc.drain().catch(() => {});
-    const cut = setTimeout(() => void nc.close().catch(() => {}), this.#options.drainTimeoutMs ?? 5_000);
-    await Promise.race([drained, nc.closed()]);
-    clearTimeout(cut);
+    await Promise.all([this.#loop, nc && shutDown(nc, { drain: !linkDown, drainTimeoutMs: this.#options.drainTimeoutMs ?? 5_000 })]);
   }
 
   async #connectLoop(): Promise<void> {
     for (let failures = 0; !this.#stop.signal.aborted; failures++) {
       try {
-        const nc = await connect(await this.#connectOptions());
+        const options = await this.#connectOptions();
+        if (this.#stop.signal.aborted) return;
+        const nc = await connect(options);
         if (this.#stop.signal.aborted) {
           await nc.close();
           return;
@@ -207,6 +207,23 @@ export class NatsConnector {
   #closedError(): TransientDeliveryError {
     return new TransientDeliveryError("closed", `sink "${this.#sink.name}" is closed`);
   }
+}
+
+/**
+ * Drains (bounded: draining needs the server) or, with the link down, closes at once: the client
+ * discards what it buffered during an outage when it redials, so there is nothing to flush then.
+ * Either way the connection ends closed. A drain can fail without closing (the redial rejects its
+ * flush), and a connection that is not closed keeps redialling forever and holds the process open.
+ */
+async function shutDown(nc: NatsConnection, { drain, drainTimeoutMs }: { drain: boolean; drainTimeoutMs: number }): Promise<void> {
+  if (nc.isClosed()) return;
+  if (drain) {
+    const drained = nc.drain().catch(() => {});
+    const cut = setTimeout(() => void nc.close().catch(() => {}), drainTimeoutMs);
+    await Promise.race([drained, nc.closed()]);
+    clearTimeout(cut);
+  }
+  if (!nc.isClosed()) await nc.close().catch(() => {});
 }
 
 /** Exponential with jitter, capped (so many workers do not reconnect in lockstep). */

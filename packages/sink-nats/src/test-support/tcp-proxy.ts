@@ -10,6 +10,8 @@ export type ProxyMode = "pass" | "refuse" | "hang" | "slow";
 export interface TcpProxy {
   readonly port: number;
   readonly url: string;
+  /** Client connections accepted so far (refused ones included). */
+  readonly accepted: number;
   setMode(mode: ProxyMode): void;
   close(): Promise<void>;
 }
@@ -53,7 +55,9 @@ export async function startTcpProxy(upstreamPort: number, { slowMs = 300 } = {})
     });
   };
 
+  let accepted = 0;
   const server = createServer((client) => {
+    accepted++;
     client.on("error", () => {});
     if (mode === "refuse") {
       client.destroy();
@@ -79,6 +83,9 @@ export async function startTcpProxy(upstreamPort: number, { slowMs = 300 } = {})
   return {
     port,
     url: `nats://127.0.0.1:${port}`,
+    get accepted() {
+      return accepted;
+    },
     setMode(next) {
       mode = next;
       if (next === "refuse") for (const s of sockets) s.destroy();
