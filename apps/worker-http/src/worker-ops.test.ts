@@ -8,9 +8,9 @@ import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { SinkConfig } from "@berth/config";
-import { type WorkerProcess, deleteKeysByPrefix, enqueue, sampleEvent, spawnWorker, writeConfigFile } from "@berth/delivery/contract";
+import { type WorkerProcess, enqueue, sampleEvent, spawnWorker, writeConfigFile } from "@berth/delivery/contract";
 import { adminConnection } from "@berth/queue";
-import { SHARED_REDIS_URL, uniqueName, waitFor } from "@berth/testing";
+import { SHARED_REDIS_URL, deleteKeysByPrefix, testSinkConfig, uniqueName, waitFor } from "@berth/testing";
 import { type Sample, familyNames, parseSamples, sampleValue } from "./test-support/prometheus-text.js";
 
 const MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
@@ -18,21 +18,7 @@ const RETRY = { attempts: 3, delayMs: 20, maxDelayMs: 50 };
 
 /** Resolved twin of the raw sink written to the config file (the producer side needs it). */
 function sinkConfig(name: string, address: string, breaker: SinkConfig["breaker"]): SinkConfig {
-  return {
-    name,
-    type: "http",
-    address,
-    timeoutMs: 5_000,
-    credentials: {},
-    headers: {},
-    events: [],
-    repositories: [],
-    retry: RETRY,
-    mode: "binary",
-    jetstream: false,
-    concurrency: 1,
-    breaker,
-  };
+  return testSinkConfig({ name, type: "http", address, timeoutMs: 5_000, retry: RETRY, breaker });
 }
 
 /**

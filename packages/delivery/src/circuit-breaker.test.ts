@@ -7,28 +7,13 @@ import { after, describe, it } from "node:test";
 import type { SinkConfig } from "@berth/config";
 import { adminConnection, getSinkStatus } from "@berth/queue";
 import { createMetricsRegistry, silentLogger } from "@berth/telemetry";
-import { SHARED_REDIS_URL, uniqueName, waitFor } from "@berth/testing";
+import { SHARED_REDIS_URL, deleteKeysByPrefix, testSinkConfig, uniqueName, waitFor } from "@berth/testing";
 import type { AttemptFailure } from "./attempt-failure.js";
 import { SinkBreaker } from "./circuit-breaker.js";
-import { deleteKeysByPrefix } from "./contract/fixtures.js";
 import { createDeliveryMetrics } from "./delivery-metrics.js";
 
 function sinkConfig(cooldownMs: number): SinkConfig {
-  return {
-    name: "breaker",
-    type: "http",
-    address: "http://127.0.0.1:9/unused",
-    timeoutMs: 1_000,
-    credentials: {},
-    headers: {},
-    events: [],
-    repositories: [],
-    retry: { attempts: 3, delayMs: 20, maxDelayMs: 50 },
-    mode: "binary",
-    jetstream: false,
-    concurrency: 1,
-    breaker: { threshold: 2, cooldownMs },
-  };
+  return testSinkConfig({ name: "breaker", type: "http", timeoutMs: 1_000, breaker: { threshold: 2, cooldownMs } });
 }
 
 const failure: AttemptFailure = { name: "TransientDeliveryError", message: "HTTP 503", reason: "http_503", transient: true, pauseSink: false };

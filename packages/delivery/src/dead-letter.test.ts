@@ -17,30 +17,16 @@ import {
   sinkQueueName,
 } from "@berth/queue";
 import { createMetricsRegistry, silentLogger } from "@berth/telemetry";
-import { SHARED_REDIS_URL, uniqueName, waitFor } from "@berth/testing";
+import { SHARED_REDIS_URL, deleteKeysByPrefix, testSinkConfig, uniqueName, waitFor } from "@berth/testing";
 import { type Job, Queue, UnrecoverableError, Worker } from "bullmq";
-import { configWithSink, deleteKeysByPrefix, enqueue, sampleEvent } from "./contract/fixtures.js";
+import { configWithSink, enqueue, sampleEvent } from "./contract/fixtures.js";
 import { DeadLetterBusyError, moveToDeadLetters, sweepFailedJobs } from "./dead-letter.js";
 import { PermanentDeliveryError } from "./delivery-errors.js";
 import { startDeliveryRuntime } from "./runtime.js";
 import type { Sink } from "./sink.js";
 
 function sinkConfig(): SinkConfig {
-  return {
-    name: "dl",
-    type: "http",
-    address: "http://127.0.0.1:9/unused",
-    timeoutMs: 2_000,
-    credentials: {},
-    headers: {},
-    events: [],
-    repositories: [],
-    retry: { attempts: 3, delayMs: 20, maxDelayMs: 50 },
-    mode: "binary",
-    jetstream: false,
-    concurrency: 1,
-    breaker: { threshold: 1_000, cooldownMs: 1_000 },
-  };
+  return testSinkConfig({ name: "dl", type: "http" });
 }
 
 /** A destination that refuses every delivery for good, naming the refusal by its count. */

@@ -2,3 +2,5 @@ export * from "./unique-name.js";
 export * from "./free-port.js";
 export * from "./wait-for.js";
 export * from "./servers.js";
+export * from "./sink-config.js";
+export * from "./redis-keys.js";

@@ -6,14 +6,13 @@ import { countDeadLetters } from "@berth/sink-admin";
 import {
   type TestReceiver,
   berthConfig,
-  deleteKeysByPrefix,
   httpSinkConfig,
   sampleEvent,
   seedDeadLetters,
   startReceiver,
 } from "@berth/sink-admin/test-support";
 import { createMetricsRegistry, silentLogger } from "@berth/telemetry";
-import { SHARED_REDIS_URL, uniqueName, waitFor } from "@berth/testing";
+import { SHARED_REDIS_URL, deleteKeysByPrefix, uniqueName, waitFor } from "@berth/testing";
 import { DELIVERY_JOB_NAME, deliveryJobOptions, sinkQueueName } from "@berth/queue";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";

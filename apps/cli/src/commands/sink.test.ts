@@ -6,13 +6,12 @@ import { after, before, describe, test } from "node:test";
 import {
   type TestReceiver,
   berthConfig,
-  deleteKeysByPrefix,
   httpSinkConfig,
   sampleEvent,
   seedDeadLetters,
   startReceiver,
 } from "@berth/sink-admin/test-support";
-import { SHARED_NATS_URL, SHARED_REDIS_URL, uniqueName } from "@berth/testing";
+import { SHARED_NATS_URL, SHARED_REDIS_URL, deleteKeysByPrefix, uniqueName } from "@berth/testing";
 import { sinkQueueName } from "@berth/queue";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";

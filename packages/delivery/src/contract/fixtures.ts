@@ -61,15 +61,8 @@ export async function enqueue(conn: Redis, prefix: string, sink: SinkConfig, eve
   }
 }
 
-export async function deleteKeysByPrefix(conn: Redis, prefix: string): Promise<void> {
-  let cursor = "0";
-  for (let round = 0; round < 10_000; round++) {
-    const [next, keys] = await conn.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
-    if (keys.length > 0) await conn.del(...keys);
-    cursor = next;
-    if (cursor === "0") return;
-  }
-}
+// Kept here too so sink packages get every contract fixture from @berth/delivery/contract.
+export { deleteKeysByPrefix } from "@berth/testing";
 
 /** The dead letters of a sink (oldest first), as the dashboard and CLI would read them. */
 export async function readDeadLetters(conn: Redis, prefix: string, sink: SinkConfig): Promise<DeadLetterJobData[]> {

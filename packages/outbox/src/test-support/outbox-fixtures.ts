@@ -1,23 +1,17 @@
 /** Dev-only builders for outbox tests: typed config literals and events. */
 import type { BerthConfig, SinkConfig } from "@berth/config";
 import { type BerthEvent, type EventKind, createEventFactory } from "@berth/events";
+import { testSinkConfig } from "@berth/testing";
 
 export function testSink(overrides: Partial<SinkConfig> & Pick<SinkConfig, "name">): SinkConfig {
-  return {
+  return testSinkConfig({
     type: "http",
     address: "http://127.0.0.1:9/hook",
     timeoutMs: 1_000,
-    credentials: {},
-    headers: {},
-    events: [],
-    repositories: [],
     retry: { attempts: 3, delayMs: 100, maxDelayMs: 1_000 },
-    mode: "binary",
-    jetstream: false,
-    concurrency: 1,
     breaker: { threshold: 5, cooldownMs: 1_000 },
     ...overrides,
-  };
+  });
 }
 
 export function testConfig(options: {

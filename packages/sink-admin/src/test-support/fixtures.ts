@@ -1,27 +1,20 @@
 import type { BerthConfig, SinkConfig } from "@berth/config";
 import { createEventFactory, type BerthEvent, type EventKind } from "@berth/events";
 import { DEAD_LETTER_JOB_NAME, type DeadLetterJobData, deadLetterQueueName } from "@berth/queue";
+import { testSinkConfig } from "@berth/testing";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 
 /** A resolved http sink as @berth/config would produce it; `address` defaults to a closed port. */
 export function httpSinkConfig(name: string, overrides: Partial<SinkConfig> = {}): SinkConfig {
-  return {
+  return testSinkConfig({
     name,
     type: "http",
-    address: "http://127.0.0.1:9/",
     timeoutMs: 5_000,
-    credentials: {},
-    headers: {},
-    events: [],
-    repositories: [],
     retry: { attempts: 3, delayMs: 100, maxDelayMs: 1_000 },
-    mode: "binary",
-    jetstream: false,
     concurrency: 16,
-    breaker: { threshold: 1_000_000, cooldownMs: 60_000 },
     ...overrides,
-  };
+  });
 }
 
 /** A full config around the given sinks (the parts the dashboard and CLI read). */
@@ -75,13 +68,5 @@ export async function seedDeadLetters(
   }
 }
 
-/** Deletes every key under the prefix (the test's own namespace). */
-export async function deleteKeysByPrefix(connection: Redis, prefix: string): Promise<void> {
-  let cursor = "0";
-  for (let i = 0; i < 100_000; i++) {
-    const [next, keys] = await connection.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
-    if (keys.length > 0) await connection.del(...keys);
-    cursor = next;
-    if (cursor === "0") return;
-  }
-}
+// The dashboard and CLI tests take every fixture from here.
+export { deleteKeysByPrefix } from "@berth/testing";

@@ -1,26 +1,21 @@
 /** The HTTP sink's harness for the shared delivery contract (@berth/delivery/contract). */
 import type { SinkConfig } from "@berth/config";
 import type { DestinationMode, SinkHarness } from "@berth/delivery/contract";
+import { testSinkConfig } from "@berth/testing";
 import { createHttpSink } from "../http-sink.js";
 import { type Answer, startReceiver } from "./receiver.js";
 
 export function httpSinkConfig(address: string, overrides: Partial<SinkConfig> = {}): SinkConfig {
-  return {
+  return testSinkConfig({
     name: "webhook",
     type: "http",
     address,
     timeoutMs: 5_000,
-    credentials: {},
-    headers: {},
-    events: [],
-    repositories: [],
     retry: { attempts: 5, delayMs: 50, maxDelayMs: 500 },
-    mode: "binary",
-    jetstream: false,
     concurrency: 16,
     breaker: { threshold: 1_000, cooldownMs: 1_000 },
     ...overrides,
-  };
+  });
 }
 
 const ANSWERS: Record<DestinationMode, Answer> = {
