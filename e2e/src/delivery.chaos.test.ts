@@ -19,7 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { getSinkStatus } from "@berth/queue";
-import { type OwnServer, startNatsServer, startRedisServer, uniqueName, waitFor } from "@berth/testing";
+import { type OwnServer, seededRandom, startNatsServer, startRedisServer, uniqueName, waitFor } from "@berth/testing";
 import { type HttpEventReceiver, type ReceiverVerdict, startHttpEventReceiver } from "@berth/testing/event-receivers";
 import { type ContentBlob, makeTestImage, manifestFor } from "@berth/testing/oci-layout-fixture";
 import { RegistryHttpClient } from "@berth/testing/registry-http-client";
@@ -36,20 +36,9 @@ const HTTP_TIMEOUT_MS = 1_000;
 const HOOK = { username: "hook", password: "hook-secret-chaos" };
 const T = "zotregistry";
 
-/** mulberry32: small, seedable, good enough to pick fault moments. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const seed = Number(process.env.BERTH_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
-const random = rng(seed);
+const random = seededRandom(seed);
 const between = (lo: number, hi: number) => lo + random() * (hi - lo);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { seededRandom } from "@berth/testing";
 import { describe, it } from "node:test";
 import type { RetrySettings } from "@berth/config";
 import { TransientDeliveryError } from "./delivery-errors.js";
@@ -13,17 +14,6 @@ import {
 const DEFAULT_RETRY: RetrySettings = { attempts: 80, delayMs: 1_000, maxDelayMs: 3_600_000 };
 const DAY_MS = 24 * 3_600_000;
 
-/** mulberry32: a small seeded PRNG, so the simulation below is the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 describe("retry policy", () => {
   it("doubles the ceiling per failed attempt and caps it at maxDelay", () => {
@@ -67,7 +57,7 @@ describe("retry policy", () => {
   it("the exact computation agrees with a seeded simulation", () => {
     const retry: RetrySettings = { attempts: 12, delayMs: 1_000, maxDelayMs: 60_000 };
     const horizon = 4 * 60_000;
-    const random = seeded(42);
+    const random = seededRandom(42);
     const runs = 20_000;
     let early = 0;
     for (let r = 0; r < runs; r++) {

@@ -4,3 +4,4 @@ export * from "./wait-for.js";
 export * from "./servers.js";
 export * from "./sink-config.js";
 export * from "./redis-keys.js";
+export * from "./seeded-random.js";
