@@ -64,15 +64,17 @@ export async function putManifest(ctx: Ctx): Promise<void> {
       emitted.push(events.repositoryCreated(ctx.name, eventContext(ctx)));
     }
   }
-  const { changed } = await storage.manifests.put(ctx.name, { reference: ctx.ref, body, digest, parsed });
-  if (changed) {
-    emitted.push(
-      events.imageUpdated(
-        { name: ctx.name, reference: ctx.ref, digest: digest.value, mediaType: parsed.mediaType, manifest: body.toString("utf8") },
-        eventContext(ctx),
-      ),
-    );
-  }
+  await storage.manifests.put(ctx.name, { reference: ctx.ref, body, digest, parsed });
+  // Emitted on every accepted PUT, even when the tag already pointed at this manifest: if the
+  // registry crashed between storing a push and making its event durable, the client's retry of
+  // that push is the only chance to emit it. A repeat costs consumers one more event (new id);
+  // skipping it could lose one.
+  emitted.push(
+    events.imageUpdated(
+      { name: ctx.name, reference: ctx.ref, digest: digest.value, mediaType: parsed.mediaType, manifest: body.toString("utf8") },
+      eventContext(ctx),
+    ),
+  );
   await events.publish(emitted);
   const headers: Record<string, string> = {
     Location: `/v2/${ctx.name}/manifests/${digest.value}`,
