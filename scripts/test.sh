@@ -20,4 +20,7 @@ fi
 bash scripts/install-pnpm.sh
 bash scripts/ensure-services.sh
 pnpm install --frozen-lockfile --reporter=silent
+# The chaos suite picks a random fault schedule unless given a seed; this command pins one so a
+# run is repeatable (`BERTH_CHAOS_SEED=... pnpm test:chaos` explores others).
+export BERTH_CHAOS_SEED="${BERTH_CHAOS_SEED:-12345}"
 pnpm test
