@@ -8,10 +8,10 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { portOpen } from "./servers.js";
 import { waitFor } from "./wait-for.js";
 
 /** The monorepo root (apps are spawned with it as working directory). */
@@ -39,17 +39,6 @@ export interface ExitStatus {
 
 /** How many lines of output to keep (older ones are dropped, counts stay exact). */
 const MAX_KEPT_LINES = 20_000;
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(port, "127.0.0.1");
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
-}
 
 export class ManagedProcess {
   /** Parsed output lines of every run (stdout and stderr), oldest first. */
