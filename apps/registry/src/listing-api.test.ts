@@ -23,6 +23,14 @@ describe("tags and catalog listing", () => {
     assert.deepEqual(res.json(), { name: "list/app", tags: ["B", "a", "b", "c", "d", "e"] });
   });
 
+  it("an empty repository name is NAME_INVALID, not an unknown endpoint (found by the e2e property test)", async () => {
+    for (const path of ["/v2//tags/list", "/v2//manifests/latest", "/v2//blobs/uploads/"]) {
+      const res = await call(reg.url, path.endsWith("uploads/") ? "POST" : "GET", path);
+      assert.equal(res.status, 400, path);
+      assert.equal((res.json() as { errors: { code: string }[] }).errors[0]?.code, "NAME_INVALID", path);
+    }
+  });
+
   it("paginates tags with n and last, with a Link header while more remain", async () => {
     const first = await call(reg.url, "GET", "/v2/list/app/tags/list?n=2");
     assert.deepEqual((first.json() as { tags: string[] }).tags, ["B", "a"]);

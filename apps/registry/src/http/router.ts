@@ -1,6 +1,7 @@
 /**
  * The distribution-spec v1.1.1 endpoint table ("Endpoints" end-1 … end-13). `<name>` may hold
  * slashes, so each pattern anchors on the fixed suffix and takes the rest greedily as the name.
+ * An empty name (`/v2//tags/list`) still routes, so the handler answers NAME_INVALID, not 404.
  */
 export type RouteId =
   | "base"
@@ -22,12 +23,12 @@ export interface RouteMatch {
 }
 
 const PATTERNS: Array<[RouteId, RegExp]> = [
-  ["upload-start", /^\/v2\/(.+)\/blobs\/uploads\/?$/],
-  ["upload", /^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/],
-  ["blob", /^\/v2\/(.+)\/blobs\/([^/]+)$/],
-  ["manifest", /^\/v2\/(.+)\/manifests\/([^/]+)$/],
-  ["tags", /^\/v2\/(.+)\/tags\/list$/],
-  ["referrers", /^\/v2\/(.+)\/referrers\/([^/]+)$/],
+  ["upload-start", /^\/v2\/(.*)\/blobs\/uploads\/?$/],
+  ["upload", /^\/v2\/(.*)\/blobs\/uploads\/([^/]+)$/],
+  ["blob", /^\/v2\/(.*)\/blobs\/([^/]+)$/],
+  ["manifest", /^\/v2\/(.*)\/manifests\/([^/]+)$/],
+  ["tags", /^\/v2\/(.*)\/tags\/list$/],
+  ["referrers", /^\/v2\/(.*)\/referrers\/([^/]+)$/],
 ];
 
 export function matchRoute(path: string): RouteMatch | undefined {
