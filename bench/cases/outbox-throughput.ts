@@ -16,6 +16,8 @@ import { type Blob, imageManifest, pushManifestTargets, putManifest } from "../l
 import { progress } from "../lib/progress.js";
 import { fetchMetrics, metricSum } from "../lib/prometheus-text.js";
 import { deleteKeysByPrefix } from "../lib/redis-keys.js";
+import { cpuMs } from "../lib/proc-status.js";
+import { redisCpuMs } from "../lib/redis-cpu.js";
 import { appEntry, appExists } from "../lib/spawn-app.js";
 import { pairedRatios, summarize } from "../lib/stats.js";
 import type { Row } from "../lib/table.js";
@@ -27,6 +29,9 @@ class Side {
   targets: { config: Blob; layer: Blob }[] = [];
   readonly rates: number[] = [];
   pushes = 0;
+  /** CPU µs per PUT: the registry process, and the Redis server (all of it: nothing else writes during a side's turn). */
+  readonly registryCpu: number[] = [];
+  readonly redisCpu: number[] = [];
 
   constructor(
     readonly name: string,
@@ -39,13 +44,17 @@ class Side {
     this.targets = await Promise.all(Array.from({ length: CLIENTS }, (_, c) => pushManifestTargets(this.client, `bench/outbox-${c}`)));
   }
 
-  async measure(rep: number, puts: number): Promise<void> {
+  async measure(rep: number, puts: number, redisUrl: string): Promise<void> {
     progress(`outbox: rep ${rep + 1} events ${this.name}: ${puts} manifest PUTs`);
     const manifests = Array.from({ length: puts }, (_, i) => {
       const t = this.targets[i % CLIENTS]!;
       return imageManifest(t.config, t.layer, `outbox-${rep}-${i}`);
     });
+    const cpu0 = cpuMs(this.registry.process.pid);
+    const redis0 = await redisCpuMs(redisUrl);
     const r = await runConcurrently(CLIENTS, puts, (i) => putManifest(this.client, `bench/outbox-${i % CLIENTS}`, `r${rep}-${i}`, manifests[i]!));
+    this.registryCpu.push(((cpuMs(this.registry.process.pid) - cpu0) * 1000) / puts);
+    this.redisCpu.push((((await redisCpuMs(redisUrl)) - redis0) * 1000) / puts);
     this.rates.push(puts / r.seconds);
     this.pushes += puts;
   }
@@ -96,7 +105,7 @@ async function run(ctx: BenchContext): Promise<Row[]> {
     const off = new Side("off", offRegistry);
     await Promise.all([on.prepare(), off.prepare()]);
     for (let rep = 0; rep < ctx.reps; rep++) {
-      await interleaved(rep, () => on.measure(rep, puts), () => off.measure(rep, puts));
+      await interleaved(rep, () => on.measure(rep, puts, ctx.redisUrl), () => off.measure(rep, puts, ctx.redisUrl));
     }
     on.client.close();
     off.client.close();
@@ -115,6 +124,19 @@ async function run(ctx: BenchContext): Promise<Row[]> {
         baseline: summarize(off.rates),
         ratio: summarize(pairedRatios(on.rates, off.rates)),
         ...(diagnosis ? { note: diagnosis } : {}),
+      },
+      {
+        case: "Outbox: registry CPU per manifest PUT, events on vs off (lower is better)",
+        unit: "µs",
+        berth: summarize(on.registryCpu),
+        baseline: summarize(off.registryCpu),
+        ratio: summarize(pairedRatios(on.registryCpu, off.registryCpu)),
+      },
+      {
+        case: "Outbox: Redis CPU per manifest PUT, events on vs off (lower is better)",
+        unit: "µs",
+        berth: summarize(on.redisCpu),
+        baseline: summarize(off.redisCpu),
       },
     ];
   } finally {

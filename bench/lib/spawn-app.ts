@@ -93,11 +93,19 @@ function appEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+/**
+ * Extra node flags for the apps, from BENCH_NODE_FLAGS (for example "--cpu-prof
+ * --cpu-prof-dir=/tmp/prof"): profiling a case without editing it. Node refuses these in NODE_OPTIONS.
+ */
+function diagnosticNodeFlags(): string[] {
+  return (process.env.BENCH_NODE_FLAGS ?? "").split(/\s+/).filter(Boolean);
+}
+
 export function spawnBerthApp(app: BerthApp, configPath: string, mode: AppMode, label: string = app): Spawned {
   const entry = appEntry(app, mode);
   if (!existsSync(entry)) throw new Error(`Berth part missing: ${entry}`);
   const node = mode === "dist" ? [] : ["--conditions=development", "--import", "tsx"];
-  return spawnProcess(label, process.execPath, [...node, entry, "--config", configPath], { env: appEnv() });
+  return spawnProcess(label, process.execPath, [...diagnosticNodeFlags(), ...node, entry, "--config", configPath], { env: appEnv() });
 }
 
 /**
