@@ -1,6 +1,7 @@
 import { Job, Queue, type RedisClient } from "bullmq";
 import type { Redis } from "ioredis";
 import type { QueueBatch } from "./job-router.js";
+import { inOneWrite } from "./one-write.js";
 import { createWriteWindow } from "./write-window.js";
 
 export class EnqueueTimeoutError extends Error {
@@ -21,9 +22,9 @@ interface CachedQueue {
 export interface Enqueuer {
   /**
    * Adds every job of every batch with BullMQ's own `Job.addJob` (its add script, so the jobs are
-   * exactly what `Queue.add` writes), all issued in one synchronous run on the auto-pipelining
-   * producer connection: one write and one round trip for all queues, shared with concurrent
-   * publishes (see write-window.ts). Rejects on any failure or after `timeoutMs` (the adds may
+   * exactly what `Queue.add` writes), all issued in one synchronous run into the producer
+   * connection's corked socket: one write and one round trip for all queues (and, with a write
+   * window, for concurrent publishes too: see write-window.ts). Rejects on any failure or after `timeoutMs` (the adds may
    * still land later: job ids make that harmless).
    */
   enqueue(batches: readonly QueueBatch[], timeoutMs: number): Promise<void>;
@@ -62,13 +63,16 @@ export function createEnqueuer(connection: Redis, prefix: string, writeWindowMs 
   async function addAll(batches: readonly QueueBatch[]): Promise<void> {
     const targets = batches.map((b) => queueFor(b.queueName));
     const clients = await Promise.all(targets.map((t) => t.client));
-    // No await between the adds: every script call joins the same auto-pipeline, in batch order.
+    // No await between the adds: each script call is written synchronously, in batch order, into
+    // the corked socket, so all of them leave in one write (one syscall on each side).
     const adds: Promise<string>[] = [];
-    batches.forEach((batch, i) => {
-      const queue = targets[i]?.queue;
-      const client = clients[i];
-      if (!queue || !client) return;
-      for (const job of batch.jobs) adds.push(new Job(queue, job.name, job.data, job.opts, job.opts.jobId).addJob(client));
+    inOneWrite(connection, () => {
+      batches.forEach((batch, i) => {
+        const queue = targets[i]?.queue;
+        const client = clients[i];
+        if (!queue || !client) return;
+        for (const job of batch.jobs) adds.push(new Job(queue, job.name, job.data, job.opts, job.opts.jobId).addJob(client));
+      });
     });
     await Promise.all(adds);
   }

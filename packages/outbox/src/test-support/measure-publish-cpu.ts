@@ -1,8 +1,8 @@
 /**
  * Measures what one publish costs in CPU, in this process and in Redis, against a private
- * redis-server (so nobody else's commands are counted): 16 concurrent publishers of one
+ * redis-server (so nobody else's commands are counted): 16 (or argv[3]) concurrent publishers of one
  * image.updated event each, two sinks, then the floor: a bare BullMQ `Queue.add` per job.
- *   node --conditions=development --import tsx packages/outbox/src/test-support/measure-publish-cpu.ts
+ *   node --conditions=development --import tsx packages/outbox/src/test-support/measure-publish-cpu.ts [publishes] [concurrency]
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -17,7 +17,7 @@ import { openOutbox } from "../open-outbox.js";
 import { testConfig, testSink } from "./outbox-fixtures.js";
 
 const PUBLISHES = Number(process.argv[2] ?? 3000);
-const CONCURRENCY = 16;
+const CONCURRENCY = Number(process.argv[3] ?? 16);
 const factory = createEventFactory();
 const manifest = JSON.stringify({
   schemaVersion: 2,
