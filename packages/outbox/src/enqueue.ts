@@ -2,7 +2,7 @@ import { Job, Queue, type RedisClient } from "bullmq";
 import type { Redis } from "ioredis";
 import type { QueueBatch } from "./job-router.js";
 import { inOneWrite } from "./one-write.js";
-import { createWriteWindow } from "./write-window.js";
+import { createGroupCommit } from "./group-commit.js";
 
 export class EnqueueTimeoutError extends Error {
   override readonly name = "EnqueueTimeoutError";
@@ -23,22 +23,15 @@ export interface Enqueuer {
   /**
    * Adds every job of every batch with BullMQ's own `Job.addJob` (its add script, so the jobs are
    * exactly what `Queue.add` writes), all issued in one synchronous run into the producer
-   * connection's corked socket: one write and one round trip for all queues (and, with a write
-   * window, for concurrent publishes too: see write-window.ts). Rejects on any failure or after `timeoutMs` (the adds may
-   * still land later: job ids make that harmless).
+   * connection's corked socket: one write and one round trip for all queues, and for the
+   * publishes gathered while the previous write was in flight (group-commit.ts). Rejects on any
+   * failure or after `timeoutMs` (the adds may still land later: job ids make that harmless).
    */
   enqueue(batches: readonly QueueBatch[], timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
-/**
- * How long a publish that arrives during another one's write waits to be written with others.
- * Off by default: measured, a 2 ms window did not raise push throughput (a Redis round trip is
- * shorter than the gap between pushes, so groups stay small) and it adds to event latency.
- */
-export const DEFAULT_WRITE_WINDOW_MS = 0;
-
-export function createEnqueuer(connection: Redis, prefix: string, writeWindowMs = DEFAULT_WRITE_WINDOW_MS): Enqueuer {
+export function createEnqueuer(connection: Redis, prefix: string): Enqueuer {
   const queues = new Map<string, CachedQueue>();
 
   function queueFor(name: string): CachedQueue {
@@ -77,11 +70,11 @@ export function createEnqueuer(connection: Redis, prefix: string, writeWindowMs 
     await Promise.all(adds);
   }
 
-  const window = createWriteWindow(writeWindowMs, addAll);
+  const commit = createGroupCommit(addAll);
 
   return {
     async enqueue(batches, timeoutMs) {
-      const adds = window.submit(batches);
+      const adds = commit.submit(batches);
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new EnqueueTimeoutError(timeoutMs)), timeoutMs);

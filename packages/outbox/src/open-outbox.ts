@@ -2,7 +2,7 @@ import type { BerthConfig } from "@berth/config";
 import type { BerthEvent } from "@berth/events";
 import type { Logger, Registry } from "@berth/telemetry";
 import type { Redis } from "ioredis";
-import { DEFAULT_WRITE_WINDOW_MS, createEnqueuer } from "./enqueue.js";
+import { createEnqueuer } from "./enqueue.js";
 import { createJobRouter } from "./job-router.js";
 import { Journal, journalDirectory } from "./journal.js";
 import { startJournalRelay } from "./journal-relay.js";
@@ -38,8 +38,6 @@ export interface OpenOutboxOptions {
   /** How long publish waits for Redis before journaling instead. */
   enqueueTimeoutMs?: number;
   journalSegmentBytes?: number;
-  /** Group commit: how long a publish arriving during another's write waits for company (0: never). */
-  writeWindowMs?: number;
 }
 
 /** Events disabled or no sink: an outbox that accepts events and touches nothing. */
@@ -84,7 +82,7 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
     redisConnected: () => isReady(redis),
   });
   const router = createJobRouter(events.sinks);
-  const enqueuer = createEnqueuer(redis, config.queue.prefix, options.writeWindowMs ?? DEFAULT_WRITE_WINDOW_MS);
+  const enqueuer = createEnqueuer(redis, config.queue.prefix);
   const relay = startJournalRelay({ journal, router, enqueuer, redisReady: () => isReady(redis), logger, metrics });
   relayKick = relay.kick;
   await firstConnection(redis, STARTUP_CONNECT_WAIT_MS);
