@@ -6,6 +6,7 @@ import type { Storage } from "@berth/storage";
 import type { Logger, Registry } from "@berth/telemetry";
 import { HtpasswdAuthenticator, type HtpasswdFile, parseBasicAuth } from "./auth/htpasswd.js";
 import { RegistryEvents } from "./events/registry-events.js";
+import { announceLeftovers } from "./events/repository-creation.js";
 import { HANDLERS } from "./handlers/dispatch.js";
 import type { Ctx, RegistryDeps } from "./http/context.js";
 import { sendError } from "./http/error-mapper.js";
@@ -37,6 +38,8 @@ export interface RegistryApp {
   server: Server;
   /** Requests currently being handled. */
   inFlight(): number;
+  /** Announces repositories an earlier run created but died before announcing; their names. */
+  announceLeftovers(): Promise<string[]>;
   /** Stops accepting, lets in-flight requests (uploads) finish for up to `graceMs`, then cuts. */
   close(graceMs?: number): Promise<void>;
 }
@@ -141,6 +144,7 @@ export function createRegistryApp(options: RegistryAppOptions): RegistryApp {
   return {
     server,
     inFlight: () => inFlight,
+    announceLeftovers: () => announceLeftovers(deps.storage.repositories, deps.events),
     async close(graceMs = 10_000) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

@@ -8,6 +8,7 @@ import { parseHtpasswd } from "./auth/htpasswd.js";
 import { basic, call, pushImage, pushManifest } from "./test-support/client.js";
 import { makeImage } from "./test-support/oci-content.js";
 import { type RunningRegistry, startRegistry } from "./test-support/registry-fixture.js";
+import { openStorage } from "@berth/storage";
 import { waitFor } from "@berth/testing";
 
 const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
@@ -169,3 +170,40 @@ describe("events with htpasswd auth, lint, custom source and prefix", () => {
     assert.equal(res.status, 201);
   });
 });
+
+describe("repository.created survives a crash between creating the repository and the event", () => {
+  let root: string;
+  let reg: RunningRegistry;
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), "berth-leftover-"));
+    // An earlier run created two repositories and died before either event was durable.
+    const earlier = await openStorage(root);
+    for (const name of ["ev/retried", "ev/leftover"]) {
+      await assert.rejects(earlier.repositories.ensure(name, () => Promise.reject(new Error("killed"))));
+    }
+    reg = await startRegistry({ root });
+  });
+  after(async () => {
+    await reg.stop();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it("the client's retry of the push announces it, with the retry's request", async () => {
+    await pushImage(reg.url, "ev/retried", "v1", makeImage(), { "User-Agent": "retry/1" });
+    const created = reg.publisher.ofKind("repository.created").filter((e) => e.data.name === "ev/retried");
+    assert.equal(created.length, 1);
+    assert.equal(created[0]?.data.request?.useragent, "retry/1");
+  });
+
+  it("start-up announces the rest, as internally triggered events (no actor, no request), once", async () => {
+    assert.deepEqual(await reg.app.announceLeftovers(), ["ev/leftover"]);
+    const created = reg.publisher.ofKind("repository.created").filter((e) => e.data.name === "ev/leftover");
+    assert.equal(created.length, 1);
+    assert.equal(created[0]?.data.request, undefined);
+    assert.equal(created[0]?.data.actor, undefined);
+    assert.deepEqual(await reg.app.announceLeftovers(), []);
+    await pushImage(reg.url, "ev/leftover", "v1", makeImage());
+    assert.equal(reg.publisher.ofKind("repository.created").filter((e) => e.data.name === "ev/leftover").length, 1);
+  });
+});
+

@@ -42,6 +42,11 @@ async function main(): Promise<void> {
     { address: config.http.address, port: config.http.port, root: config.storage.rootDirectory, auth: htpasswd ? "htpasswd" : "anonymous" },
     "registry listening",
   );
+  // In the background: a large root takes a while to walk, and pushes must not wait for it.
+  app.announceLeftovers().then(
+    (names) => names.length > 0 && logger.warn({ repositories: names }, "announced repositories an earlier run created but never announced"),
+    (err: unknown) => logger.error({ err }, "could not look for unannounced repositories"),
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -26,6 +26,8 @@ export const OCI_LAYOUT_FILE = "oci-layout";
 export const INDEX_FILE = "index.json";
 export const BLOBS_DIR = "blobs";
 export const UPLOADS_DIR = ".uploads";
+/** Berth's marker in a repository created but not yet announced (repository.created); zot and skopeo ignore it. */
+export const UNANNOUNCED_FILE = ".berth-unannounced";
 
 /** `repo` is always a validated repository name: the grammar forbids `..`, leading `/` and dots. */
 export function repositoryPath(root: string, repo: string): string {
@@ -34,6 +36,10 @@ export function repositoryPath(root: string, repo: string): string {
 
 export function ociLayoutPath(root: string, repo: string): string {
   return join(repositoryPath(root, repo), OCI_LAYOUT_FILE);
+}
+
+export function unannouncedPath(root: string, repo: string): string {
+  return join(repositoryPath(root, repo), UNANNOUNCED_FILE);
 }
 
 export function indexPath(root: string, repo: string): string {

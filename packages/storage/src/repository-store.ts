@@ -1,24 +1,46 @@
-import { access, mkdir, readdir } from "node:fs/promises";
+import { access, mkdir, readdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { isValidRepositoryName } from "@berth/oci";
 import { isNotFound, writeFileAtomic } from "./atomic-file.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import { emptyIndex, serializeIndex } from "./oci-index.js";
-import { BLOBS_DIR, OCI_LAYOUT_FILE, UPLOADS_DIR, blobsPath, indexPath, ociLayoutPath, uploadsPath } from "./paths.js";
+import {
+  BLOBS_DIR,
+  OCI_LAYOUT_FILE,
+  UNANNOUNCED_FILE,
+  UPLOADS_DIR,
+  blobsPath,
+  indexPath,
+  ociLayoutPath,
+  unannouncedPath,
+  uploadsPath,
+} from "./paths.js";
 
 export interface RepositoryStore {
   exists(repo: string): Promise<boolean>;
-  /** Creates the repository's layout if missing; true when this call created it. */
-  ensure(repo: string): Promise<boolean>;
+  /**
+   * Creates the repository's layout if missing; true when this call created it. `announce` (the
+   * registry's repository.created event) runs under the repository's lock for a repository this
+   * call created, or one whose creation was never announced: a process that died between creating
+   * and announcing leaves a marker, so the next write (or `unannounced` at start-up) announces it.
+   * The marker goes only after `announce` resolves: at least once, never lost.
+   */
+  ensure(repo: string, announce?: Announce): Promise<boolean>;
   /** Every repository under the root, sorted (the catalog). */
   list(): Promise<string[]>;
+  /** Repositories whose creation was never announced (walks the root). */
+  unannounced(): Promise<string[]>;
 }
+
+export type Announce = () => Promise<void>;
 
 /** Bounds the catalog walk so a pathological tree cannot hang a request. */
 const MAX_WALK_DEPTH = 32;
 
 export class FsRepositoryStore implements RepositoryStore {
   private readonly known = new Set<string>();
+  /** Repositories whose creation is announced (or was, by an earlier run): `ensure`'s fast path. */
+  private readonly announced = new Set<string>();
   private catalog: Set<string> | undefined;
   private readonly mutex = new KeyedMutex();
 
@@ -36,19 +58,50 @@ export class FsRepositoryStore implements RepositoryStore {
     }
   }
 
-  ensure(repo: string): Promise<boolean> {
-    if (this.known.has(repo)) return Promise.resolve(false);
+  ensure(repo: string, announce?: Announce): Promise<boolean> {
+    if (this.announced.has(repo)) return Promise.resolve(false);
     return this.mutex.run(repo, async () => {
-      if (await this.exists(repo)) return false;
-      await mkdir(blobsPath(this.root, repo), { recursive: true });
-      await mkdir(uploadsPath(this.root, repo), { recursive: true });
-      await writeFileAtomic(indexPath(this.root, repo), serializeIndex(emptyIndex()));
-      // oci-layout last: it is what marks the directory as a repository.
-      await writeFileAtomic(ociLayoutPath(this.root, repo), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
-      this.known.add(repo);
-      this.catalog?.add(repo);
-      return true;
+      if (this.announced.has(repo)) return false;
+      const created = !(await this.exists(repo));
+      if (created) await this.create(repo);
+      if (created || (await this.isUnannounced(repo))) {
+        await announce?.();
+        await unlink(unannouncedPath(this.root, repo)).catch((err: unknown) => {
+          if (!isNotFound(err)) throw err;
+        });
+      }
+      this.announced.add(repo);
+      return created;
     });
+  }
+
+  async unannounced(): Promise<string[]> {
+    const found = new Set<string>();
+    const pending = new Set<string>();
+    await this.walk(this.root, [], found, 0, pending);
+    return [...pending].sort();
+  }
+
+  private async create(repo: string): Promise<void> {
+    await mkdir(blobsPath(this.root, repo), { recursive: true });
+    await mkdir(uploadsPath(this.root, repo), { recursive: true });
+    await writeFileAtomic(indexPath(this.root, repo), serializeIndex(emptyIndex()));
+    // The marker before oci-layout: a repository never exists without it until it is announced.
+    await writeFileAtomic(unannouncedPath(this.root, repo), "");
+    // oci-layout last: it is what marks the directory as a repository.
+    await writeFileAtomic(ociLayoutPath(this.root, repo), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+    this.known.add(repo);
+    this.catalog?.add(repo);
+  }
+
+  private async isUnannounced(repo: string): Promise<boolean> {
+    try {
+      await access(unannouncedPath(this.root, repo));
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
   }
 
   async list(): Promise<string[]> {
@@ -61,7 +114,7 @@ export class FsRepositoryStore implements RepositoryStore {
     return [...this.catalog].sort();
   }
 
-  private async walk(dir: string, prefix: string[], found: Set<string>, depth: number): Promise<void> {
+  private async walk(dir: string, prefix: string[], found: Set<string>, depth: number, unannounced?: Set<string>): Promise<void> {
     if (depth > MAX_WALK_DEPTH) return;
     let entries: import("node:fs").Dirent[];
     try {
@@ -73,11 +126,14 @@ export class FsRepositoryStore implements RepositoryStore {
     const isRepo = entries.some((e) => e.isFile() && e.name === OCI_LAYOUT_FILE);
     const name = prefix.join("/");
     // zot keeps its own files under the root (cache.db, _trivy): only valid names are repositories.
-    if (isRepo && isValidRepositoryName(name)) found.add(name);
+    if (isRepo && isValidRepositoryName(name)) {
+      found.add(name);
+      if (entries.some((e) => e.isFile() && e.name === UNANNOUNCED_FILE)) unannounced?.add(name);
+    }
     for (const entry of entries) {
       if (!entry.isDirectory() || entry.name.startsWith(".")) continue;
       if (isRepo && (entry.name === BLOBS_DIR || entry.name === UPLOADS_DIR)) continue;
-      await this.walk(join(dir, entry.name), [...prefix, entry.name], found, depth + 1);
+      await this.walk(join(dir, entry.name), [...prefix, entry.name], found, depth + 1, unannounced);
     }
   }
 }

@@ -41,6 +41,36 @@ function storageContract(label: string, open: () => Promise<{ storage: Storage; 
       assert.equal(await storage.repositories.exists("c/repo"), true);
     });
 
+    it("announces a repository it creates exactly once, however many writers race to create it", async () => {
+      const announced: string[] = [];
+      const announce = async () => {
+        announced.push("c/announced");
+      };
+      const results = await Promise.all([1, 2, 3].map(() => storage.repositories.ensure("c/announced", announce)));
+      assert.equal(results.filter(Boolean).length, 1);
+      assert.deepEqual(announced, ["c/announced"]);
+      assert.deepEqual(await storage.repositories.unannounced(), []);
+    });
+
+    it("a creation whose announcement failed is announced by the next ensure, and listed until then", async () => {
+      await assert.rejects(
+        storage.repositories.ensure("c/crashed", async () => {
+          throw new Error("died before the event was durable");
+        }),
+        /died before/,
+      );
+      assert.equal(await storage.repositories.exists("c/crashed"), true, "the repository itself was created");
+      // As after a restart: a new store over the same root.
+      const restarted = (await openStorage(storage.root)).repositories;
+      assert.deepEqual(await restarted.unannounced(), ["c/crashed"]);
+      const announced: string[] = [];
+      assert.equal(await restarted.ensure("c/crashed", async () => void announced.push("retry")), false);
+      assert.deepEqual(announced, ["retry"]);
+      assert.deepEqual(await restarted.unannounced(), []);
+      await restarted.ensure("c/crashed", async () => void announced.push("again"));
+      assert.deepEqual(announced, ["retry"], "announced once");
+    });
+
     it("writes a blob from a stream, verifying its digest; a mismatch stores nothing", async () => {
       const data = randomBytes(300_000);
       const digest = parseDigest(sha(data));

@@ -9,10 +9,10 @@ import {
   parseManifest,
   validateTag,
 } from "@berth/oci";
-import type { BerthEvent } from "@berth/events";
 import { readBody } from "../http/body.js";
 import { type Ctx, eventContext, sendEmpty } from "../http/context.js";
 import { configLabels, missingAnnotations } from "../lint.js";
+import { ensureAnnounced } from "../events/repository-creation.js";
 import { requireWritable } from "./write-guard.js";
 
 /** end-3 GET/HEAD, end-7 PUT, end-9 DELETE on `/v2/<name>/manifests/<reference>`. */
@@ -56,26 +56,20 @@ export async function putManifest(ctx: Ctx): Promise<void> {
   const digest = manifestDigest(ctx.ref, body);
   const { storage, events } = ctx.deps;
   await refuseUnlinted(ctx, parsed, digest, body);
-  const emitted: BerthEvent[] = [];
-  if (!(await storage.repositories.exists(ctx.name))) {
-    // A new repository holds nothing yet: refuse before creating it for a manifest that cannot land.
-    await storage.manifests.requireReferences(ctx.name, parsed);
-    if (await storage.repositories.ensure(ctx.name)) {
-      emitted.push(events.repositoryCreated(ctx.name, eventContext(ctx)));
-    }
-  }
+  // A new repository holds nothing yet: refuse before creating it for a manifest that cannot land.
+  if (!(await storage.repositories.exists(ctx.name))) await storage.manifests.requireReferences(ctx.name, parsed);
+  await ensureAnnounced(storage.repositories, events, ctx.name, eventContext(ctx));
   await storage.manifests.put(ctx.name, { reference: ctx.ref, body, digest, parsed });
   // Emitted on every accepted PUT, even when the tag already pointed at this manifest: if the
   // registry crashed between storing a push and making its event durable, the client's retry of
   // that push is the only chance to emit it. A repeat costs consumers one more event (new id);
   // skipping it could lose one.
-  emitted.push(
+  await events.publish([
     events.imageUpdated(
       { name: ctx.name, reference: ctx.ref, digest: digest.value, mediaType: parsed.mediaType, manifest: body.toString("utf8") },
       eventContext(ctx),
     ),
-  );
-  await events.publish(emitted);
+  ]);
   const headers: Record<string, string> = {
     Location: `/v2/${ctx.name}/manifests/${digest.value}`,
     "Docker-Content-Digest": digest.value,

@@ -1,6 +1,7 @@
 import { type Digest, OciError, isValidRepositoryName, parseDigest, parseUploadContentRange } from "@berth/oci";
 import { eventContext, type Ctx, sendEmpty } from "../http/context.js";
 import { hasBody } from "../http/body.js";
+import { ensureAnnounced } from "../events/repository-creation.js";
 import { requireWritable } from "./write-guard.js";
 
 /**
@@ -22,9 +23,7 @@ function created(ctx: Ctx, digest: string): void {
 }
 
 async function ensureRepository(ctx: Ctx): Promise<void> {
-  if (await ctx.deps.storage.repositories.ensure(ctx.name)) {
-    await ctx.deps.events.publish([ctx.deps.events.repositoryCreated(ctx.name, eventContext(ctx))]);
-  }
+  await ensureAnnounced(ctx.deps.storage.repositories, ctx.deps.events, ctx.name, eventContext(ctx));
 }
 
 /** POST `/v2/<name>/blobs/uploads/` — monolithic (`?digest=`), mount (`?mount=`), or a new session. */
