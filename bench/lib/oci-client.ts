@@ -121,3 +121,28 @@ export async function pushManifestTargets(client: HttpLoadClient, repo: string):
   await uploadBlob(client, repo, layer!);
   return { config, layer: layer! };
 }
+
+/** HEAD a blob: true when the registry has it (clients ask before uploading). */
+export async function blobExists(client: HttpLoadClient, repo: string, digest: string): Promise<boolean> {
+  const res = expectStatus("head blob", await client.request("HEAD", `/v2/${repo}/blobs/${digest}`, { discardBody: true }), 200, 404);
+  return res.status === 200;
+}
+
+/** A distinct small image: a config naming `salt` and one random layer of `layerBytes`. */
+export function distinctImage(salt: string, layerBytes: number): { config: Blob; layer: Blob } {
+  const config = { data: Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", config: { Labels: { salt } } })), digest: "" };
+  config.digest = sha256(config.data);
+  const [layer] = randomBlobs(1, layerBytes);
+  return { config, layer: layer! };
+}
+
+/**
+ * One image push as skopeo and docker make it: for each blob a HEAD, then (missing) POST +
+ * PATCH + PUT; then the manifest PUT by tag.
+ */
+export async function pushImage(client: HttpLoadClient, repo: string, tag: string, image: { config: Blob; layer: Blob }): Promise<void> {
+  for (const blob of [image.config, image.layer]) {
+    if (!(await blobExists(client, repo, blob.digest))) await uploadBlob(client, repo, blob);
+  }
+  await putManifest(client, repo, tag, imageManifest(image.config, image.layer, tag));
+}
