@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { AttemptSignal } from "./attempt-signal.js";
+import { AttemptSignal, SignalPool } from "./attempt-signal.js";
 
 const never = () => new Promise<never>(() => {});
 
@@ -21,36 +21,47 @@ describe("AttemptSignal", () => {
     assert.equal(scope.cause, undefined);
   });
 
-  it("aborts BullMQ's signal through its cancel function; the first cause wins", async () => {
-    const controller = new AbortController();
-    const reasons: unknown[] = [];
-    const scope = new AttemptSignal({
-      timeoutMs: 60_000,
-      lock: {
-        signal: controller.signal,
-        cancel: (reason) => {
-          reasons.push(reason);
-          controller.abort(reason);
-        },
-      },
-    });
-    assert.equal(scope.signal, controller.signal);
+  it("the first cause wins; the signal carries its reason", async () => {
+    const scope = new AttemptSignal({ timeoutMs: 60_000 });
     const running = scope.run(never());
     const shutdown = new Error("worker shutting down");
     scope.abort("shutdown", shutdown);
     scope.abort("timeout", new Error("later"));
     await assert.rejects(running, (err: unknown) => err === shutdown);
-    assert.deepEqual(reasons, [shutdown]);
+    assert.equal(scope.signal.reason, shutdown);
     assert.equal(scope.cause, "shutdown");
     scope.dispose();
   });
 
-  it("an abort of BullMQ's signal it did not make reads as lock_lost", () => {
-    const controller = new AbortController();
-    const scope = new AttemptSignal({ timeoutMs: 60_000, lock: { signal: controller.signal, cancel: () => {} } });
-    controller.abort(new Error("cancelled elsewhere"));
-    assert.equal(scope.cause, "lock_lost");
-    scope.dispose();
+  it("reuses the signal of an attempt that ended unaborted with no listener left", async () => {
+    const pool = new SignalPool();
+    const first = new AttemptSignal({ timeoutMs: 60_000, pool });
+    await first.run(Promise.resolve());
+    first.dispose();
+    first.dispose();
+    assert.equal(pool.size, 1);
+    const second = new AttemptSignal({ timeoutMs: 60_000, pool });
+    assert.equal(second.signal, first.signal);
+    // A disposed attempt can no longer abort the signal its successor now owns.
+    first.abort("shutdown", new Error("too late"));
+    assert.equal(second.signal.aborted, false);
+    second.dispose();
+  });
+
+  it("never reuses an aborted signal, nor one a sink left a listener on", async () => {
+    const pool = new SignalPool();
+    const aborted = new AttemptSignal({ timeoutMs: 60_000, pool });
+    aborted.abort("shutdown", new Error("stop"));
+    aborted.dispose();
+    const leaky = new AttemptSignal({ timeoutMs: 60_000, pool });
+    leaky.signal.addEventListener("abort", () => {});
+    leaky.dispose();
+    assert.equal(pool.size, 0);
+    const fresh = new AttemptSignal({ timeoutMs: 60_000, pool });
+    assert.notEqual(fresh.signal, aborted.signal);
+    assert.notEqual(fresh.signal, leaky.signal);
+    assert.equal(fresh.signal.aborted, false);
+    fresh.dispose();
   });
 
   it("an attempt aborted before it runs rejects at once and leaves the work's rejection handled", async () => {

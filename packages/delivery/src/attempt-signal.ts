@@ -3,48 +3,70 @@
  * process's shutdown grace period ends (`abort("shutdown")`, called by the runner for every
  * attempt in flight), and it remembers which came first.
  *
- * It costs one timer per attempt and, where BullMQ already made one, no AbortController of its
- * own: the signal is BullMQ's per-job signal (the processor's third argument), aborted through
- * `worker.cancelJob`. `AbortSignal.any([AbortSignal.timeout(…), shutdown, lock])` was the runtime's
- * largest per-job CPU cost besides Redis (several signals, weak references and listeners per job
- * in Node 20). If something else aborts BullMQ's signal (a `cancelJob` we did not make), the
- * cause reads `lock_lost`: the attempt was taken away from this worker.
+ * It costs one timer per attempt and, most of the time, no new AbortSignal: creating one is the
+ * runtime's largest per-job CPU cost besides Redis in Node 20 (~5 µs, plus the garbage of an
+ * EventTarget), so the signals of attempts that ended unaborted, with no listener left on them, go
+ * back to a `SignalPool` and serve later attempts. An aborted signal is never reused. (Earlier
+ * versions used BullMQ's per-job signal, which BullMQ creates for every job when the processor
+ * takes it, and only aborts through `worker.cancelJob`, which Berth never calls.)
  */
+import { getEventListeners } from "node:events";
 import type { AbortCause } from "./attempt-failure.js";
+
+/** Enough for a few sinks' concurrency; beyond that, surplus signals are left to the GC. */
+const POOL_LIMIT = 256;
+
+/** Unaborted AbortControllers whose attempt has ended. */
+export class SignalPool {
+  private readonly free: AbortController[] = [];
+
+  take(): AbortController {
+    return this.free.pop() ?? new AbortController();
+  }
+
+  /**
+   * Keeps `controller` only if nothing can tell it was used: never aborted, and every listener a
+   * sink added during the attempt removed again (a listener left behind would hear a later
+   * attempt's abort).
+   */
+  give(controller: AbortController): void {
+    if (this.free.length >= POOL_LIMIT || controller.signal.aborted) return;
+    if (getEventListeners(controller.signal, "abort").length > 0) return;
+    this.free.push(controller);
+  }
+
+  get size(): number {
+    return this.free.length;
+  }
+}
 
 export interface AttemptSignalOptions {
   timeoutMs: number;
-  /**
-   * BullMQ's signal for the job, with the function that aborts it (`worker.cancelJob`, whose
-   * reason is a string: run() rejects with the original reason, the sink sees the string).
-   */
-  lock?: { signal: AbortSignal; cancel(reason: unknown): void } | undefined;
+  /** Where the signal comes from and goes back to on `dispose()`; a fresh one per attempt without. */
+  pool?: SignalPool | undefined;
 }
 
 export class AttemptSignal {
   /** Handed to the sink; aborted with the first cause. */
   readonly signal: AbortSignal;
-  private readonly cancel: (reason: unknown) => void;
+  private readonly controller: AbortController;
+  private readonly pool: SignalPool | undefined;
   private readonly timer: NodeJS.Timeout;
   private causeOf: AbortCause | undefined;
   private reason: unknown;
   private rejectRun: ((reason: unknown) => void) | undefined;
+  private disposed = false;
 
   constructor(options: AttemptSignalOptions) {
-    if (options.lock) {
-      this.signal = options.lock.signal;
-      this.cancel = options.lock.cancel;
-    } else {
-      const controller = new AbortController();
-      this.signal = controller.signal;
-      this.cancel = (reason) => controller.abort(reason);
-    }
+    this.pool = options.pool;
+    this.controller = options.pool ? options.pool.take() : new AbortController();
+    this.signal = this.controller.signal;
     this.timer = setTimeout(() => this.abort("timeout", new DOMException("attempt timed out", "TimeoutError")), options.timeoutMs);
   }
 
   /** Why the attempt was aborted; undefined while it was not. */
   get cause(): AbortCause | undefined {
-    return this.causeOf ?? (this.signal.aborted ? "lock_lost" : undefined);
+    return this.causeOf;
   }
 
   /**
@@ -52,9 +74,9 @@ export class AttemptSignal {
    * sink that ignores its signal cannot hold the attempt (its work is left to finish on its own).
    */
   run<T>(work: Promise<T>): Promise<T> {
-    if (this.signal.aborted) {
+    if (this.causeOf !== undefined) {
       work.catch(() => {});
-      return Promise.reject(this.causeOf === undefined ? this.signal.reason : this.reason);
+      return Promise.reject(this.reason);
     }
     return new Promise<T>((resolve, reject) => {
       this.rejectRun = reject;
@@ -62,19 +84,25 @@ export class AttemptSignal {
     });
   }
 
-  /** Aborts the attempt (first cause wins). */
+  /** Aborts the attempt (first cause wins; nothing once disposed). */
   abort(cause: AbortCause, reason: unknown): void {
-    if (this.causeOf !== undefined || this.signal.aborted) return;
+    if (this.causeOf !== undefined || this.disposed) return;
     this.causeOf = cause;
     this.reason = reason;
     clearTimeout(this.timer);
-    this.cancel(reason);
+    this.controller.abort(reason);
     this.rejectRun?.(reason);
   }
 
-  /** Stops the timer; call once the attempt has settled. */
+  /**
+   * Stops the timer and hands the signal back to the pool; call once the attempt has settled.
+   * The signal must not be used for this attempt afterwards (a later attempt may own it).
+   */
   dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
     clearTimeout(this.timer);
     this.rejectRun = undefined;
+    this.pool?.give(this.controller);
   }
 }

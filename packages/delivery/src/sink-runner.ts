@@ -20,7 +20,7 @@ import {
   failureOfJobError,
   transientJobError,
 } from "./attempt-failure.js";
-import { AttemptSignal } from "./attempt-signal.js";
+import { AttemptSignal, SignalPool } from "./attempt-signal.js";
 import { SinkBreaker } from "./circuit-breaker.js";
 import { moveToDeadLetters, sweepFailedJobs } from "./dead-letter.js";
 import type { DeliveryMetrics } from "./delivery-metrics.js";
@@ -60,6 +60,8 @@ export class SinkRunner {
   private readonly pendingMoves = new Set<Promise<void>>();
   /** Attempts in flight, aborted together when the shutdown grace period ends. */
   private readonly inFlight = new Set<AttemptSignal>();
+  /** Signals of attempts that ended unaborted, reused by later attempts. */
+  private readonly signals = new SignalPool();
   private sweepTimer: NodeJS.Timeout | undefined;
   private lastError: string | undefined;
 
@@ -70,7 +72,9 @@ export class SinkRunner {
     this.breaker = new SinkBreaker(connection, prefix, sink, o.logger, o.metrics);
     this.worker = new Worker<DeliveryJobData>(
       sinkQueueName(sink),
-      (job, _token, lockSignal) => this.attempt(job, lockSignal),
+      // One argument only: a processor that takes BullMQ's per-job signal makes BullMQ create one
+      // for every job, and it only aborts it through `worker.cancelJob`, which Berth never calls.
+      (job) => this.attempt(job),
       {
         connection,
         prefix,
@@ -137,15 +141,10 @@ export class SinkRunner {
     void p.finally(() => this.pendingMoves.delete(p));
   }
 
-  private async attempt(job: Job<DeliveryJobData>, lockSignal: AbortSignal | undefined): Promise<void> {
+  private async attempt(job: Job<DeliveryJobData>): Promise<void> {
     const { sink, deliverer, logger, metrics } = this.o;
     const attempt = job.attemptsMade + 1;
-    const jobId = job.id;
-    const lock =
-      lockSignal && jobId !== undefined
-        ? { signal: lockSignal, cancel: (reason: unknown) => this.worker.cancelJob(jobId, String(reason)) }
-        : undefined;
-    const scope = new AttemptSignal({ timeoutMs: sink.timeoutMs, lock });
+    const scope = new AttemptSignal({ timeoutMs: sink.timeoutMs, pool: this.signals });
     if (this.o.shutdownSignal.aborted) scope.abort("shutdown", this.o.shutdownSignal.reason);
     else this.inFlight.add(scope);
     const started = performance.now();

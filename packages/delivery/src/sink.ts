@@ -1,7 +1,11 @@
 import type { BerthEvent } from "@berth/events";
 
 export interface DeliverOptions {
-  /** Aborted when the sink's timeout elapses or the worker shuts down. */
+  /**
+   * Aborted when the sink's timeout elapses or the worker shuts down. Valid for this call only:
+   * once `deliver` has settled, the runtime may hand the same (unaborted) signal to a later
+   * attempt, so remove every listener you added before settling.
+   */
   signal: AbortSignal;
   /** 1-based attempt number. */
   attempt: number;
