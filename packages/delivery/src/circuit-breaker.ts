@@ -47,9 +47,14 @@ export class SinkBreaker {
     clearInterval(this.timer);
   }
 
+  /** Whether `onSuccess` has anything to write now; false for most successes (no promise per event). */
+  successNeedsWrite(now = Date.now()): boolean {
+    return this.failedSinceReset || now - this.lastResetAt >= RESET_INTERVAL_MS;
+  }
+
   async onSuccess(): Promise<void> {
     const now = Date.now();
-    if (!this.failedSinceReset && now - this.lastResetAt < RESET_INTERVAL_MS) return;
+    if (!this.successNeedsWrite(now)) return;
     const wasHalfOpen = (await breakerOpenUntil(this.conn, this.prefix, this.sink)) !== undefined;
     await closeBreaker(this.conn, this.prefix, this.sink);
     this.failedSinceReset = false;

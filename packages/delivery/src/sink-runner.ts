@@ -63,10 +63,13 @@ export class SinkRunner {
   /** Signals of attempts that ended unaborted, reused by later attempts. */
   private readonly signals = new SignalPool();
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** Label sets of the per-attempt metrics, built once rather than per event. */
+  private readonly labels: { sink: { sink: string }; delivered: { sink: string; outcome: string } };
   private lastError: string | undefined;
 
   constructor(private readonly o: SinkRunnerOptions) {
     const { sink, connection, prefix } = o;
+    this.labels = { sink: { sink: sink.name }, delivered: { sink: sink.name, outcome: "delivered" } };
     this.queue = new Queue(sinkQueueName(sink), { connection, prefix });
     this.deadLetters = new Queue(deadLetterQueueName(sink), { connection, prefix });
     this.breaker = new SinkBreaker(connection, prefix, sink, o.logger, o.metrics);
@@ -149,19 +152,22 @@ export class SinkRunner {
     else this.inFlight.add(scope);
     const started = performance.now();
     try {
-      const options = { signal: scope.signal, attempt, signalTimeoutMs: sink.timeoutMs };
+      const options = { signal: scope.signal, attempt, signalTimeoutMs: sink.timeoutMs, callerSettlesOnAbort: true };
       const receipt = await scope.run(deliverer.deliver(job.data.event, options));
       const ms = performance.now() - started;
-      metrics.delivered.inc({ sink: sink.name });
-      metrics.attemptDuration.observe({ sink: sink.name, outcome: "delivered" }, ms / 1000);
+      const labels = this.labels;
+      metrics.delivered.inc(labels.sink);
+      metrics.attemptDuration.observe(labels.delivered, ms / 1000);
       const eventTime = Date.parse(job.data.event.time);
-      if (Number.isFinite(eventTime)) metrics.latency.observe({ sink: sink.name }, Math.max(0, Date.now() - eventTime) / 1000);
+      if (Number.isFinite(eventTime)) metrics.latency.observe(labels.sink, Math.max(0, Date.now() - eventTime) / 1000);
       // A job removed on completion takes its log with it: writing the line would be a Redis round
       // trip per event that nobody can ever read. Failed attempts are always logged (`failed`).
       if (job.opts.removeOnComplete !== true) {
         await job.log(`attempt ${attempt}: delivered ${receipt.detail} in ${Math.round(ms)} ms`);
       }
-      await this.breaker.onSuccess().catch((err) => logger.warn({ sink: sink.name, err }, "breaker update failed"));
+      if (this.breaker.successNeedsWrite()) {
+        await this.breaker.onSuccess().catch((err) => logger.warn({ sink: sink.name, err }, "breaker update failed"));
+      }
     } catch (err) {
       const ms = performance.now() - started;
       const failure = classifyFailure(err, scope.cause);

@@ -14,6 +14,13 @@ export interface DeliverOptions {
    * sink's timeout), so a sink that bounds attempts itself need not arm a second timer per event.
    */
   signalTimeoutMs?: number;
+  /**
+   * True when the caller stops waiting for `deliver` as soon as `signal` aborts (the delivery
+   * runtime races every attempt with its signal): a sink then need not listen for the abort just
+   * to return early (an EventTarget listener added and removed per event), only hand the signal to
+   * I/O it can actually cancel.
+   */
+  callerSettlesOnAbort?: boolean;
 }
 
 export interface DeliveryReceipt {

@@ -42,7 +42,10 @@ export function createNatsSink(sink: SinkConfig, options: NatsSinkOptions = {}):
       if (signal.aborted) throw aborted();
       const message = buildNatsMessage(event, sink);
       const nc = await connector.connection(signal);
-      return publish({ nc, message, ctx, eventId: event.id, signal, timeoutMs: sink.timeoutMs, aborted });
+      // Nothing in a publish can be cancelled: listening for the abort only returns early, which a
+      // caller that settles on abort (the delivery runtime) does itself.
+      const listen = !(bounded && options.callerSettlesOnAbort === true);
+      return publish({ nc, message, ctx, eventId: event.id, signal: listen ? signal : undefined, timeoutMs: sink.timeoutMs, aborted });
     },
     close: () => connector.close(),
   };

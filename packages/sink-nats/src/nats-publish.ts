@@ -10,7 +10,8 @@ export interface PublishRequest {
   message: NatsMessage;
   ctx: PublishContext;
   eventId: string;
-  signal: AbortSignal;
+  /** Undefined when the caller settles the attempt on abort itself (nothing to listen for here). */
+  signal: AbortSignal | undefined;
   /** Ack wait of a JetStream publish (the signal bounds it as well). */
   timeoutMs: number;
   /** Builds the error for an aborted attempt (the link state decides timeout vs unreachable). */
@@ -25,7 +26,7 @@ export async function publishCore(req: PublishRequest): Promise<DeliveryReceipt>
   const { nc, message, ctx, signal } = req;
   try {
     nc.publish(ctx.subject, message.payload, message.headers ? { headers: message.headers } : undefined);
-    await untilAborted(nc.flush(), signal, req.aborted);
+    await (signal ? untilAborted(nc.flush(), signal, req.aborted) : nc.flush());
   } catch (err) {
     throw publishFailure(err, ctx);
   }
@@ -46,16 +47,13 @@ export async function publishJetStream(req: PublishRequest): Promise<DeliveryRec
     clients.set(nc, js);
   }
   try {
-    const ack = await untilAborted(
-      js.publish(ctx.subject, message.payload, {
-        // Sent as the Nats-Msg-Id header: the stream's de-duplication key (ADR-31).
-        msgID: req.eventId,
-        timeout: req.timeoutMs,
-        ...(message.headers ? { headers: message.headers } : {}),
-      }),
-      signal,
-      req.aborted,
-    );
+    const published = js.publish(ctx.subject, message.payload, {
+      // Sent as the Nats-Msg-Id header: the stream's de-duplication key (ADR-31).
+      msgID: req.eventId,
+      timeout: req.timeoutMs,
+      ...(message.headers ? { headers: message.headers } : {}),
+    });
+    const ack = await (signal ? untilAborted(published, signal, req.aborted) : published);
     return { detail: `jetstream ${ack.stream} seq ${ack.seq}${ack.duplicate ? " duplicate" : ""}` };
   } catch (err) {
     if (isNoStream(err) && (await streamCaptures(req))) {
@@ -76,7 +74,7 @@ async function streamCaptures(req: PublishRequest): Promise<boolean> {
       for await (const _name of jsm.streams.names(req.ctx.subject)) return true;
       return false;
     })();
-    return await untilAborted(lookup, req.signal, req.aborted);
+    return await (req.signal ? untilAborted(lookup, req.signal, req.aborted) : lookup);
   } catch (err) {
     if (isNoStream(err)) return false;
     throw publishFailure(err, req.ctx);
