@@ -11,9 +11,11 @@ export interface NatsMessage {
  * headers, `datacontenttype` as `content-type`, payload = `data` as JSON. Not what zot sends (zot
  * is structured only); offered for consumers that route on headers.
  */
+const utf8 = new TextEncoder();
+
 export function toNatsBinary(event: BerthEvent): NatsMessage {
   return {
     headers: contextHeaders(event),
-    body: new TextEncoder().encode(JSON.stringify(event.data)),
+    body: utf8.encode(JSON.stringify(event.data)),
   };
 }
