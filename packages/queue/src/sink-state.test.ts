@@ -88,7 +88,8 @@ describe("sink-state", () => {
     assert.equal(status.consecutiveFailures, 2);
     assert.equal(await breakerState(conn, prefix, sink, Date.now() + 61_000), "half-open");
 
-    assert.equal(await halfOpenBreaker(conn, prefix, sink), true);
+    assert.equal(await halfOpenBreaker(conn, prefix, sink), false, "not before the cool-down ends");
+    assert.equal(await halfOpenBreaker(conn, prefix, sink, Date.now() + 61_000), true);
     status = await getSinkStatus(conn, prefix, sink);
     assert.equal(status.paused, false);
     await closeBreaker(conn, prefix, sink);
@@ -110,5 +111,42 @@ describe("sink-state", () => {
     status = await getSinkStatus(conn, prefix, sink);
     assert.equal(status.paused, false);
     assert.equal(status.breaker, "closed", "an operator's resume also resets the breaker");
+  });
+});
+
+describe("sink-state under concurrent transitions", () => {
+  const prefix = uniqueName("sinkrace");
+  const sink: SinkRef = { type: "http", name: "race" };
+  let conns: Redis[];
+
+  before(() => {
+    conns = Array.from({ length: 4 }, () => adminConnection(SHARED_REDIS_URL));
+  });
+
+  after(async () => {
+    const [first] = conns;
+    const keys = first ? await first.keys(`${prefix}:*`) : [];
+    if (first && keys.length > 0) await first.del(...keys);
+    await Promise.all(conns.map((c) => c.quit()));
+  });
+
+  it("a breaker opening while another process half-opens it never leaves the queue paused with no reason", async () => {
+    // Rounds of two processes racing: one opens the breaker (cool-down 0, so it is at once
+    // half-open again), the other half-opens it. Whatever the interleaving, afterwards the queue
+    // must be paused exactly when a reason holds it, or nothing would ever resume it.
+    const [a, b] = conns as [Redis, Redis];
+    const stateKey = `${prefix}:berth:sink-state:${sinkQueueName(sink)}`;
+    for (let round = 0; round < 300; round++) {
+      await halfOpenBreaker(a, prefix, sink);
+      // The half-open starts a little later each round, to land inside the open's steps.
+      const delayMs = (round % 10) * 0.3;
+      await Promise.all([
+        openBreaker(a, prefix, sink, 0, `round ${round}`),
+        new Promise((r) => setTimeout(r, delayMs)).then(() => halfOpenBreaker(b, prefix, sink)),
+      ]);
+      const status = await getSinkStatus(a, prefix, sink);
+      const reason = await a.hget(stateKey, "pauseReason");
+      assert.equal(status.paused, reason !== null, `round ${round}: paused=${status.paused} but pauseReason=${reason}`);
+    }
   });
 });

@@ -12,10 +12,13 @@
  *       breakerOpenedAt              epoch ms (absent when the breaker is closed)
  *       breakerOpenUntil             epoch ms; after it the breaker is half-open
  *   P:berth:sink-failures:Q          integer, consecutive failed attempts across all processes
+ *   P:berth:sink-state-lock:Q        short-lived lock (token, 5 s expiry) held by whoever changes
+ *                                    the pause state: the reason and BullMQ's flag change together
  *
  * The queue name never contains `:` and is never `berth`, so these keys cannot collide with
  * BullMQ's `P:Q:*` keys.
  */
+import { randomUUID } from "node:crypto";
 import type { SinkConfig, SinkType } from "@berth/config";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
@@ -74,17 +77,53 @@ function isPauseReason(value: string | undefined): value is PauseReason {
 }
 
 /**
- * Pauses the sink's queue for every worker. An operator's or a `gone` pause is stronger than a
- * breaker's: the breaker never overwrites it, so its cool-down cannot resume a sink a human (or a
- * 410) stopped.
+ * A pause is two writes: the reason in Berth's hash and BullMQ's flag (its pause script). Every
+ * change of the pair runs under this per-sink lock, or two processes interleave: a half-open
+ * resuming the queue and dropping the reason around another's open (reason written, queue
+ * paused after the resume) leaves the queue paused with no reason, which nothing ever resumes.
+ * The chaos test hit exactly that. The lock expires so a process killed holding it blocks nobody
+ * for long; a crash inside leaves a state the breaker's next check repairs (see halfOpenBreaker).
  */
-export async function pauseSink(
-  conn: Redis,
-  prefix: string,
-  sink: SinkRef,
-  reason: PauseReason,
-  detail?: string,
-): Promise<void> {
+const LOCK_TTL_MS = 5_000;
+const LOCK_RETRY_MS = 20;
+const LOCK_WAIT_MS = 10_000;
+const RELEASE_IF_OWNER = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) end return 0`;
+
+export class SinkStateBusyError extends Error {
+  override readonly name = "SinkStateBusyError";
+  constructor(sink: SinkRef) {
+    super(`the state of sink ${sink.name} is being changed by another process; try again`);
+  }
+}
+
+function sinkLockKey(prefix: string, sink: SinkRef): string {
+  return `${prefix}:berth:sink-state-lock:${sinkQueueName(sink)}`;
+}
+
+/** Runs `fn` holding the sink's lock; waits up to `waitMs` for it, else returns `busy`. */
+async function underSinkLock<T, B>(conn: Redis, prefix: string, sink: SinkRef, waitMs: number, busy: () => B, fn: () => Promise<T>): Promise<T | B> {
+  const key = sinkLockKey(prefix, sink);
+  const token = randomUUID();
+  const deadline = Date.now() + waitMs;
+  while ((await conn.set(key, token, "PX", LOCK_TTL_MS, "NX")) !== "OK") {
+    if (Date.now() >= deadline) return busy();
+    await new Promise((r) => setTimeout(r, LOCK_RETRY_MS));
+  }
+  try {
+    return await fn();
+  } finally {
+    await conn.eval(RELEASE_IF_OWNER, 1, key, token).catch(() => {});
+  }
+}
+
+/** As underSinkLock, but a lock held for too long is an error: these changes must happen. */
+function withSinkLock<T>(conn: Redis, prefix: string, sink: SinkRef, fn: () => Promise<T>): Promise<T> {
+  return underSinkLock(conn, prefix, sink, LOCK_WAIT_MS, () => {
+    throw new SinkStateBusyError(sink);
+  }, fn);
+}
+
+async function pauseLocked(conn: Redis, prefix: string, sink: SinkRef, reason: PauseReason, detail?: string): Promise<void> {
   const key = sinkStateKey(prefix, sink);
   const current = await conn.hget(key, "pauseReason");
   const keepCurrent = reason === "breaker" && (current === "operator" || current === "gone");
@@ -94,29 +133,36 @@ export async function pauseSink(
   await withQueue(conn, prefix, sinkQueueName(sink), (q) => q.pause());
 }
 
+/**
+ * Pauses the sink's queue for every worker. An operator's or a `gone` pause is stronger than a
+ * breaker's: the breaker never overwrites it, so its cool-down cannot resume a sink a human (or a
+ * 410) stopped.
+ */
+export function pauseSink(conn: Redis, prefix: string, sink: SinkRef, reason: PauseReason, detail?: string): Promise<void> {
+  return withSinkLock(conn, prefix, sink, () => pauseLocked(conn, prefix, sink, reason, detail));
+}
+
 /** Operator resume: runs the queue again and resets the breaker and the failure count. */
-export async function resumeSink(conn: Redis, prefix: string, sink: SinkRef): Promise<void> {
-  await withQueue(conn, prefix, sinkQueueName(sink), (q) => q.resume());
-  await conn.del(sinkStateKey(prefix, sink), sinkFailuresKey(prefix, sink));
+export function resumeSink(conn: Redis, prefix: string, sink: SinkRef): Promise<void> {
+  return withSinkLock(conn, prefix, sink, async () => {
+    await withQueue(conn, prefix, sinkQueueName(sink), (q) => q.resume());
+    await conn.del(sinkStateKey(prefix, sink), sinkFailuresKey(prefix, sink));
+  });
 }
 
 /** Opens the breaker: holds the queue (reason `breaker`) until `cooldownMs` from now. */
-export async function openBreaker(
-  conn: Redis,
-  prefix: string,
-  sink: SinkRef,
-  cooldownMs: number,
-  detail?: string,
-): Promise<void> {
-  const now = Date.now();
-  // Cool-down first, pause second: a crash in between leaves an unpaused "open" breaker that the
-  // next success closes; the other order could leave a breaker pause with no cool-down to end it.
-  // Readers may briefly see open-but-not-yet-paused.
-  await conn.hset(sinkStateKey(prefix, sink), {
-    breakerOpenedAt: String(now),
-    breakerOpenUntil: String(now + cooldownMs),
+export function openBreaker(conn: Redis, prefix: string, sink: SinkRef, cooldownMs: number, detail?: string): Promise<void> {
+  return withSinkLock(conn, prefix, sink, async () => {
+    const now = Date.now();
+    // Cool-down first, pause second: a crash in between leaves an unpaused "open" breaker that the
+    // next success closes; the other order could leave a breaker pause with no cool-down to end it.
+    // Readers may briefly see open-but-not-yet-paused.
+    await conn.hset(sinkStateKey(prefix, sink), {
+      breakerOpenedAt: String(now),
+      breakerOpenUntil: String(now + cooldownMs),
+    });
+    await pauseLocked(conn, prefix, sink, "breaker", detail);
   });
-  await pauseSink(conn, prefix, sink, "breaker", detail);
 }
 
 export async function breakerOpenUntil(conn: Redis, prefix: string, sink: SinkRef): Promise<number | undefined> {
@@ -134,15 +180,23 @@ export async function breakerState(conn: Redis, prefix: string, sink: SinkRef, n
 }
 
 /**
- * After the cool-down: resumes the queue so the next job probes the destination, but only if the
- * breaker is what holds it. Returns whether it resumed.
+ * After the cool-down (or once a success closed the breaker): resumes the queue so the next job
+ * probes the destination, but only if the breaker is what holds it. Checked under the sink's lock,
+ * and skipped (false) while another process holds it: the breaker's next check comes soon.
+ * Returns whether it resumed.
  */
-export async function halfOpenBreaker(conn: Redis, prefix: string, sink: SinkRef): Promise<boolean> {
+export async function halfOpenBreaker(conn: Redis, prefix: string, sink: SinkRef, now = Date.now()): Promise<boolean> {
   const key = sinkStateKey(prefix, sink);
+  // Every worker checks every second or so: the common "not paused by the breaker" costs one read.
   if ((await conn.hget(key, "pauseReason")) !== "breaker") return false;
-  await withQueue(conn, prefix, sinkQueueName(sink), (q) => q.resume());
-  await conn.hdel(key, "pauseReason", "pauseDetail", "pausedAt");
-  return true;
+  return underSinkLock(conn, prefix, sink, 0, () => false, async () => {
+    const [reason, until] = await conn.hmget(key, "pauseReason", "breakerOpenUntil");
+    if (reason !== "breaker") return false;
+    if (until && Number(until) > now) return false;
+    await withQueue(conn, prefix, sinkQueueName(sink), (q) => q.resume());
+    await conn.hdel(key, "pauseReason", "pauseDetail", "pausedAt");
+    return true;
+  });
 }
 
 /** A delivery succeeded: the breaker closes and the consecutive-failure count restarts. */
