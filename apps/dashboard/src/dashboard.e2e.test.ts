@@ -111,7 +111,8 @@ describe("dashboard in headless Chromium (real Redis, real delivery runtime, rea
     const response = await page.goto(`${base}/queue/${encodeURIComponent(dlq.name)}?status=failed`);
     assert.equal(response?.status(), 200);
 
-    await page.getByText("zotregistry.image.updated team/api:v1.2.3").waitFor({ timeout: 15_000 });
+    // Exact: the error tab's stack trace quotes the same words once it has loaded.
+    await page.getByText("zotregistry.image.updated team/api:v1.2.3", { exact: true }).waitFor({ timeout: 15_000 });
     // The Error tab: the delivery's last error, classified permanent (400), with the attempts.
     const lastError = page.getByText(/PermanentDeliveryError: \S*400/).first();
     await lastError.waitFor({ timeout: 10_000 });
