@@ -38,6 +38,7 @@ export async function replayDeadLetter(
   if (PENDING.includes(before)) {
     outcome = "already-queued";
   } else {
+    if (before === "failed") await refuseWhileBeingMoved(queues, jobId, dead);
     if (before !== "unknown") await removeStale(queues, jobId, deadId, before);
     const data: DeliveryJobData = { event, sink: sink.name };
     await queues.sink.add(DELIVERY_JOB_NAME, data, options);
@@ -52,6 +53,20 @@ export async function replayDeadLetter(
   }
   await removeDeadLetter(queues, deadId);
   return outcome;
+}
+
+/**
+ * The failed job this very letter records (same creation time) is still in the sink queue: the
+ * worker that wrote the letter is about to remove it, or died before it could (its sweep will). A
+ * replay now would remove it and re-add the event, and that worker's pending remove would then
+ * delete the re-added job: the event gone with its letter. Keep the letter; a moment later the
+ * replay goes through.
+ */
+async function refuseWhileBeingMoved(queues: SinkQueues, jobId: string, dead: Job<DeadLetterJobData>): Promise<void> {
+  const failed = await queues.sink.getJob(jobId);
+  if (failed !== undefined && failed.timestamp === dead.data.enqueuedAt) {
+    throw new ReplayError(dead.id ?? "?", `its failed delivery job ${jobId} is still being moved to the dead-letter queue; replay again in a few seconds`);
+  }
 }
 
 /**

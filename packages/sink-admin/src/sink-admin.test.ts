@@ -91,6 +91,34 @@ describe("sink-admin dead letters (real Redis)", () => {
     await queue.close();
   });
 
+  test("replay keeps a letter whose failed job is still being moved, and goes through once it is gone", async () => {
+    const sink = httpSinkConfig("moving");
+    const event = sampleEvent();
+    const jobId = deliveryJobId(event.id, sink.name);
+    const queue = new Queue<DeliveryJobData>(sinkQueueName(sink), { connection, prefix: ctx.prefix });
+    await queue.add(DELIVERY_JOB_NAME, { event, sink: sink.name }, { ...deliveryJobOptions(sink, event.id), attempts: 1 });
+    const failer = new Worker(queue.name, async () => { throw new UnrecoverableError("boom"); }, { connection, prefix: ctx.prefix });
+    await waitFor("job failed", async () => (await queue.getJobState(jobId)) === "failed");
+    await failer.close();
+    // The letter of this very failure (enqueuedAt = the job's creation time), written by a worker
+    // that has not removed the failed job yet.
+    const failed = await queue.getJob(jobId);
+    await seedDeadLetters(connection, ctx.prefix, sink, [event], (failed?.timestamp ?? 0) + 1_000);
+
+    const refused = await replayDeadLetters({ ...ctx, sink });
+    assert.equal(refused.failed, 1);
+    assert.match(String(refused.errors[0]?.message), /still being moved/);
+    assert.equal(await countDeadLetters({ ...ctx, sink }), 1, "the letter is kept");
+    assert.equal(await queue.getJobState(jobId), "failed", "and the failed job left to its mover");
+
+    await queue.remove(jobId);
+    const replayed = await replayDeadLetters({ ...ctx, sink });
+    assert.equal(replayed.replayed, 1, String(replayed.errors));
+    assert.equal(await countDeadLetters({ ...ctx, sink }), 0);
+    assert.equal(await queue.getJobState(jobId), "waiting");
+    await queue.close();
+  });
+
   test("replay leaves a malformed dead letter in place and reports it; by-id replay of a missing job fails typed", async () => {
     const sink = httpSinkConfig("malformed");
     const dlq = new Queue(`${sinkQueueName(sink)}.dead`, { connection, prefix: ctx.prefix });
