@@ -65,7 +65,7 @@ export async function replayDeadLetter(
 async function refuseWhileBeingMoved(queues: SinkQueues, jobId: string, dead: Job<DeadLetterJobData>): Promise<void> {
   const failed = await queues.sink.getJob(jobId);
   if (failed !== undefined && failed.timestamp === dead.data.enqueuedAt) {
-    throw new ReplayError(dead.id ?? "?", `its failed delivery job ${jobId} is still being moved to the dead-letter queue; replay again in a few seconds`);
+    throw new ReplayError(dead.id ?? "?", `its failed delivery job ${jobId} is still being moved to the dead-letter queue; replay again shortly (a running worker finishes the move within 30 s)`);
   }
 }
 
