@@ -16,12 +16,12 @@ export interface AttemptFailure {
   pauseSink: boolean;
 }
 
-export type AbortCause = "timeout" | "shutdown" | "lock_lost";
+export type AbortCause = "timeout" | "shutdown";
 
 export function classifyFailure(err: unknown, abortedBy: AbortCause | undefined): AttemptFailure {
   // Whatever the sink threw, an attempt we aborted failed because of that abort.
   if (abortedBy !== undefined && !(err instanceof PermanentDeliveryError)) {
-    const message = abortedBy === "timeout" ? "attempt timed out" : `attempt aborted (${abortedBy.replace("_", " ")})`;
+    const message = abortedBy === "timeout" ? "attempt timed out" : `attempt aborted (${abortedBy})`;
     return { transient: true, reason: abortedBy, name: "TransientDeliveryError", message, pauseSink: false };
   }
   if (err instanceof TransientDeliveryError) {

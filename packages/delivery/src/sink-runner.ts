@@ -193,8 +193,8 @@ export class SinkRunner {
       { sink: sink.name, eventId: job.data.event.id, jobId: job.id, attempt, reason: failure.reason },
       line,
     );
-    // Our own shutdown or a lost lock says nothing about the destination's health.
-    if (failure.reason !== "shutdown" && failure.reason !== "lock_lost") {
+    // Our own shutdown says nothing about the destination's health.
+    if (failure.reason !== "shutdown") {
       await this.breaker.onFailure(failure).catch((err) => logger.warn({ sink: sink.name, err }, "breaker update failed"));
     }
     if (failure.pauseSink) {
