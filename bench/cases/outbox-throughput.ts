@@ -7,8 +7,9 @@
  * Nothing delivers the jobs during the run; the case checks they were all written, then deletes them.
  */
 import { sinkQueueName } from "@berth/queue";
-import { uniqueName } from "@berth/testing";
+import { redisCpuMs, uniqueName } from "@berth/testing";
 import { Queue } from "bullmq";
+import { Redis } from "ioredis";
 import type { BenchCase, BenchContext } from "../lib/bench-case.js";
 import { interleaved } from "../lib/bench-case.js";
 import { type RunningRegistry, startBerthRegistry } from "../lib/berth-registry.js";
@@ -19,7 +20,6 @@ import { progress } from "../lib/progress.js";
 import { fetchMetrics, metricSum } from "../lib/prometheus-text.js";
 import { deleteKeysByPrefix } from "../lib/redis-keys.js";
 import { cpuMs } from "../lib/proc-status.js";
-import { redisCpuMs } from "../lib/redis-cpu.js";
 import { appEntry, appExists } from "../lib/spawn-app.js";
 import { pairedRatios, summarize } from "../lib/stats.js";
 import type { Row } from "../lib/table.js";
@@ -48,7 +48,7 @@ class Side {
   constructor(
     readonly name: string,
     readonly registry: RunningRegistry,
-    private readonly redisUrl: string,
+    private readonly redis: Redis,
   ) {
     this.client = new HttpLoadClient(registry.url, CLIENTS);
   }
@@ -76,10 +76,10 @@ class Side {
     progress(`outbox: events ${this.name}: ${count} ${workload === "push" ? "image pushes" : "manifest PUTs"}`);
     const s = this.samples[workload];
     const cpu0 = cpuMs(this.registry.process.pid);
-    const redis0 = await redisCpuMs(this.redisUrl);
+    const redis0 = await redisCpuMs(this.redis);
     const r = await runConcurrently(CLIENTS, count, op);
     s.registryCpu.push(((cpuMs(this.registry.process.pid) - cpu0) * 1000) / count);
-    s.redisCpu.push((((await redisCpuMs(this.redisUrl)) - redis0) * 1000) / count);
+    s.redisCpu.push((((await redisCpuMs(this.redis)) - redis0) * 1000) / count);
     s.rates.push(count / r.seconds);
     this.events += count;
   }
@@ -137,13 +137,15 @@ async function run(ctx: BenchContext): Promise<Row[]> {
     benchSink({ kind: "nats", address: ctx.natsUrl, subject: `berth.bench.${prefix}` }, CONCURRENCY, "bench-nats"),
   ];
   const started: RunningRegistry[] = [];
+  // One connection for the INFO cpu readings around each measured run.
+  const stats = new Redis(ctx.redisUrl, { maxRetriesPerRequest: 1 });
   try {
     const onRegistry = await startBerthRegistry({ mode: ctx.mode, redisUrl: ctx.redisUrl, prefix, events: true, sinks, label: "registry-events-on" });
     started.push(onRegistry);
     const offRegistry = await startBerthRegistry({ mode: ctx.mode, redisUrl: ctx.redisUrl, prefix, events: false, label: "registry-events-off" });
     started.push(offRegistry);
-    const on = new Side("on", onRegistry, ctx.redisUrl);
-    const off = new Side("off", offRegistry, ctx.redisUrl);
+    const on = new Side("on", onRegistry, stats);
+    const off = new Side("off", offRegistry, stats);
     await Promise.all([on.prepare(), off.prepare()]);
     for (let rep = 0; rep < ctx.reps; rep++) {
       await interleaved(rep, () => on.pushes(rep, pushes), () => off.pushes(rep, pushes));
@@ -180,6 +182,7 @@ async function run(ctx: BenchContext): Promise<Row[]> {
       ...cpuRows("manifest", "manifest PUT", on, off),
     ];
   } finally {
+    stats.disconnect();
     await Promise.all(started.map((r) => r.stop()));
     await deleteKeysByPrefix(ctx.redisUrl, prefix);
   }

@@ -6,13 +6,13 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { sinkQueueName } from "@berth/queue";
 import { Registry, silentLogger } from "@berth/telemetry";
-import { SHARED_REDIS_URL, freePort, uniqueName, waitFor } from "@berth/testing";
+import { SHARED_REDIS_URL, deleteKeysByPrefix, freePort, uniqueName, waitFor } from "@berth/testing";
 import { Redis } from "ioredis";
 import { openOutbox } from "./open-outbox.js";
 import type { Outbox } from "./outbox.js";
 import { testConfig, testEvent, testSink } from "./test-support/outbox-fixtures.js";
 import { waitingJobs } from "./test-support/queue-contents.js";
-import { deleteKeysWithPrefix, dumpValues } from "./test-support/redis-keys.js";
+import { dumpValues } from "./test-support/redis-keys.js";
 
 const SECRETS = ["hunter2-password", "tok-9f8e7d6c5b4a", "whsec_c2lnbmluZy1zZWNyZXQ"];
 
@@ -49,7 +49,7 @@ describe("openOutbox against Redis", () => {
 
   after(async () => {
     await outbox.close();
-    await deleteKeysWithPrefix(redis, prefix);
+    await deleteKeysByPrefix(redis, prefix);
     redis.disconnect();
     await rm(root, { recursive: true, force: true });
   });

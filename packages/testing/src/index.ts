@@ -5,3 +5,4 @@ export * from "./servers.js";
 export * from "./sink-config.js";
 export * from "./redis-keys.js";
 export * from "./seeded-random.js";
+export * from "./redis-cpu.js";

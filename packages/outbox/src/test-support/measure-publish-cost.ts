@@ -8,11 +8,10 @@ import { type Socket, connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Registry, silentLogger } from "@berth/telemetry";
-import { uniqueName } from "@berth/testing";
+import { deleteKeysByPrefix, uniqueName } from "@berth/testing";
 import { Redis } from "ioredis";
 import { openOutbox } from "../open-outbox.js";
 import { testConfig, testEvent, testSink } from "./outbox-fixtures.js";
-import { deleteKeysWithPrefix } from "./redis-keys.js";
 
 const DELAY_MS = 10;
 const ROUNDS = 40;
@@ -69,7 +68,7 @@ try {
   await outbox.close();
   ping.disconnect();
   const cleaner = new Redis();
-  await deleteKeysWithPrefix(cleaner, prefix);
+  await deleteKeysByPrefix(cleaner, prefix);
   cleaner.disconnect();
   proxy.close();
   await rm(root, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 
-/** Every key under a BullMQ prefix (tests isolate by prefix and clean up with this). */
-export async function keysWithPrefix(redis: Redis, prefix: string): Promise<string[]> {
+/** Every key under a BullMQ prefix (clean-up is @berth/testing's deleteKeysByPrefix). */
+async function keysWithPrefix(redis: Redis, prefix: string): Promise<string[]> {
   const keys: string[] = [];
   let cursor = "0";
   for (let round = 0; round < 10_000; round++) {
@@ -11,11 +11,6 @@ export async function keysWithPrefix(redis: Redis, prefix: string): Promise<stri
     if (cursor === "0") break;
   }
   return keys;
-}
-
-export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {
-  const keys = await keysWithPrefix(redis, prefix);
-  for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
 }
 
 /** Every string stored under the prefix (hash fields, list/set/zset members, strings, streams). */
