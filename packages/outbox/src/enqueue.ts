@@ -57,7 +57,8 @@ export function createEnqueuer(connection: Redis, prefix: string): Enqueuer {
     const targets = batches.map((b) => queueFor(b.queueName));
     const clients = await Promise.all(targets.map((t) => t.client));
     // No await between the adds: each script call is written synchronously, in batch order, into
-    // the corked socket, so all of them leave in one write (one syscall on each side).
+    // the corked socket, so all of them leave in one write (one syscall on each side). BullMQ's
+    // client is its own object but wraps this connection's socket, so corking `connection` works.
     const adds: Promise<string>[] = [];
     inOneWrite(connection, () => {
       batches.forEach((batch, i) => {

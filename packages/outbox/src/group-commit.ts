@@ -2,9 +2,11 @@
  * Group commit for the enqueuer, without a timer. At most one write is in flight; publishes that
  * arrive meanwhile are gathered and written together, in arrival order, as soon as it finishes.
  * An idle registry writes at once; a busy one pays one write syscall on each side, one Redis read
- * and one reply per group instead of per publish. Measured in `pnpm bench` (outbox case): the
- * events-on registry's extra CPU per manifest PUT fell from ~+660 µs to ~+370 µs. A publish waits
- * at most for the round trip ahead of it. Each caller resolves or rejects with its own group.
+ * and one reply per group instead of per publish. In `pnpm bench --only outbox` the events-on
+ * registry's extra CPU per manifest PUT was +525..+775 µs in three quick runs without it and
+ * +350..+475 µs with it (noisy 2-core runs; no Redis CPU gain: script execution dominates there).
+ * A publish waits at most for the round trip ahead of it. Each caller resolves or rejects with
+ * its own group.
  */
 export interface GroupCommit<T> {
   submit(items: readonly T[]): Promise<void>;
