@@ -1,7 +1,7 @@
-import { access, mkdir, readdir, unlink } from "node:fs/promises";
+import { mkdir, readdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { isValidRepositoryName } from "@berth/oci";
-import { isNotFound, writeFileAtomic } from "./atomic-file.js";
+import { isNotFound, pathExists, writeFileAtomic } from "./atomic-file.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import { emptyIndex, serializeIndex } from "./oci-index.js";
 import {
@@ -48,14 +48,9 @@ export class FsRepositoryStore implements RepositoryStore {
 
   async exists(repo: string): Promise<boolean> {
     if (this.known.has(repo)) return true;
-    try {
-      await access(ociLayoutPath(this.root, repo));
-      this.known.add(repo);
-      return true;
-    } catch (err) {
-      if (isNotFound(err)) return false;
-      throw err;
-    }
+    if (!(await pathExists(ociLayoutPath(this.root, repo)))) return false;
+    this.known.add(repo);
+    return true;
   }
 
   ensure(repo: string, announce?: Announce): Promise<boolean> {
@@ -64,7 +59,7 @@ export class FsRepositoryStore implements RepositoryStore {
       if (this.announced.has(repo)) return false;
       const created = !(await this.exists(repo));
       if (created) await this.create(repo);
-      if (created || (await this.isUnannounced(repo))) {
+      if (created || (await pathExists(unannouncedPath(this.root, repo)))) {
         await announce?.();
         await unlink(unannouncedPath(this.root, repo)).catch((err: unknown) => {
           if (!isNotFound(err)) throw err;
@@ -92,16 +87,6 @@ export class FsRepositoryStore implements RepositoryStore {
     await writeFileAtomic(ociLayoutPath(this.root, repo), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
     this.known.add(repo);
     this.catalog?.add(repo);
-  }
-
-  private async isUnannounced(repo: string): Promise<boolean> {
-    try {
-      await access(unannouncedPath(this.root, repo));
-      return true;
-    } catch (err) {
-      if (isNotFound(err)) return false;
-      throw err;
-    }
   }
 
   async list(): Promise<string[]> {
