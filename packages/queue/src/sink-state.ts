@@ -18,11 +18,11 @@
  * The queue name never contains `:` and is never `berth`, so these keys cannot collide with
  * BullMQ's `P:Q:*` keys.
  */
-import { randomUUID } from "node:crypto";
 import type { SinkConfig, SinkType } from "@berth/config";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { deadLetterQueueName, sinkQueueName } from "./catalog.js";
+import { underRedisLock } from "./redis-lock.js";
 
 export type SinkRef = Pick<SinkConfig, "type" | "name">;
 
@@ -85,9 +85,7 @@ function isPauseReason(value: string | undefined): value is PauseReason {
  * for long; a crash inside leaves a state the breaker's next check repairs (see halfOpenBreaker).
  */
 const LOCK_TTL_MS = 5_000;
-const LOCK_RETRY_MS = 20;
 const LOCK_WAIT_MS = 10_000;
-const RELEASE_IF_OWNER = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) end return 0`;
 
 export class SinkStateBusyError extends Error {
   override readonly name = "SinkStateBusyError";
@@ -101,19 +99,8 @@ function sinkLockKey(prefix: string, sink: SinkRef): string {
 }
 
 /** Runs `fn` holding the sink's lock; waits up to `waitMs` for it, else returns `busy`. */
-async function underSinkLock<T, B>(conn: Redis, prefix: string, sink: SinkRef, waitMs: number, busy: () => B, fn: () => Promise<T>): Promise<T | B> {
-  const key = sinkLockKey(prefix, sink);
-  const token = randomUUID();
-  const deadline = Date.now() + waitMs;
-  while ((await conn.set(key, token, "PX", LOCK_TTL_MS, "NX")) !== "OK") {
-    if (Date.now() >= deadline) return busy();
-    await new Promise((r) => setTimeout(r, LOCK_RETRY_MS));
-  }
-  try {
-    return await fn();
-  } finally {
-    await conn.eval(RELEASE_IF_OWNER, 1, key, token).catch(() => {});
-  }
+function underSinkLock<T, B>(conn: Redis, prefix: string, sink: SinkRef, waitMs: number, busy: () => B, fn: () => Promise<T>): Promise<T | B> {
+  return underRedisLock(conn, sinkLockKey(prefix, sink), { ttlMs: LOCK_TTL_MS, waitMs }, busy, fn);
 }
 
 /** As underSinkLock, but a lock held for too long is an error: these changes must happen. */
