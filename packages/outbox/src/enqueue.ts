@@ -1,8 +1,9 @@
-import { Job, Queue, type RedisClient } from "bullmq";
+import type { BerthEvent } from "@berth/events";
+import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import type { QueueBatch } from "./job-router.js";
-import { inOneWrite } from "./one-write.js";
+import { type ScriptJob, addJobs, withAddJobs } from "./add-jobs-script.js";
 import { createGroupCommit } from "./group-commit.js";
+import type { DeliveryJob, QueueBatch } from "./job-router.js";
 
 export class EnqueueTimeoutError extends Error {
   override readonly name = "EnqueueTimeoutError";
@@ -11,67 +12,77 @@ export class EnqueueTimeoutError extends Error {
   }
 }
 
-interface CachedQueue {
-  queue: Queue;
-  /** BullMQ's client for this queue, once its one-shot connection init has finished. */
-  client: Promise<RedisClient>;
-  /** Set when that init failed; such a Queue never recovers. */
-  broken: boolean;
-}
-
 export interface Enqueuer {
   /**
-   * Adds every job of every batch with BullMQ's own `Job.addJob` (its add script, so the jobs are
-   * exactly what `Queue.add` writes), all issued in one synchronous run into the producer
-   * connection's corked socket: one write and one round trip for all queues, and for the
-   * publishes gathered while the previous write was in flight (group-commit.ts). Rejects on any
-   * failure or after `timeoutMs` (the adds may still land later: job ids make that harmless).
+   * Adds every job of every batch as a standard BullMQ job (add-jobs-script.ts), in one script
+   * call for all queues and for the publishes gathered while the previous call was in flight
+   * (group-commit.ts). Rejects on any failure or after `timeoutMs` (the adds may still land
+   * later: job ids make that harmless).
    */
   enqueue(batches: readonly QueueBatch[], timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
-export function createEnqueuer(connection: Redis, prefix: string): Enqueuer {
-  const queues = new Map<string, CachedQueue>();
+/** Options the script does not implement (BullMQ would delay, prioritize, parent or dedupe the job). */
+const UNSUPPORTED_OPTIONS = ["delay", "priority", "parent", "deduplication", "debounce", "repeat", "lifo", "telemetry"] as const;
 
-  function queueFor(name: string): CachedQueue {
+function storedOptions(job: DeliveryJob): string {
+  for (const option of UNSUPPORTED_OPTIONS) {
+    if ((job.opts as Record<string, unknown>)[option] !== undefined) throw new Error(`outbox: job option ${option} is not supported`);
+  }
+  return JSON.stringify(job.opts);
+}
+
+/**
+ * The batches as script jobs. Each event is serialized once however many sinks take it: the
+ * job's data is `{"event":…,"sink":…}`, byte for byte what JSON.stringify(job.data) gives.
+ */
+function scriptJobs(prefix: string, batches: readonly QueueBatch[], timestamp: number): ScriptJob[] {
+  const eventJson = new Map<BerthEvent, string>();
+  const jobs: ScriptJob[] = [];
+  for (const batch of batches) {
+    const queueKey = `${prefix}:${batch.queueName}:`;
+    const sink = JSON.stringify(batch.sink);
+    for (const job of batch.jobs) {
+      const { event } = job.data;
+      let json = eventJson.get(event);
+      if (json === undefined) {
+        json = JSON.stringify(event);
+        eventJson.set(event, json);
+      }
+      const id = job.opts.jobId;
+      if (!id) throw new Error("outbox: a delivery job needs its jobId");
+      jobs.push({ queueKey, id, name: job.name, data: `{"event":${json},"sink":${sink}}`, opts: storedOptions(job), timestamp });
+    }
+  }
+  return jobs;
+}
+
+export function createEnqueuer(connection: Redis, prefix: string): Enqueuer {
+  const redis = withAddJobs(connection);
+  /** One BullMQ Queue per queue name, kept for its init: it writes the queue's meta as Queue.add's would. */
+  const queues = new Map<string, { queue: Queue; ready: Promise<unknown> }>();
+
+  function queueReady(name: string): Promise<unknown> {
     const cached = queues.get(name);
-    if (cached && !cached.broken) return cached;
-    if (cached) void cached.queue.close().catch(() => {});
+    if (cached) return cached.ready;
     // The connection is shared: closing a Queue leaves it open, and BullMQ never quits it.
     const queue = new Queue(name, { connection, prefix, skipVersionCheck: true });
     queue.on("error", () => {});
-    const entry: CachedQueue = {
-      queue,
-      client: queue.waitUntilReady().then(() => queue.getBackend().client),
-      broken: false,
-    };
-    entry.client.catch(() => {
-      entry.broken = true;
+    const ready = queue.waitUntilReady();
+    queues.set(name, { queue, ready });
+    // A failed init (Redis away) is retried by the next enqueue to that queue.
+    ready.catch(() => {
+      if (queues.get(name)?.queue === queue) queues.delete(name);
+      void queue.close().catch(() => {});
     });
-    queues.set(name, entry);
-    return entry;
+    return ready;
   }
 
-  async function addAll(batches: readonly QueueBatch[]): Promise<void> {
-    const targets = batches.map((b) => queueFor(b.queueName));
-    const clients = await Promise.all(targets.map((t) => t.client));
-    // No await between the adds: each script call is written synchronously, in batch order, into
-    // the corked socket, so all of them leave in one write (one syscall on each side). BullMQ's
-    // client is its own object but wraps this connection's socket, so corking `connection` works.
-    const adds: Promise<string>[] = [];
-    inOneWrite(connection, () => {
-      batches.forEach((batch, i) => {
-        const queue = targets[i]?.queue;
-        const client = clients[i];
-        if (!queue || !client) return;
-        for (const job of batch.jobs) adds.push(new Job(queue, job.name, job.data, job.opts, job.opts.jobId).addJob(client));
-      });
-    });
-    await Promise.all(adds);
-  }
-
-  const commit = createGroupCommit(addAll);
+  const commit = createGroupCommit<QueueBatch>(async (batches) => {
+    await Promise.all(batches.map((b) => queueReady(b.queueName)));
+    await addJobs(redis, scriptJobs(prefix, batches, Date.now()));
+  });
 
   return {
     async enqueue(batches, timeoutMs) {
@@ -91,7 +102,7 @@ export function createEnqueuer(connection: Redis, prefix: string): Enqueuer {
     async close() {
       const all = [...queues.values()];
       queues.clear();
-      await Promise.allSettled(all.map((c) => c.queue.close()));
+      await Promise.allSettled(all.map((q) => q.queue.close()));
     },
   };
 }

@@ -1,0 +1,147 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { BerthEvent } from "@berth/events";
+import { SHARED_REDIS_URL, deleteKeysByPrefix, uniqueName, waitFor } from "@berth/testing";
+import { Queue, Worker } from "bullmq";
+import { Redis } from "ioredis";
+import { createEnqueuer } from "./enqueue.js";
+import { type QueueBatch, createJobRouter } from "./job-router.js";
+import { testEvent, testSink } from "./test-support/outbox-fixtures.js";
+
+const sinks = [testSink({ name: "hook" }), testSink({ name: "bus", type: "nats", channel: "x" })];
+const router = createJobRouter(sinks);
+
+/**
+ * Everything under a prefix, made comparable: keys without the prefix, stream entry ids replaced
+ * by their position, job timestamps checked to be numbers then blanked, stored opts parsed (Lua's
+ * cjson and JSON.stringify spell the same object differently).
+ */
+async function snapshot(redis: Redis, prefix: string): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  const keys = (await redis.keys(`${prefix}:*`)).sort();
+  for (const key of keys) {
+    const name = key.slice(prefix.length + 1);
+    const type = await redis.type(key);
+    if (type === "hash") {
+      const hash: Record<string, unknown> = await redis.hgetall(key);
+      if ("timestamp" in hash) {
+        assert.match(String(hash.timestamp), /^\d+$/, `${name}.timestamp`);
+        hash.timestamp = "<ts>";
+      }
+      if (typeof hash.opts === "string") hash.opts = JSON.parse(hash.opts);
+      out[name] = hash;
+    } else if (type === "list") out[name] = await redis.lrange(key, 0, -1);
+    else if (type === "zset") out[name] = await redis.zrange(key, "0", "-1", "WITHSCORES");
+    else if (type === "string") out[name] = await redis.get(key);
+    else if (type === "stream") out[name] = (await redis.xrange(key, "-", "+")).map(([, fields]) => fields);
+    else out[name] = `<${type}>`;
+  }
+  return out;
+}
+
+/** BullMQ's own path for the same batches: Queue.add per job. */
+async function addWithBullMQ(redis: Redis, prefix: string, batches: readonly QueueBatch[]): Promise<void> {
+  for (const batch of batches) {
+    const queue = new Queue(batch.queueName, { connection: redis, prefix, skipVersionCheck: true });
+    for (const job of batch.jobs) await queue.add(job.name, job.data, job.opts);
+    await queue.close();
+  }
+}
+
+async function withQueue(redis: Redis, prefix: string, queueName: string, use: (q: Queue) => Promise<unknown>): Promise<void> {
+  const queue = new Queue(queueName, { connection: redis, prefix, skipVersionCheck: true });
+  try {
+    await use(queue);
+  } finally {
+    await queue.close();
+  }
+}
+
+describe("the add-jobs script writes what BullMQ's Queue.add writes", () => {
+  let redis: Redis;
+  const prefixes: string[] = [];
+
+  before(async () => {
+    redis = new Redis(SHARED_REDIS_URL, { maxRetriesPerRequest: null });
+    await redis.ping();
+  });
+  after(async () => {
+    for (const prefix of prefixes) await deleteKeysByPrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  /** The same steps on a BullMQ prefix and on a script prefix; returns both snapshots. */
+  async function bothWays(steps: (add: (events: BerthEvent[]) => Promise<void>, prefix: string) => Promise<void>) {
+    const viaBullMQ = uniqueName("add-bullmq");
+    const viaScript = uniqueName("add-script");
+    prefixes.push(viaBullMQ, viaScript);
+    await steps((events) => addWithBullMQ(redis, viaBullMQ, router.route(events)), viaBullMQ);
+    const enqueuer = createEnqueuer(redis, viaScript);
+    await steps((events) => enqueuer.enqueue(router.route(events), 5_000), viaScript);
+    await enqueuer.close();
+    return { bullmq: await snapshot(redis, viaBullMQ), script: await snapshot(redis, viaScript) };
+  }
+
+  it("for new jobs in two fresh queues: job hashes, wait lists, id counters, meta, markers and event streams", async () => {
+    const events = [testEvent("image.updated", "a/b", "v1"), testEvent("image.deleted", "a/b", "v1"), testEvent("repository.created", "c")];
+    const { bullmq, script } = await bothWays((add) => add(events));
+    assert.ok(Object.keys(bullmq).length >= 10, `BullMQ wrote ${Object.keys(bullmq).join(", ")}`);
+    assert.deepEqual(script, bullmq);
+  });
+
+  it("for a job id that already exists: nothing rewritten, a 'duplicated' event", async () => {
+    const event = testEvent("image.updated", "dup/repo");
+    const { bullmq, script } = await bothWays(async (add) => {
+      await add([event]);
+      await add([event]);
+    });
+    assert.deepEqual(script, bullmq);
+    const stream = Object.entries(script).find(([k]) => k.endsWith(":events"))?.[1] as string[][];
+    assert.ok(stream.some((fields) => fields.includes("duplicated")));
+  });
+
+  it("for a paused queue: the job waits without a marker", async () => {
+    const event = testEvent("image.updated", "p/q");
+    const { bullmq, script } = await bothWays(async (add, prefix) => {
+      for (const batch of router.route([event])) await withQueue(redis, prefix, batch.queueName, (q) => q.pause());
+      await add([event]);
+    });
+    assert.deepEqual(script, bullmq);
+    assert.ok(!Object.keys(script).some((k) => k.endsWith(":marker")), "no marker while paused");
+  });
+
+  it("for a queue at its global concurrency limit: the job waits without a marker", async () => {
+    const event = testEvent("image.updated", "c/d");
+    const { bullmq, script } = await bothWays(async (add, prefix) => {
+      for (const batch of router.route([event])) {
+        await withQueue(redis, prefix, batch.queueName, (q) => q.setGlobalConcurrency(1));
+        await redis.lpush(`${prefix}:${batch.queueName}:active`, "busy");
+      }
+      await add([event]);
+    });
+    assert.deepEqual(script, bullmq);
+  });
+
+  it("a BullMQ worker already waiting on the queue takes a job the script added", async () => {
+    const prefix = uniqueName("add-worker");
+    prefixes.push(prefix);
+    const [batch] = router.route([testEvent("image.updated", "w/x")]);
+    assert.ok(batch);
+    const seen: unknown[] = [];
+    const worker = new Worker(batch.queueName, async (job) => void seen.push(job.data), {
+      connection: new Redis(SHARED_REDIS_URL, { maxRetriesPerRequest: null }),
+      prefix,
+      skipVersionCheck: true,
+    });
+    await worker.waitUntilReady();
+    const enqueuer = createEnqueuer(redis, prefix);
+    try {
+      await enqueuer.enqueue([batch], 5_000);
+      await waitFor("the worker to process the job", () => seen.length === 1);
+      assert.deepEqual(seen[0], JSON.parse(JSON.stringify(batch.jobs[0]?.data)));
+    } finally {
+      await worker.close();
+      await enqueuer.close();
+    }
+  });
+});
