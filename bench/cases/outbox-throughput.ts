@@ -30,12 +30,33 @@ const LAYER_BYTES = 32 * 1024;
 
 type Workload = "push" | "manifest";
 
+/**
+ * Each repetition is cut into this many slices per side, run alternately (ABBA: the order flips
+ * every slice), so both registries see the same minutes of a noisy shared machine: with one
+ * block per side per repetition, the paired ratio of the same build swung 0.68–1.09.
+ */
+const SLICES = 8;
+
 /** Rate and CPU samples of one registry for one workload, one entry per repetition. */
 class Samples {
   readonly rates: number[] = [];
   /** CPU µs per operation: the registry process, and the Redis server (nothing else writes during a side's turn). */
   readonly registryCpu: number[] = [];
   readonly redisCpu: number[] = [];
+}
+
+/** What the slices of one repetition add up to, for one side. */
+class Tally {
+  ops = 0;
+  seconds = 0;
+  registryCpuMs = 0;
+  redisCpuMs = 0;
+
+  into(s: Samples): void {
+    s.rates.push(this.ops / this.seconds);
+    s.registryCpu.push((this.registryCpuMs * 1000) / this.ops);
+    s.redisCpu.push((this.redisCpuMs * 1000) / this.ops);
+  }
 }
 
 class Side {
@@ -58,31 +79,45 @@ class Side {
   }
 
   /** Whole image pushes: HEAD + upload of a fresh config and layer, then the manifest. */
-  async pushes(rep: number, count: number): Promise<void> {
-    const images = Array.from({ length: count }, (_, i) => distinctImage(`${this.name}-${rep}-${i}`, LAYER_BYTES));
-    await this.measure("push", count, (i) => pushImage(this.client, `bench/outbox-${i % CLIENTS}`, `p${rep}-${i}`, images[i]!));
+  async pushes(tally: Tally, tag: string, count: number): Promise<void> {
+    const images = Array.from({ length: count }, (_, i) => distinctImage(`${this.name}-${tag}-${i}`, LAYER_BYTES));
+    await this.measure(tally, count, (i) => pushImage(this.client, `bench/outbox-${i % CLIENTS}`, `p${tag}-${i}`, images[i]!));
   }
 
   /** Manifest PUTs alone over blobs pushed beforehand: every request emits an event (the worst case). */
-  async manifests(rep: number, count: number): Promise<void> {
+  async manifests(tally: Tally, tag: string, count: number): Promise<void> {
     const manifests = Array.from({ length: count }, (_, i) => {
       const t = this.targets[i % CLIENTS]!;
-      return imageManifest(t.config, t.layer, `outbox-${rep}-${i}`);
+      return imageManifest(t.config, t.layer, `outbox-${tag}-${i}`);
     });
-    await this.measure("manifest", count, (i) => putManifest(this.client, `bench/outbox-${i % CLIENTS}`, `m${rep}-${i}`, manifests[i]!));
+    await this.measure(tally, count, (i) => putManifest(this.client, `bench/outbox-${i % CLIENTS}`, `m${tag}-${i}`, manifests[i]!));
   }
 
-  private async measure(workload: Workload, count: number, op: (i: number) => Promise<void>): Promise<void> {
-    progress(`outbox: events ${this.name}: ${count} ${workload === "push" ? "image pushes" : "manifest PUTs"}`);
-    const s = this.samples[workload];
+  private async measure(tally: Tally, count: number, op: (i: number) => Promise<void>): Promise<void> {
     const cpu0 = cpuMs(this.registry.process.pid);
     const redis0 = await redisCpuMs(this.redis);
     const r = await runConcurrently(CLIENTS, count, op);
-    s.registryCpu.push(((cpuMs(this.registry.process.pid) - cpu0) * 1000) / count);
-    s.redisCpu.push((((await redisCpuMs(this.redis)) - redis0) * 1000) / count);
-    s.rates.push(count / r.seconds);
+    tally.registryCpuMs += cpuMs(this.registry.process.pid) - cpu0;
+    tally.redisCpuMs += (await redisCpuMs(this.redis)) - redis0;
+    tally.seconds += r.seconds;
+    tally.ops += count;
     this.events += count;
   }
+}
+
+/** One repetition of a workload: SLICES alternating slices per side, then one sample each. */
+async function repetition(rep: number, workload: Workload, total: number, on: Side, off: Side): Promise<void> {
+  progress(`outbox: repetition ${rep + 1}: ${total} ${workload === "push" ? "image pushes" : "manifest PUTs"} per side, in ${SLICES} alternating slices`);
+  const tallies = { on: new Tally(), off: new Tally() };
+  const count = Math.ceil(total / SLICES);
+  for (let slice = 0; slice < SLICES; slice++) {
+    const tag = `${rep}-${slice}`;
+    const turn = (side: Side, tally: Tally) => () =>
+      workload === "push" ? side.pushes(tally, tag, count) : side.manifests(tally, tag, count);
+    await interleaved(rep + slice, turn(on, tallies.on), turn(off, tallies.off));
+  }
+  tallies.on.into(on.samples[workload]);
+  tallies.off.into(off.samples[workload]);
 }
 
 function cpuRows(workload: Workload, what: string, on: Side, off: Side): Row[] {
@@ -148,8 +183,8 @@ async function run(ctx: BenchContext): Promise<Row[]> {
     const off = new Side("off", offRegistry, stats);
     await Promise.all([on.prepare(), off.prepare()]);
     for (let rep = 0; rep < ctx.reps; rep++) {
-      await interleaved(rep, () => on.pushes(rep, pushes), () => off.pushes(rep, pushes));
-      await interleaved(rep, () => on.manifests(rep, puts), () => off.manifests(rep, puts));
+      await repetition(rep, "push", pushes, on, off);
+      await repetition(rep, "manifest", puts, on, off);
     }
     on.client.close();
     off.client.close();
@@ -193,7 +228,7 @@ export const outboxThroughput: BenchCase = {
   title: "Outbox cost: push throughput with events on vs off",
   method:
     "Two Berth registry processes side by side, one with events on (an HTTP and a NATS sink: two BullMQ jobs per event, written to the " +
-    "shared Redis under a unique prefix before the PUT is answered) and one with events off; 16 clients, interleaved. Goal row: 400 " +
+    "shared Redis under a unique prefix before the PUT is answered) and one with events off; 16 clients; each repetition is cut into 8 slices per side run alternately (ABBA), so both sides share the machine's noise. Goal row: 400 " +
     "image pushes to each, as skopeo makes them (per blob a HEAD, then POST + PATCH + PUT: a fresh config and one random 32 KiB layer; " +
     "then the manifest PUT by tag: one image.updated each). Worst-case row: 800 manifest PUTs alone over blobs pushed beforehand, so " +
     "every request emits an event. CPU rows: the registry process (/proc, all threads) and the Redis server (INFO cpu) per operation. " +
