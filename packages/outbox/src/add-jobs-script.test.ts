@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { BerthEvent } from "@berth/events";
-import { SHARED_REDIS_URL, deleteKeysByPrefix, uniqueName, waitFor } from "@berth/testing";
+import { sinkQueueName } from "@berth/queue";
+import { SHARED_REDIS_URL, deleteKeysByPrefix, startRedisServer, uniqueName, waitFor } from "@berth/testing";
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { createEnqueuer } from "./enqueue.js";
@@ -142,6 +143,22 @@ describe("the add-jobs script writes what BullMQ's Queue.add writes", () => {
     } finally {
       await worker.close();
       await enqueuer.close();
+    }
+  });
+
+  it("after Redis forgets its scripts (a restart, SCRIPT FLUSH) the next add loads the script again", async () => {
+    const server = await startRedisServer();
+    const own = new Redis(server.url, { maxRetriesPerRequest: null });
+    const enqueuer = createEnqueuer(own, "flush");
+    try {
+      await enqueuer.enqueue(router.route([testEvent("image.updated", "f/1")]), 5_000);
+      await own.script("FLUSH");
+      await enqueuer.enqueue(router.route([testEvent("image.updated", "f/2")]), 5_000);
+      for (const sink of sinks) assert.equal(await own.llen(`flush:${sinkQueueName(sink)}:wait`), 2, sink.name);
+    } finally {
+      await enqueuer.close();
+      own.disconnect();
+      await server.destroy();
     }
   });
 });
