@@ -2,7 +2,9 @@
  * The outbox's promise on the real registry process: Redis is down for 100 image pushes (blobs
  * and manifest; ten of them create a repository). Every push is answered 201, /healthz and
  * /metrics show the events journaled; once Redis is back, each event is in each sink's queue
- * exactly once and the journal is empty. No worker runs, so the queues hold what was written.
+ * exactly once and the journal is empty. Then the same with the registry SIGKILLed while its
+ * events are still journaled: the next run finds and enqueues them. No worker runs, so the queues
+ * hold exactly what was written.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -45,6 +47,49 @@ describe("Redis down during 100 pushes to the registry process", () => {
     return (await res.json()) as OutboxHealth;
   }
 
+  /** `repos` × `tags` pushes; each repository's first push creates it. */
+  function imagePushes(group: string, repos: number, tags: number): { repo: string; tag: string }[] {
+    return Array.from({ length: repos * tags }, (_, i) => ({ repo: `${group}/r${i % repos}`, tag: `t${i}` }));
+  }
+
+  /** Whole image pushes (config, layer, manifest), PUSHERS at a time; every answer must be 201. */
+  async function pushAll(pushes: { repo: string; tag: string }[]): Promise<void> {
+    const client = new RegistryHttpClient(stack.registryUrl, REGISTRY_USER);
+    const base = makeTestImage({ layerBytes: 512 });
+    const statuses: string[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: PUSHERS }, async () => {
+        for (let i = next++; i < pushes.length; i = next++) {
+          const { repo, tag } = pushes[i]!;
+          for (const blob of [base.config, ...base.layers]) statuses.push(`blob ${await client.pushBlob(repo, blob)}`);
+          const manifest = manifestFor(base.config, base.layers, { "berth.test/push": tag });
+          statuses.push(`manifest ${(await client.putManifest(repo, tag, manifest)).status}`);
+        }
+      }),
+    );
+    assert.deepEqual(
+      statuses.filter((s) => !s.endsWith(" 201")),
+      [],
+      "every blob and manifest push answered 201 while Redis was down",
+    );
+  }
+
+  /** Each sink queue holds exactly one image.updated per push and one repository.created per repository of `group`. */
+  async function assertQueuedOnce(group: string, pushes: { repo: string; tag: string }[], repos: number): Promise<void> {
+    for (const sink of sinks) {
+      const jobs = (await queued(sink)).filter((j) => j.event.data.name.startsWith(`${group}/`));
+      const ids = jobs.map((j) => j.event.id);
+      assert.equal(new Set(ids).size, ids.length, `${sink.name}: no event twice`);
+      assert.ok(jobs.every((j) => j.sink === sink.name));
+      const updated = jobs.filter((j) => j.event.type === "zotregistry.image.updated").map((j) => `${j.event.data.name}:${j.event.data.reference}`);
+      assert.deepEqual(updated.sort(), pushes.map((p) => `${p.repo}:${p.tag}`).sort(), `${sink.name}: one image.updated per push`);
+      const created = jobs.filter((j) => j.event.type === "zotregistry.repository.created").map((j) => j.event.data.name);
+      assert.deepEqual(created.sort(), Array.from({ length: repos }, (_, r) => `${group}/r${r}`).sort(), `${sink.name}: one repository.created per repository`);
+      assert.equal(ids.length, pushes.length + repos, `${sink.name}: nothing else`);
+    }
+  }
+
   async function queued(sink: (typeof sinks)[number]): Promise<DeliveryJobData[]> {
     const queue = new Queue<DeliveryJobData>(sinkQueueName(sink), { connection: { url: redis.url }, prefix });
     try {
@@ -58,23 +103,8 @@ describe("Redis down during 100 pushes to the registry process", () => {
     await waitFor("the registry's producer connection", async () => (await health()).outbox.redisConnected);
     await redis.stop();
 
-    const client = new RegistryHttpClient(stack.registryUrl, REGISTRY_USER);
-    const base = makeTestImage({ layerBytes: 512 });
-    const pushes = Array.from({ length: REPOS * TAGS_PER_REPO }, (_, i) => ({ repo: `outage/r${i % REPOS}`, tag: `t${i}` }));
-    const statuses: string[] = [];
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: PUSHERS }, async () => {
-        for (let i = next++; i < pushes.length; i = next++) {
-          const { repo, tag } = pushes[i]!;
-          for (const blob of [base.config, ...base.layers]) statuses.push(`blob ${await client.pushBlob(repo, blob)}`);
-          const manifest = manifestFor(base.config, base.layers, { "berth.test/push": tag });
-          statuses.push(`manifest ${(await client.putManifest(repo, tag, manifest)).status}`);
-        }
-      }),
-    );
-    const failed = statuses.filter((s) => !s.endsWith(" 201"));
-    assert.deepEqual(failed, [], "every blob and manifest push answered 201 while Redis was down");
+    const pushes = imagePushes("outage", REPOS, TAGS_PER_REPO);
+    await pushAll(pushes);
 
     const events = REPOS + pushes.length; // one repository.created per repository, one image.updated per push
     const during = await health();
@@ -87,16 +117,23 @@ describe("Redis down during 100 pushes to the registry process", () => {
     await redis.start();
     await waitFor("the relay to drain the journal", async () => (await health()).outbox.journalDepth === 0, { timeoutMs: 30_000 });
 
-    for (const sink of sinks) {
-      const jobs = await queued(sink);
-      const ids = jobs.map((j) => j.event.id);
-      assert.equal(new Set(ids).size, ids.length, `${sink.name}: no event twice`);
-      assert.equal(ids.length, events, `${sink.name}: every event`);
-      assert.ok(jobs.every((j) => j.sink === sink.name));
-      const updated = jobs.filter((j) => j.event.type === "zotregistry.image.updated").map((j) => `${j.event.data.name}:${j.event.data.reference}`);
-      assert.deepEqual(updated.sort(), pushes.map((p) => `${p.repo}:${p.tag}`).sort(), `${sink.name}: one image.updated per push`);
-      const created = jobs.filter((j) => j.event.type === "zotregistry.repository.created").map((j) => j.event.data.name);
-      assert.deepEqual(created.sort(), Array.from({ length: REPOS }, (_, r) => `outage/r${r}`).sort(), `${sink.name}: one repository.created per repository`);
-    }
+    await assertQueuedOnce("outage", pushes, REPOS);
+  });
+
+  test("the registry SIGKILLed with events still journaled: its next run enqueues them, each once", { timeout: 120_000 }, async () => {
+    await waitFor("the registry's producer connection", async () => (await health()).outbox.redisConnected);
+    await redis.stop();
+    const pushes = imagePushes("crash", 3, 5);
+    await pushAll(pushes);
+    assert.equal((await health()).outbox.journalDepth, pushes.length + 3);
+
+    await stack.registry.kill();
+    await stack.registry.start();
+    const restarted = await health();
+    assert.equal(restarted.outbox.journalDepth, pushes.length + 3, "the new run found the journal");
+
+    await redis.start();
+    await waitFor("the relay to drain the journal", async () => (await health()).outbox.journalDepth === 0, { timeoutMs: 30_000 });
+    await assertQueuedOnce("crash", pushes, 3);
   });
 });
