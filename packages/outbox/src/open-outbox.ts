@@ -116,8 +116,10 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
       if (closing) throw new OutboxClosedError();
       if (batch.length === 0) return;
       const started = now();
-      for (const event of batch) metrics.events.inc({ type: event.type });
       const outcome = await makeDurable(batch);
+      // Counted once durable: a registry killed mid-publish never answered that push, so the
+      // event was not emitted (the client's retry emits its own); counting earlier overstated it.
+      for (const event of batch) metrics.events.inc({ type: event.type });
       metrics.publishSeconds.observe({ outcome }, (now() - started) / 1000);
     },
     status(): OutboxStatus {

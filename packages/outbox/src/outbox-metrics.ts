@@ -38,7 +38,7 @@ export function createOutboxMetrics(registry: Registry, sources: OutboxGaugeSour
   return {
     events: new Counter({
       ...fresh("berth_outbox_events_total"),
-      help: "Events published by the registry, by CloudEvent type",
+      help: "Events the registry emitted, counted once durable (in Redis or the local journal) or taken by no sink, by CloudEvent type",
       labelNames: ["type"] as const,
     }),
     enqueued: new Counter({

@@ -89,14 +89,16 @@ describe("outbox with Redis down", () => {
     }
   });
 
-  it("Redis slower than the bound: publish journals instead of waiting; one job per sink in the end", async () => {
+  it("Redis slower than the bound: publish journals instead of waiting, counted once journaled; one job per sink in the end", async () => {
     root = await mkdtemp(join(tmpdir(), "berth-slow-"));
     const prefix = uniqueName("slow");
+    const metrics = new Registry();
     const outbox = await openOutbox({
       config: testConfig({ root, redisUrl: server.url, prefix, sinks }),
       logger: silentLogger(),
-      metrics: new Registry(),
+      metrics,
     });
+    const emitted = async () => Number((await metrics.metrics()).match(/berth_outbox_events_total\{type="zotregistry.image.updated"\} (\d+)/)?.[1] ?? 0);
     const admin = new Redis(server.url, { maxRetriesPerRequest: null });
     try {
       await waitFor("producer connection", () => outbox.status().redisConnected);
@@ -104,7 +106,11 @@ describe("outbox with Redis down", () => {
       // Redis answers nobody for a while, yet stays connected: the enqueue bound must trip.
       await admin.call("CLIENT", "PAUSE", "1500", "ALL");
       const slow = testEvent("image.updated", "slow/app");
-      await outbox.publish([slow]);
+      const publishing = outbox.publish([slow]);
+      // Redis answers nothing and the journal is written only after the bound: not durable yet.
+      assert.equal(await emitted(), 1, "an event is counted as emitted only once it is durable");
+      await publishing;
+      assert.equal(await emitted(), 2);
       assert.equal(outbox.status().journalDepth, 1);
       assert.equal(outbox.status().redisConnected, true);
       // The abandoned add lands when the pause ends and the relay re-adds the same job id.
