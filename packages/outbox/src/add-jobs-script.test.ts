@@ -8,6 +8,7 @@ import { Redis } from "ioredis";
 import { createEnqueuer } from "./enqueue.js";
 import { type QueueBatch, createJobRouter } from "./job-router.js";
 import { testEvent, testSink } from "./test-support/outbox-fixtures.js";
+import { keysWithPrefix } from "./test-support/redis-keys.js";
 
 const sinks = [testSink({ name: "hook" }), testSink({ name: "bus", type: "nats", channel: "x" })];
 const router = createJobRouter(sinks);
@@ -19,8 +20,7 @@ const router = createJobRouter(sinks);
  */
 async function snapshot(redis: Redis, prefix: string): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
-  const keys = (await redis.keys(`${prefix}:*`)).sort();
-  for (const key of keys) {
+  for (const key of (await keysWithPrefix(redis, prefix)).sort()) {
     const name = key.slice(prefix.length + 1);
     const type = await redis.type(key);
     if (type === "hash") {
@@ -40,21 +40,21 @@ async function snapshot(redis: Redis, prefix: string): Promise<Record<string, un
   return out;
 }
 
-/** BullMQ's own path for the same batches: Queue.add per job. */
-async function addWithBullMQ(redis: Redis, prefix: string, batches: readonly QueueBatch[]): Promise<void> {
-  for (const batch of batches) {
-    const queue = new Queue(batch.queueName, { connection: redis, prefix, skipVersionCheck: true });
-    for (const job of batch.jobs) await queue.add(job.name, job.data, job.opts);
-    await queue.close();
-  }
-}
-
 async function withQueue(redis: Redis, prefix: string, queueName: string, use: (q: Queue) => Promise<unknown>): Promise<void> {
   const queue = new Queue(queueName, { connection: redis, prefix, skipVersionCheck: true });
   try {
     await use(queue);
   } finally {
     await queue.close();
+  }
+}
+
+/** BullMQ's own path for the same batches: Queue.add per job. */
+async function addWithBullMQ(redis: Redis, prefix: string, batches: readonly QueueBatch[]): Promise<void> {
+  for (const batch of batches) {
+    await withQueue(redis, prefix, batch.queueName, async (queue) => {
+      for (const job of batch.jobs) await queue.add(job.name, job.data, job.opts);
+    });
   }
 }
 

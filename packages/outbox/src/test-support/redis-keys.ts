@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 
 /** Every key under a BullMQ prefix (clean-up is @berth/testing's deleteKeysByPrefix). */
-async function keysWithPrefix(redis: Redis, prefix: string): Promise<string[]> {
+export async function keysWithPrefix(redis: Redis, prefix: string): Promise<string[]> {
   const keys: string[] = [];
   let cursor = "0";
   for (let round = 0; round < 10_000; round++) {
