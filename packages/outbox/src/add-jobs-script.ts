@@ -7,12 +7,12 @@ import type { Redis } from "ioredis";
  * check ("duplicated" event), job hash, "added" event, wait list, marker unless the queue is
  * paused or at its concurrency limit, "waiting" event.
  *
- * Why not `Queue.add`: every event becomes one job per sink, and BullMQ's general script plus its
- * client-side job object cost ~60 µs of Redis and ~55 µs of registry CPU per job even on an idle
- * machine; on the 2-core bench machine the events-on registry lost 5–12% of its push throughput
- * to them. add-jobs-script.test.ts pins this script to BullMQ's own writes (every key, field,
- * list, marker and stream entry compared with `Queue.add` for the same jobs), so a BullMQ
- * upgrade that changes the layout fails there, not in production.
+ * Why not `Queue.add`: every event becomes one job per sink, and BullMQ's general script and its
+ * client-side job object cost more CPU on both sides of every add; the figures are in the
+ * package README (measure-publish-cpu.ts, and the outbox case of `pnpm bench`).
+ * add-jobs-script.test.ts pins this script to BullMQ's own writes (every key, field, list,
+ * marker and stream entry compared with `Queue.add` for the same jobs), so a BullMQ upgrade that
+ * changes the layout fails there, not in production.
  *
  * KEYS, per job (7): wait, meta, id, events, marker, active, the job's hash.
  * ARGV, per job (5): job id, name, data (JSON), opts (JSON, BullMQ's stored form), timestamp.

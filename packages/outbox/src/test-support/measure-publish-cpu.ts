@@ -1,7 +1,8 @@
 /**
  * Measures what one publish costs in CPU, in this process and in Redis, against a private
  * redis-server (so nobody else's commands are counted): 16 (or argv[3]) concurrent publishers of one
- * image.updated event each, two sinks, then the floor: a bare BullMQ `Queue.add` per job.
+ * image.updated event each, two sinks, then the floor: a bare BullMQ `Queue.add` per job; last,
+ * what one journal-relay batch (200 events, two sinks: one script call) costs Redis.
  *   node --conditions=development --import tsx packages/outbox/src/test-support/measure-publish-cpu.ts [publishes] [concurrency]
  */
 import { mkdtemp, rm } from "node:fs/promises";
@@ -13,6 +14,8 @@ import { Registry, silentLogger } from "@berth/telemetry";
 import { redisCpuMs, startRedisServer, uniqueName } from "@berth/testing";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
+import { createEnqueuer } from "../enqueue.js";
+import { createJobRouter } from "../job-router.js";
 import { openOutbox } from "../open-outbox.js";
 import { testConfig, testSink } from "./outbox-fixtures.js";
 
@@ -70,6 +73,23 @@ async function measure(label: string, redis: Redis, publish: (i: number) => Prom
   );
 }
 
+/** One relay batch (journal-relay.ts enqueues 200 events per call) as a single script call. */
+async function measureRelayBatch(redis: Redis): Promise<void> {
+  const enqueuer = createEnqueuer(redis, `${prefix}-relay`);
+  const router = createJobRouter(sinks);
+  const scriptUs: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    const batch = router.route(Array.from({ length: 200 }, (_, i) => event(round * 1000 + i)));
+    const before = await redisStats(redis);
+    await enqueuer.enqueue(batch, 10_000);
+    const after = await redisStats(redis);
+    const us = (name: string) => (after.calls.get(name)?.usec ?? 0) - (before.calls.get(name)?.usec ?? 0);
+    scriptUs.push(us("evalsha") + us("eval"));
+  }
+  await enqueuer.close();
+  console.log(`relay batch (200 events, 2 sinks, one call): Redis script time ${scriptUs.map((u) => (u / 1000).toFixed(1)).join(", ")} ms`);
+}
+
 const server = await startRedisServer();
 const root = await mkdtemp(join(tmpdir(), "berth-cpu-"));
 const prefix = uniqueName("cpu");
@@ -95,6 +115,7 @@ try {
     if (s) await queues[0]?.add(DELIVERY_JOB_NAME, { event: e, sink: s.name }, deliveryJobOptions(s, e.id));
   });
   if (outbox.status().journalDepth > 0) console.log(`journaled: ${outbox.status().journalDepth}`);
+  await measureRelayBatch(stats);
 } finally {
   await outbox.close();
   await Promise.all(queues.map((q) => q.close()));
