@@ -1,27 +1,7 @@
 import { createWriteStream } from "node:fs";
-import { access, mkdir, open, rename, rm } from "node:fs/promises";
-import { dirname } from "node:path";
+import { access } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { tempPathFor } from "./paths.js";
-
-/** Writes `data` to `target` atomically: temp file in the same directory, fsync, rename. */
-export async function writeFileAtomic(target: string, data: Uint8Array | string): Promise<void> {
-  const temp = tempPathFor(target);
-  const handle = await open(temp, "w");
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temp, target);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
-  }
-}
 
 /**
  * Streams `source` into `file` (created, or appended to with `append`), calling `onChunk` for each
@@ -45,17 +25,6 @@ export async function streamToFile(
     },
     sink,
   );
-}
-
-/** Renames `from` to `to`, creating the target directory when needed. */
-export async function moveInto(from: string, to: string): Promise<void> {
-  try {
-    await rename(from, to);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-    await mkdir(dirname(to), { recursive: true });
-    await rename(from, to);
-  }
 }
 
 export function isNotFound(err: unknown): boolean {

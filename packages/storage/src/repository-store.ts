@@ -1,7 +1,8 @@
-import { mkdir, readdir, unlink } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { isValidRepositoryName } from "@berth/oci";
-import { isNotFound, pathExists, writeFileAtomic } from "./atomic-file.js";
+import { isNotFound, pathExists } from "./atomic-file.js";
+import type { DurableFs } from "./durable-fs.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import { emptyIndex, serializeIndex } from "./oci-index.js";
 import {
@@ -44,7 +45,10 @@ export class FsRepositoryStore implements RepositoryStore {
   private catalog: Set<string> | undefined;
   private readonly mutex = new KeyedMutex();
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly fs: DurableFs,
+  ) {}
 
   async exists(repo: string): Promise<boolean> {
     if (this.known.has(repo)) return true;
@@ -61,9 +65,7 @@ export class FsRepositoryStore implements RepositoryStore {
       if (created) await this.create(repo);
       if (created || (await pathExists(unannouncedPath(this.root, repo)))) {
         await announce?.();
-        await unlink(unannouncedPath(this.root, repo)).catch((err: unknown) => {
-          if (!isNotFound(err)) throw err;
-        });
+        await this.fs.remove(unannouncedPath(this.root, repo));
       }
       this.announced.add(repo);
       return created;
@@ -78,13 +80,14 @@ export class FsRepositoryStore implements RepositoryStore {
   }
 
   private async create(repo: string): Promise<void> {
-    await mkdir(blobsPath(this.root, repo), { recursive: true });
-    await mkdir(uploadsPath(this.root, repo), { recursive: true });
-    await writeFileAtomic(indexPath(this.root, repo), serializeIndex(emptyIndex()));
-    // The marker before oci-layout: a repository never exists without it until it is announced.
-    await writeFileAtomic(unannouncedPath(this.root, repo), "");
+    await this.fs.ensureDirectory(blobsPath(this.root, repo));
+    await this.fs.ensureDirectory(uploadsPath(this.root, repo));
+    await this.fs.writeFile(indexPath(this.root, repo), serializeIndex(emptyIndex()));
+    // The marker before oci-layout, each durable before the next: after a power loss a repository
+    // never exists without its marker until it is announced.
+    await this.fs.writeFile(unannouncedPath(this.root, repo), "");
     // oci-layout last: it is what marks the directory as a repository.
-    await writeFileAtomic(ociLayoutPath(this.root, repo), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+    await this.fs.writeFile(ociLayoutPath(this.root, repo), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
     this.known.add(repo);
     this.catalog?.add(repo);
   }

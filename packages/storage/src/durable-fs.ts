@@ -1,0 +1,208 @@
+import { copyFile, link, mkdir, open, rename, rm, unlink } from "node:fs/promises";
+import { dirname } from "node:path";
+import { isNotFound } from "./atomic-file.js";
+import { tempPathFor } from "./paths.js";
+
+/**
+ * A change to the tree, reported once it completed, in order. `sync-dir-start` / `sync-dir` bracket
+ * one directory fsync: only a sync that started after a change makes that change durable.
+ */
+export type FsChange =
+  | { op: "create" | "mkdir" | "unlink"; path: string }
+  | { op: "rename" | "link"; from: string; to: string }
+  | { op: "sync-dir-start" | "sync-dir"; path: string; id: number };
+
+export interface DurableFsOptions {
+  /** Called after each change (tests record the order of changes, syncs and answers). */
+  observe?: (change: FsChange) => void;
+  /**
+   * false skips every directory fsync, so a power loss can lose acknowledged writes. Only for the
+   * bench's before/after comparison; never set by the registry's configuration.
+   */
+  syncDirectories?: boolean;
+}
+
+interface DirSync {
+  /** The fsync in flight, if any. */
+  running?: Promise<void>;
+  /** The fsync that starts when `running` ends: every request made meanwhile shares it. */
+  next?: Promise<void>;
+}
+
+/**
+ * Every write that makes an acknowledged state goes through here: file data fsync'd, renamed (or
+ * linked, created, removed), then its directory fsync'd, because a rename or a new entry is on disk
+ * only once the directory holding it is (fsync(2): "an explicit fsync() on a file descriptor for
+ * the directory is also needed"). A new directory's parent is fsync'd the same way. Directory
+ * fsyncs are group-committed per directory: the requests that arrive while one is in flight share
+ * the next one, so concurrent blob pushes into `blobs/sha256` cost one fsync per round, not one each.
+ */
+export class DurableFs {
+  private readonly dirs = new Map<string, DirSync>();
+  private readonly creatingDirs = new Map<string, Promise<void>>();
+  private readonly observe: (change: FsChange) => void;
+  private readonly syncDirs: boolean;
+  private syncIds = 0;
+
+  constructor(options: DurableFsOptions = {}) {
+    this.observe = options.observe ?? (() => {});
+    this.syncDirs = options.syncDirectories ?? true;
+  }
+
+  /** Writes `data` to `target` atomically and durably: temp file beside it, fsync, rename, fsync dir. */
+  async writeFile(target: string, data: Uint8Array | string): Promise<void> {
+    const temp = tempPathFor(target);
+    try {
+      const handle = await open(temp, "wx");
+      try {
+        await handle.writeFile(data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, target);
+    } catch (err) {
+      // ENOSPC and friends: never leave the temp file in the repository.
+      await rm(temp, { force: true });
+      throw err;
+    }
+    this.observe({ op: "rename", from: temp, to: target });
+    await this.syncDirectory(dirname(target));
+  }
+
+  /** Creates an empty file that must not exist yet (an upload session), durably. */
+  async createFile(path: string): Promise<void> {
+    const handle = await open(path, "wx");
+    await handle.close();
+    this.observe({ op: "create", path });
+    await this.syncDirectory(dirname(path));
+  }
+
+  /** Renames a file whose data is already fsync'd into place, creating the target's directory when needed. */
+  async move(from: string, to: string): Promise<void> {
+    try {
+      await rename(from, to);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      await this.ensureDirectory(dirname(to));
+      await rename(from, to);
+    }
+    this.observe({ op: "rename", from, to });
+    await this.syncDirectory(dirname(to));
+  }
+
+  /**
+   * Makes `from`'s bytes available at `to`: a hard link (shared bytes, as zot's dedupe), or a copy
+   * (temp, fsync, rename) where links are not possible. False when `from` is gone; true when `to`
+   * already exists.
+   */
+  async linkOrCopy(from: string, to: string): Promise<boolean> {
+    await this.ensureDirectory(dirname(to));
+    try {
+      await link(from, to);
+      this.observe({ op: "link", from, to });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "EEXIST") return true;
+      if (isNotFound(err)) return false;
+      await this.copy(from, to);
+    }
+    await this.syncDirectory(dirname(to));
+    return true;
+  }
+
+  /** Removes a file durably; false when it was not there. */
+  async remove(path: string): Promise<boolean> {
+    try {
+      await unlink(path);
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+    this.observe({ op: "unlink", path });
+    await this.syncDirectory(dirname(path));
+    return true;
+  }
+
+  /** `mkdir -p` whose every new directory is durable: each one's parent is fsync'd after it. */
+  ensureDirectory(dir: string): Promise<void> {
+    // Callers racing to create one directory share the creation, so none answers before it is durable.
+    const pending = this.creatingDirs.get(dir);
+    if (pending) return pending;
+    const creating = this.createDirectory(dir).finally(() => this.creatingDirs.delete(dir));
+    this.creatingDirs.set(dir, creating);
+    return creating;
+  }
+
+  /** fsyncs `dir`, sharing the fsync with every request that arrives while another one runs. */
+  syncDirectory(dir: string): Promise<void> {
+    if (!this.syncDirs) return Promise.resolve();
+    let state = this.dirs.get(dir);
+    if (!state) {
+      state = {};
+      this.dirs.set(dir, state);
+    }
+    if (!state.running) return this.startSync(dir, state);
+    // One in flight may have started before the caller's change: wait for the next one.
+    state.next ??= state.running.then(
+      () => this.startSync(dir, state),
+      () => this.startSync(dir, state),
+    );
+    return state.next;
+  }
+
+  private startSync(dir: string, state: DirSync): Promise<void> {
+    state.next = undefined;
+    const id = ++this.syncIds;
+    const running = (async () => {
+      this.observe({ op: "sync-dir-start", path: dir, id });
+      const handle = await open(dir, "r");
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      this.observe({ op: "sync-dir", path: dir, id });
+    })();
+    state.running = running;
+    const settle = () => {
+      if (state.running === running) state.running = undefined;
+      if (!state.running && !state.next) this.dirs.delete(dir);
+    };
+    running.then(settle, settle);
+    return running;
+  }
+
+  private async createDirectory(dir: string): Promise<void> {
+    const first = await mkdir(dir, { recursive: true });
+    if (first === undefined) return;
+    // mkdir returns the first directory it made; every level from there down to `dir` is new.
+    const created: string[] = [];
+    for (let d = dir; ; d = dirname(d)) {
+      created.unshift(d);
+      if (d === first || dirname(d) === d) break;
+    }
+    for (const d of created) {
+      this.observe({ op: "mkdir", path: d });
+      await this.syncDirectory(dirname(d));
+    }
+  }
+
+  private async copy(from: string, to: string): Promise<void> {
+    const temp = tempPathFor(to);
+    try {
+      await copyFile(from, temp);
+      const handle = await open(temp, "r+");
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, to);
+    } catch (err) {
+      await rm(temp, { force: true });
+      throw err;
+    }
+    this.observe({ op: "rename", from: temp, to });
+  }
+}
