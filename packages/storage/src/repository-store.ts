@@ -11,6 +11,8 @@ import {
   UNANNOUNCED_FILE,
   UPLOADS_DIR,
   blobsPath,
+  requireStorableName,
+  reservedComponentOf,
   indexPath,
   ociLayoutPath,
   unannouncedPath,
@@ -60,6 +62,7 @@ export class FsRepositoryStore implements RepositoryStore {
   ensure(repo: string, announce?: Announce): Promise<boolean> {
     if (this.announced.has(repo)) return Promise.resolve(false);
     return this.mutex.run(repo, async () => {
+      requireStorableName(repo);
       if (this.announced.has(repo)) return false;
       const created = !(await this.exists(repo));
       if (created) await this.create(repo);
@@ -114,7 +117,7 @@ export class FsRepositoryStore implements RepositoryStore {
     const isRepo = entries.some((e) => e.isFile() && e.name === OCI_LAYOUT_FILE);
     const name = prefix.join("/");
     // zot keeps its own files under the root (cache.db, _trivy): only valid names are repositories.
-    if (isRepo && isValidRepositoryName(name)) {
+    if (isRepo && isValidRepositoryName(name) && reservedComponentOf(name) === undefined) {
       found.add(name);
       if (entries.some((e) => e.isFile() && e.name === UNANNOUNCED_FILE)) unannounced?.add(name);
     }
