@@ -8,3 +8,4 @@ export * from "./manifest-store.js";
 export * from "./index-committer.js";
 export * from "./storage.js";
 export * from "./durable-fs.js";
+export * from "./temp-sweep.js";

@@ -111,6 +111,13 @@ export function tempPathFor(target: string): string {
   return `${target}.${randomSuffix()}${TEMP_SUFFIX}`;
 }
 
+/** A temp file this layout writes (`<name>.<12 hex>.tmp`): never an acknowledged state. */
+export function isTempFileName(name: string): boolean {
+  return TEMP_FILE_PATTERN.test(name);
+}
+
+const TEMP_FILE_PATTERN = /\.[0-9a-f]{12}\.tmp$/;
+
 export const UPLOAD_ID_PATTERN = /^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$/;
 
 function randomSuffix(): string {
