@@ -9,7 +9,7 @@ import { readFile } from "node:fs/promises";
 import { ConfigError, configPathFromArgs, loadConfig } from "@berth/config";
 import { createEventFactory } from "@berth/events";
 import { openOutbox } from "@berth/outbox";
-import { StorageRootError, openStorage } from "@berth/storage";
+import { StorageRootError, openStorage, sweepTemporaryFiles } from "@berth/storage";
 import { createLogger, createMetricsRegistry } from "@berth/telemetry";
 import { type HtpasswdFile, parseHtpasswd } from "./auth/htpasswd.js";
 import { createRegistryApp } from "./app.js";
@@ -43,6 +43,10 @@ async function main(): Promise<void> {
     "registry listening",
   );
   // In the background: a large root takes a while to walk, and pushes must not wait for it.
+  sweepTemporaryFiles(config.storage.rootDirectory).then(
+    ({ removed }) => removed.length > 0 && logger.warn({ files: removed.slice(0, 100), count: removed.length }, "removed temp files failed writes left in the storage root"),
+    (err: unknown) => logger.error({ err }, "could not sweep temp files from the storage root"),
+  );
   app.announceLeftovers().then(
     (names) => names.length > 0 && logger.warn({ repositories: names }, "announced repositories an earlier run created but never announced"),
     (err: unknown) => logger.error({ err }, "could not look for unannounced repositories"),

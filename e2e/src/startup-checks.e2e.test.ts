@@ -1,8 +1,11 @@
 /**
- * Issue 21: the registry and a worker process, over a Redis started without AOF, each log one
- * warning naming the setting that fixes it, and their /healthz report what a Redis crash would lose.
+ * What the registry and worker processes check at start-up. Issue 21: over a Redis started without
+ * AOF, each logs one warning naming the setting that fixes it, and their /healthz report what a
+ * Redis crash would lose. Issue 16: the registry removes the temp files a failed write left.
  */
 import assert from "node:assert/strict";
+import { mkdir, utimes, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type OwnServer, startRedisServer, uniqueName, waitFor } from "@berth/testing";
 import { BerthStack } from "./berth-stack.js";
@@ -12,7 +15,7 @@ interface Persistence {
   appendonly?: string;
 }
 
-describe("Redis persistence warning on the registry and worker processes", () => {
+describe("start-up checks of the registry and worker processes", () => {
   let redis: OwnServer;
   let stack: BerthStack;
 
@@ -54,5 +57,20 @@ describe("Redis persistence warning on the registry and worker processes", () =>
       assert.equal(warnings[0]!.level, 40, "logged as a warning (pino level 40)");
       assert.deepEqual((warnings[0]!.redisPersistence as Persistence).durability, "lost-on-crash");
     }
+  });
+
+  test("a registry restarted over a root with a failed write's temp file removes it and says so", async () => {
+    const repo = join(stack.dir, "storage", "left", "over");
+    const leftover = join(repo, "index.json.0123456789ab.tmp");
+    await stack.registry.stop();
+    await mkdir(repo, { recursive: true });
+    await writeFile(leftover, "");
+    const longAgo = new Date(Date.now() - 3_600_000);
+    await utimes(leftover, longAgo, longAgo);
+    await stack.registry.start();
+    await waitFor("the sweep's log line", () => stack.registry.lines.some((l) => /removed temp files/.test(String(l.msg))));
+    const line = stack.registry.lines.find((l) => /removed temp files/.test(String(l.msg)));
+    assert.deepEqual(line?.files, ["left/over/index.json.0123456789ab.tmp"]);
+    await assert.rejects(utimes(leftover, longAgo, longAgo), { code: "ENOENT" });
   });
 });
