@@ -5,6 +5,8 @@
  *   berth-registry [--config PATH]      (or BERTH_CONFIG=PATH; other BERTH_* env overrides are
  *                                        applied by @berth/config)
  */
+// First: sizes libuv's threadpool before anything uses it.
+import "./threadpool.js";
 import { readFile } from "node:fs/promises";
 import { ConfigError, configPathFromArgs, loadConfig } from "@berth/config";
 import { createEventFactory } from "@berth/events";
@@ -22,7 +24,9 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.log.level, output: config.log.output, name: "registry" });
   for (const warning of warnings) logger.warn(warning);
   const metrics = createMetricsRegistry("registry");
-  const storage = await openStorage(config.storage.rootDirectory);
+  const fsyncDirectories = config.storage.fsyncDirectories ?? true;
+  const storage = await openStorage(config.storage.rootDirectory, { fs: { syncDirectories: fsyncDirectories } });
+  if (!fsyncDirectories) logger.warn("storage.fsyncDirectories is false: a power loss can lose pushes the registry acknowledged");
   const htpasswd = await loadHtpasswd(config.http.auth.htpasswd?.path);
   for (const user of htpasswd?.skipped ?? []) logger.warn({ user }, "htpasswd entry is not bcrypt; ignored");
   const outbox = await openOutbox({ config, logger, metrics });

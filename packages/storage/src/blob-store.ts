@@ -1,6 +1,5 @@
 import { type ReadStream, createReadStream } from "node:fs";
 import { type FileHandle, open, rm, stat } from "node:fs/promises";
-import { dirname } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { type Digest, DigestVerifier } from "@berth/oci";
 import { isNotFound, streamToFile } from "./atomic-file.js";
@@ -114,7 +113,6 @@ export class FsBlobStore implements BlobStore {
     verifier.verify(digest);
     const target = blobPath(this.root, repo, digest);
     if ((await this.stat(repo, digest)) === data.byteLength) return;
-    await this.fs.ensureDirectory(dirname(target));
     await this.fs.writeFile(target, data);
     this.remember(repo, digest);
   }

@@ -1,4 +1,4 @@
-import { copyFile, link, mkdir, open, rename, rm, unlink } from "node:fs/promises";
+import { type FileHandle, copyFile, link, mkdir, open, rename, rm, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { isNotFound } from "./atomic-file.js";
 import { tempPathFor } from "./paths.js";
@@ -49,11 +49,14 @@ export class DurableFs {
     this.syncDirs = options.syncDirectories ?? true;
   }
 
-  /** Writes `data` to `target` atomically and durably: temp file beside it, fsync, rename, fsync dir. */
+  /**
+   * Writes `data` to `target` atomically and durably: temp file beside it, fsync, rename, fsync
+   * dir. Creates the target's directory when it is missing.
+   */
   async writeFile(target: string, data: Uint8Array | string): Promise<void> {
     const temp = tempPathFor(target);
     try {
-      const handle = await open(temp, "wx");
+      const handle = await this.openNew(temp);
       try {
         await handle.writeFile(data);
         await handle.sync();
@@ -70,9 +73,9 @@ export class DurableFs {
     await this.syncDirectory(dirname(target));
   }
 
-  /** Creates an empty file that must not exist yet (an upload session), durably. */
+  /** Creates an empty file that must not exist yet (an upload session), durably, and its directory when missing. */
   async createFile(path: string): Promise<void> {
-    const handle = await open(path, "wx");
+    const handle = await this.openNew(path);
     await handle.close();
     this.observe({ op: "create", path });
     await this.syncDirectory(dirname(path));
@@ -171,6 +174,17 @@ export class DurableFs {
     };
     running.then(settle, settle);
     return running;
+  }
+
+  /** Opens a new file for writing; its directory is created (durably) only when missing: one call when it exists. */
+  private async openNew(path: string): Promise<FileHandle> {
+    try {
+      return await open(path, "wx");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      await this.ensureDirectory(dirname(path));
+      return open(path, "wx");
+    }
   }
 
   private async createDirectory(dir: string): Promise<void> {

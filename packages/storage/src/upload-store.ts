@@ -6,7 +6,7 @@ import { type Digest, DigestVerifier, OciError } from "@berth/oci";
 import { isNotFound, streamToFile } from "./atomic-file.js";
 import type { DurableFs } from "./durable-fs.js";
 import { KeyedMutex } from "./keyed-mutex.js";
-import { UPLOAD_ID_PATTERN, blobPath, uploadPath, uploadsPath } from "./paths.js";
+import { UPLOAD_ID_PATTERN, blobPath, uploadPath } from "./paths.js";
 
 export interface ChunkRange {
   start: number;
@@ -49,7 +49,6 @@ export class FsUploadStore implements UploadStore {
 
   async create(repo: string): Promise<string> {
     const id = randomUUID();
-    await this.fs.ensureDirectory(uploadsPath(this.root, repo));
     await this.fs.createFile(uploadPath(this.root, repo, id));
     this.sessions.set(key(repo, id), { verifier: new DigestVerifier("sha256") });
     return id;
