@@ -1,5 +1,6 @@
 import { createWriteStream } from "node:fs";
-import { access } from "node:fs/promises";
+import type { Dirent } from "node:fs";
+import { access, readdir } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 
@@ -30,6 +31,16 @@ export async function streamToFile(
 export function isNotFound(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return code === "ENOENT" || code === "ENOTDIR";
+}
+
+/** A directory's entries; none when it does not exist (any other error is thrown). */
+export async function listDirectory(dir: string): Promise<Dirent[]> {
+  try {
+    return await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw err;
+  }
 }
 
 /** Whether `path` exists; any error but "not found" is thrown (a permission problem is not "no"). */

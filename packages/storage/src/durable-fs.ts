@@ -54,8 +54,7 @@ export class DurableFs {
    * dir. Creates the target's directory when it is missing.
    */
   async writeFile(target: string, data: Uint8Array | string): Promise<void> {
-    const temp = tempPathFor(target);
-    try {
+    await this.renameIntoPlace(target, async (temp) => {
       const handle = await this.openNew(temp);
       try {
         await handle.writeFile(data);
@@ -63,13 +62,7 @@ export class DurableFs {
       } finally {
         await handle.close();
       }
-      await rename(temp, target);
-    } catch (err) {
-      // ENOSPC and friends: never leave the temp file in the repository.
-      await rm(temp, { force: true });
-      throw err;
-    }
-    this.observe({ op: "rename", from: temp, to: target });
+    });
     await this.syncDirectory(dirname(target));
   }
 
@@ -202,9 +195,8 @@ export class DurableFs {
     }
   }
 
-  private async copy(from: string, to: string): Promise<void> {
-    const temp = tempPathFor(to);
-    try {
+  private copy(from: string, to: string): Promise<void> {
+    return this.renameIntoPlace(to, async (temp) => {
       await copyFile(from, temp);
       const handle = await open(temp, "r+");
       try {
@@ -212,11 +204,22 @@ export class DurableFs {
       } finally {
         await handle.close();
       }
-      await rename(temp, to);
+    });
+  }
+
+  /**
+   * `fill` writes a temp file beside `target` and leaves its data fsync'd; it is then renamed over
+   * `target`. ENOSPC and friends: the temp file never outlives a failure.
+   */
+  private async renameIntoPlace(target: string, fill: (temp: string) => Promise<void>): Promise<void> {
+    const temp = tempPathFor(target);
+    try {
+      await fill(temp);
+      await rename(temp, target);
     } catch (err) {
       await rm(temp, { force: true });
       throw err;
     }
-    this.observe({ op: "rename", from: temp, to });
+    this.observe({ op: "rename", from: temp, to: target });
   }
 }

@@ -1,7 +1,6 @@
-import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { isValidRepositoryName } from "@berth/oci";
-import { isNotFound, pathExists } from "./atomic-file.js";
+import { listDirectory, pathExists } from "./atomic-file.js";
 import type { DurableFs } from "./durable-fs.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import { emptyIndex, serializeIndex } from "./oci-index.js";
@@ -107,13 +106,7 @@ export class FsRepositoryStore implements RepositoryStore {
 
   private async walk(dir: string, prefix: string[], found: Set<string>, depth: number, unannounced?: Set<string>): Promise<void> {
     if (depth > MAX_WALK_DEPTH) return;
-    let entries: import("node:fs").Dirent[];
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      if (isNotFound(err)) return;
-      throw err;
-    }
+    const entries = await listDirectory(dir);
     const isRepo = entries.some((e) => e.isFile() && e.name === OCI_LAYOUT_FILE);
     const name = prefix.join("/");
     // zot keeps its own files under the root (cache.db, _trivy): only valid names are repositories.

@@ -1,6 +1,6 @@
-import { readdir, stat, unlink } from "node:fs/promises";
+import { stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { isNotFound } from "./atomic-file.js";
+import { isNotFound, listDirectory } from "./atomic-file.js";
 import { UPLOADS_DIR, isTempFileName } from "./paths.js";
 
 export interface SweepOptions {
@@ -30,14 +30,7 @@ export async function sweepTemporaryFiles(root: string, options: SweepOptions = 
   const removed: string[] = [];
   const visit = async (dir: string, rel: string, depth: number): Promise<void> => {
     if (depth > MAX_DEPTH) return;
-    let entries: import("node:fs").Dirent[];
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      if (isNotFound(err)) return;
-      throw err;
-    }
-    for (const entry of entries) {
+    for (const entry of await listDirectory(dir)) {
       const path = join(dir, entry.name);
       const relPath = rel ? `${rel}/${entry.name}` : entry.name;
       if (entry.isDirectory()) {
