@@ -1,5 +1,6 @@
 import { type ReadStream, createReadStream } from "node:fs";
 import { type FileHandle, open, rm, stat } from "node:fs/promises";
+import { dirname } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { type Digest, DigestVerifier } from "@berth/oci";
 import { isNotFound, streamToFile } from "./atomic-file.js";
@@ -112,7 +113,11 @@ export class FsBlobStore implements BlobStore {
     verifier.update(data);
     verifier.verify(digest);
     const target = blobPath(this.root, repo, digest);
-    if ((await this.stat(repo, digest)) === data.byteLength) return;
+    if ((await this.stat(repo, digest)) === data.byteLength) {
+      // Stored already, maybe by a request still committing it: answer once it is durable.
+      await this.fs.awaitDurable(dirname(target));
+      return;
+    }
     await this.fs.writeFile(target, data);
     this.remember(repo, digest);
   }

@@ -40,6 +40,8 @@ interface DirSync {
 export class DurableFs {
   private readonly dirs = new Map<string, DirSync>();
   private readonly creatingDirs = new Map<string, Promise<void>>();
+  /** Directories with a change in flight or made but not yet fsync'd: count per directory. */
+  private readonly unsynced = new Map<string, number>();
   private readonly observe: (change: FsChange) => void;
   private readonly syncDirs: boolean;
   private syncIds = 0;
@@ -54,37 +56,40 @@ export class DurableFs {
    * dir. Creates the target's directory when it is missing.
    */
   async writeFile(target: string, data: Uint8Array | string): Promise<void> {
-    await this.renameIntoPlace(target, async (temp) => {
-      const handle = await this.openNew(temp);
-      try {
-        await handle.writeFile(data);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    });
-    await this.syncDirectory(dirname(target));
+    await this.changing(dirname(target), () =>
+      this.renameIntoPlace(target, async (temp) => {
+        const handle = await this.openNew(temp);
+        try {
+          await handle.writeFile(data);
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+      }),
+    );
   }
 
   /** Creates an empty file that must not exist yet (an upload session), durably, and its directory when missing. */
-  async createFile(path: string): Promise<void> {
-    const handle = await this.openNew(path);
-    await handle.close();
-    this.observe({ op: "create", path });
-    await this.syncDirectory(dirname(path));
+  createFile(path: string): Promise<void> {
+    return this.changing(dirname(path), async () => {
+      const handle = await this.openNew(path);
+      await handle.close();
+      this.observe({ op: "create", path });
+    });
   }
 
   /** Renames a file whose data is already fsync'd into place, creating the target's directory when needed. */
-  async move(from: string, to: string): Promise<void> {
-    try {
-      await rename(from, to);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-      await this.ensureDirectory(dirname(to));
-      await rename(from, to);
-    }
-    this.observe({ op: "rename", from, to });
-    await this.syncDirectory(dirname(to));
+  move(from: string, to: string): Promise<void> {
+    return this.changing(dirname(to), async () => {
+      try {
+        await rename(from, to);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+        await this.ensureDirectory(dirname(to));
+        await rename(from, to);
+      }
+      this.observe({ op: "rename", from, to });
+    });
   }
 
   /**
@@ -94,30 +99,50 @@ export class DurableFs {
    */
   async linkOrCopy(from: string, to: string): Promise<boolean> {
     await this.ensureDirectory(dirname(to));
-    try {
-      await link(from, to);
-      this.observe({ op: "link", from, to });
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "EEXIST") return true;
-      if (isNotFound(err)) return false;
-      await this.copy(from, to);
-    }
-    await this.syncDirectory(dirname(to));
-    return true;
+    const made = await this.changing(dirname(to), async () => {
+      try {
+        await link(from, to);
+        this.observe({ op: "link", from, to });
+        return "linked";
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === "EEXIST") return "existed";
+        if (isNotFound(err)) return "gone";
+        await this.copy(from, to);
+        return "copied";
+      }
+    });
+    // Another request may have made `to` an instant ago: answer only once it is durable.
+    if (made === "existed") await this.awaitDurable(dirname(to));
+    return made !== "gone";
   }
 
   /** Removes a file durably; false when it was not there. */
-  async remove(path: string): Promise<boolean> {
-    try {
-      await unlink(path);
-    } catch (err) {
-      if (isNotFound(err)) return false;
-      throw err;
+  remove(path: string): Promise<boolean> {
+    return this.changing(dirname(path), async () => {
+      try {
+        await unlink(path);
+      } catch (err) {
+        if (isNotFound(err)) return false;
+        throw err;
+      }
+      this.observe({ op: "unlink", path });
+      return true;
+    });
+  }
+
+  /**
+   * Resolves once every change made so far in `dir` (and the creation of `dir` and its parents)
+   * is durable. For a caller that answers on the strength of an entry another request made an
+   * instant ago: a manifest already stored, a blob another push is still committing.
+   */
+  awaitDurable(dir: string): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (let d = dir; ; d = dirname(d)) {
+      if (this.unsynced.has(d)) waits.push(this.syncDirectory(d));
+      if (dirname(d) === d) break;
     }
-    this.observe({ op: "unlink", path });
-    await this.syncDirectory(dirname(path));
-    return true;
+    return Promise.all(waits).then(() => undefined);
   }
 
   /** `mkdir -p` whose every new directory is durable: each one's parent is fsync'd after it. */
@@ -169,6 +194,23 @@ export class DurableFs {
     return running;
   }
 
+  /**
+   * Runs `change` (which alters entries of `dir`), then fsyncs `dir`. Until that fsync is done,
+   * `dir` counts as unsynced: from before the change starts, so no one sees the entry unmarked.
+   */
+  private async changing<T>(dir: string, change: () => Promise<T>): Promise<T> {
+    this.unsynced.set(dir, (this.unsynced.get(dir) ?? 0) + 1);
+    try {
+      const result = await change();
+      await this.syncDirectory(dir);
+      return result;
+    } finally {
+      const left = (this.unsynced.get(dir) ?? 1) - 1;
+      if (left > 0) this.unsynced.set(dir, left);
+      else this.unsynced.delete(dir);
+    }
+  }
+
   /** Opens a new file for writing; its directory is created (durably) only when missing: one call when it exists. */
   private async openNew(path: string): Promise<FileHandle> {
     try {
@@ -191,7 +233,7 @@ export class DurableFs {
     }
     for (const d of created) {
       this.observe({ op: "mkdir", path: d });
-      await this.syncDirectory(dirname(d));
+      await this.changing(dirname(d), async () => {});
     }
   }
 
