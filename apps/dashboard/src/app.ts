@@ -4,7 +4,7 @@ import type { Logger } from "@berth/telemetry";
 import { createBullBoard } from "@bull-board/api";
 import { ExpressAdapter } from "@bull-board/express";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@berth/queue";
 import type { DashboardAuth } from "./auth-settings.js";
 import { basicAuth } from "./basic-auth.js";
 import { deadLetterRoutes } from "./dead-letter-routes.js";
@@ -13,9 +13,9 @@ import { buildSinkBoards } from "./sink-boards.js";
 export interface DashboardOptions {
   config: BerthConfig;
   /** Fail-fast connection for the board's reads and the operator's actions. */
-  connection: Redis;
+  connection: RedisConnection;
   /** Wait-forever connection for the dead-letter parker's BullMQ workers. */
-  consumerConnection: Redis;
+  consumerConnection: RedisConnection;
   /** From `resolveDashboardAuth`; `undefined` only when the config asked for anonymous access. */
   auth: DashboardAuth;
   logger: Logger;

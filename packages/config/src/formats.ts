@@ -13,7 +13,9 @@ import {
   nonEmptyString,
   oneOf,
   optional,
+  integerAtLeast,
   port,
+  positiveDuration,
   redisUrl,
   required,
   type Rule,
@@ -27,6 +29,7 @@ export interface BerthFormat {
 }
 
 const toPort = (text: string): unknown => (/^\d+$/.test(text) ? Number(text) : text);
+const toInteger = toPort;
 const toBoolean = (text: string): unknown => ({ true: true, false: false })[text] ?? text;
 const toList = (text: string): unknown => text.split(",").map((s) => s.trim());
 const toLowerCase = (text: string): unknown => text.toLowerCase();
@@ -41,6 +44,8 @@ export const FORMATS = {
   "berth-boolean": { rule: boolean, coerce: toBoolean },
   "berth-log-level": { rule: oneOf(LOG_LEVELS), coerce: toLowerCase },
   "berth-string-list": { rule: stringList(), coerce: toList },
+  "berth-count": { rule: integerAtLeast(0), coerce: toInteger },
+  "berth-positive-duration": { rule: positiveDuration },
   "berth-redis-url": { rule: redisUrl },
   "berth-http-url": { rule: httpUrl },
   // Sinks are an array of objects: convict only checks it is an array; sink-validation.ts

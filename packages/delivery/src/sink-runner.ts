@@ -12,7 +12,7 @@ import {
 } from "@berth/queue";
 import type { Logger } from "@berth/telemetry";
 import { type Job, Queue, Worker } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@berth/queue";
 import {
   type AttemptFailure,
   PermanentJobFailure,
@@ -43,7 +43,7 @@ const SWEEP_INTERVAL_MS = 30_000;
 export interface SinkRunnerOptions {
   sink: SinkConfig;
   deliverer: Sink;
-  connection: Redis;
+  connection: RedisConnection;
   prefix: string;
   logger: Logger;
   metrics: DeliveryMetrics;

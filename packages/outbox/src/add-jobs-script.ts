@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@berth/queue";
 
 /**
  * One Redis script call that adds many standard BullMQ jobs, possibly to several queues: what
@@ -64,10 +64,10 @@ export interface ScriptJob {
   timestamp: number;
 }
 
-type WithAddJobs = Redis & { [COMMAND](...args: (string | number)[]): Promise<string[]> };
+type WithAddJobs = RedisConnection & { [COMMAND](...args: (string | number)[]): Promise<string[]> };
 
 /** Registers the script on the connection (once); ioredis sends EVALSHA and loads it on NOSCRIPT. */
-export function withAddJobs(redis: Redis): WithAddJobs {
+export function withAddJobs(redis: RedisConnection): WithAddJobs {
   if (!(COMMAND in redis)) redis.defineCommand(COMMAND, { lua: ADD_JOBS_LUA });
   return redis as WithAddJobs;
 }

@@ -1,6 +1,6 @@
 import type { BerthEvent } from "@berth/events";
+import type { RedisConnection } from "@berth/queue";
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import { type ScriptJob, addJobs, withAddJobs } from "./add-jobs-script.js";
 import { createGroupCommit } from "./group-commit.js";
 import type { QueueBatch } from "./job-router.js";
@@ -51,7 +51,7 @@ function scriptJobs(prefix: string, batches: readonly QueueBatch[], timestamp: n
   return jobs;
 }
 
-export function createEnqueuer(connection: Redis, prefix: string): Enqueuer {
+export function createEnqueuer(connection: RedisConnection, prefix: string): Enqueuer {
   const redis = withAddJobs(connection);
   /** One BullMQ Queue per queue name, kept for its init: it writes the queue's meta as Queue.add's would. */
   const queues = new Map<string, { queue: Queue; ready: Promise<unknown> }>();

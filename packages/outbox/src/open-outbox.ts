@@ -1,8 +1,7 @@
 import type { BerthConfig } from "@berth/config";
 import type { BerthEvent } from "@berth/events";
 import type { Logger, Registry } from "@berth/telemetry";
-import { watchRedisPersistence } from "@berth/queue";
-import type { Redis } from "ioredis";
+import { type RedisConnection, watchRedisPersistence } from "@berth/queue";
 import { createEnqueuer } from "./enqueue.js";
 import { createJobRouter } from "./job-router.js";
 import { Journal, journalDirectory } from "./journal.js";
@@ -17,7 +16,7 @@ export const DEFAULT_JOURNAL_SEGMENT_BYTES = 8 * 1024 * 1024;
 const STARTUP_CONNECT_WAIT_MS = 500;
 
 /** Resolves when the connection is ready or after `ms`, whichever comes first; never rejects. */
-function firstConnection(redis: Redis, ms: number): Promise<void> {
+function firstConnection(redis: RedisConnection, ms: number): Promise<void> {
   if (isReady(redis)) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
@@ -70,7 +69,7 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
   if (journal.depth > 0) logger.warn({ events: journal.depth }, "outbox: journal holds events from an earlier run");
 
   let relayKick = (): void => {};
-  const redis = createProducerConnection(config.queue.redisUrl, {
+  const redis = createProducerConnection(config.queue.redis, {
     // Publish is bounded by enqueueTimeoutMs; this only stops a hung command from lingering.
     commandTimeoutMs: 2_000,
     connectTimeoutMs: 2_000,

@@ -3,7 +3,7 @@
  * test runs fast and only trips what it means to trip: short retry delays, and a breaker that
  * never opens unless the test lowers its threshold.
  */
-import type { SinkConfig } from "@berth/config";
+import type { BerthConfig, SinkConfig } from "@berth/config";
 
 const UNUSED_ADDRESS: Record<SinkConfig["type"], string> = {
   // Port 9 (discard) is closed on test machines: nothing is delivered unless a test overrides it.
@@ -27,4 +27,9 @@ export function testSinkConfig(overrides: Partial<SinkConfig> & Pick<SinkConfig,
     breaker: { threshold: 1_000_000, cooldownMs: 60_000 },
     ...overrides,
   };
+}
+
+/** `BerthConfig.queue` for one Redis server at `url`, as @berth/config resolves a URL. */
+export function testQueueConfig(url: string, prefix: string, minReplicas = 0): BerthConfig["queue"] {
+  return { redis: { kind: "standalone", url }, prefix, durability: { minReplicas, timeoutMs: 250 } };
 }

@@ -12,6 +12,7 @@ import {
   deliveryJobOptions,
   sinkQueueName,
 } from "@berth/queue";
+import { testQueueConfig } from "@berth/testing";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 
@@ -37,7 +38,7 @@ export function configWithSink(sink: SinkConfig, redisUrl: string, prefix: strin
       lint: { enable: false, mandatoryAnnotations: [] },
       events: { enable: true, source: "berth.test", typePrefix: "zotregistry", sinks: [sink] },
     },
-    queue: { redisUrl, prefix },
+    queue: testQueueConfig(redisUrl, prefix),
     dashboard: { ...listen, auth: { anonymous: true, readOnly: false } },
     workers: { http: listen, nats: listen },
   };

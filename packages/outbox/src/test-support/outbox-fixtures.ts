@@ -1,7 +1,7 @@
 /** Dev-only builders for outbox tests: typed config literals and events. */
 import type { BerthConfig, SinkConfig } from "@berth/config";
 import { type BerthEvent, type EventKind, createEventFactory } from "@berth/events";
-import { testSinkConfig } from "@berth/testing";
+import { testQueueConfig, testSinkConfig } from "@berth/testing";
 
 export function testSink(overrides: Partial<SinkConfig> & Pick<SinkConfig, "name">): SinkConfig {
   return testSinkConfig({
@@ -20,6 +20,8 @@ export function testConfig(options: {
   prefix: string;
   sinks: SinkConfig[];
   enable?: boolean;
+  /** queue.durability.minReplicas (default 0). */
+  minReplicas?: number;
 }): BerthConfig {
   const listen = { address: "127.0.0.1", port: 0 };
   return {
@@ -36,7 +38,7 @@ export function testConfig(options: {
         sinks: options.sinks,
       },
     },
-    queue: { redisUrl: options.redisUrl, prefix: options.prefix },
+    queue: testQueueConfig(options.redisUrl, options.prefix, options.minReplicas),
     dashboard: { ...listen, auth: { anonymous: true, readOnly: true } },
     workers: { http: listen, nats: listen },
   };
