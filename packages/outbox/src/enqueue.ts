@@ -1,5 +1,6 @@
+import type { DurabilitySettings } from "@berth/config";
 import type { BerthEvent } from "@berth/events";
-import type { RedisConnection } from "@berth/queue";
+import { type RedisConnection, waitForReplicas } from "@berth/queue";
 import { Queue } from "bullmq";
 import { type ScriptJob, addJobs, withAddJobs } from "./add-jobs-script.js";
 import { createGroupCommit } from "./group-commit.js";
@@ -12,12 +13,25 @@ export class EnqueueTimeoutError extends Error {
   }
 }
 
+/** The master took the jobs but fewer replicas than required confirmed them in time. */
+export class ReplicasNotConfirmedError extends Error {
+  override readonly name = "ReplicasNotConfirmedError";
+  constructor(
+    readonly confirmed: number,
+    readonly required: number,
+  ) {
+    super(`${confirmed} of ${required} required Redis replicas confirmed the enqueue in time`);
+  }
+}
+
 export interface Enqueuer {
   /**
    * Adds every job of every batch as a standard BullMQ job (add-jobs-script.ts), in one script
    * call for all queues and for the publishes gathered while the previous call was in flight
-   * (group-commit.ts). Rejects on any failure or after `timeoutMs` (the adds may still land
-   * later: job ids make that harmless).
+   * (group-commit.ts). With `durability.minReplicas`, resolves only once that many replicas
+   * confirmed the call (Redis WAIT). Rejects on any failure, a shortfall of replicas or after
+   * `timeoutMs` (the adds may still land, or have landed: job ids make a re-add a no-op while
+   * the job exists).
    */
   enqueue(batches: readonly QueueBatch[], timeoutMs: number): Promise<void>;
   close(): Promise<void>;
@@ -51,7 +65,9 @@ function scriptJobs(prefix: string, batches: readonly QueueBatch[], timestamp: n
   return jobs;
 }
 
-export function createEnqueuer(connection: RedisConnection, prefix: string): Enqueuer {
+const NO_REPLICAS: DurabilitySettings = { minReplicas: 0, timeoutMs: 0 };
+
+export function createEnqueuer(connection: RedisConnection, prefix: string, durability = NO_REPLICAS): Enqueuer {
   const redis = withAddJobs(connection);
   /** One BullMQ Queue per queue name, kept for its init: it writes the queue's meta as Queue.add's would. */
   const queues = new Map<string, { queue: Queue; ready: Promise<unknown> }>();
@@ -74,7 +90,15 @@ export function createEnqueuer(connection: RedisConnection, prefix: string): Enq
 
   const commit = createGroupCommit<QueueBatch>(async (batches) => {
     await Promise.all(batches.map((b) => queueReady(b.queueName)));
-    await addJobs(redis, scriptJobs(prefix, batches, Date.now()));
+    const jobs = scriptJobs(prefix, batches, Date.now());
+    await addJobs(redis, jobs);
+    if (durability.minReplicas === 0 || jobs.length === 0) return;
+    // Asynchronous replication: a master that dies before its replicas copied the jobs loses
+    // them on failover. WAIT (on the connection that wrote them) turns that into a known case:
+    // unconfirmed jobs are journaled by the caller and added again by the relay.
+    const key = `${jobs[0]!.queueKey}${jobs[0]!.id}`;
+    const confirmed = await waitForReplicas(connection, key, durability.minReplicas, durability.timeoutMs);
+    if (confirmed < durability.minReplicas) throw new ReplicasNotConfirmedError(confirmed, durability.minReplicas);
   });
 
   return {

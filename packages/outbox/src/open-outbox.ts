@@ -61,7 +61,10 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
   if (!events.enable || events.sinks.length === 0) return disabledOutbox();
 
   const now = options.now ?? (() => performance.now());
-  const enqueueTimeoutMs = options.enqueueTimeoutMs ?? DEFAULT_ENQUEUE_TIMEOUT_MS;
+  const { durability } = config.queue;
+  // With replicas to wait for, a publish may wait for the group ahead and its own WAIT.
+  const waitBudgetMs = durability.minReplicas > 0 ? 2 * durability.timeoutMs : 0;
+  const enqueueTimeoutMs = (options.enqueueTimeoutMs ?? DEFAULT_ENQUEUE_TIMEOUT_MS) + waitBudgetMs;
   const journal = await Journal.open(journalDirectory(config.storage.rootDirectory), {
     maxSegmentBytes: options.journalSegmentBytes ?? DEFAULT_JOURNAL_SEGMENT_BYTES,
     logger,
@@ -71,7 +74,7 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
   let relayKick = (): void => {};
   const redis = createProducerConnection(config.queue.redis, {
     // Publish is bounded by enqueueTimeoutMs; this only stops a hung command from lingering.
-    commandTimeoutMs: 2_000,
+    commandTimeoutMs: 2_000 + durability.timeoutMs,
     connectTimeoutMs: 2_000,
     logger,
     onReady: () => relayKick(),
@@ -82,7 +85,7 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
     redisConnected: () => isReady(redis),
   });
   const router = createJobRouter(events.sinks);
-  const enqueuer = createEnqueuer(redis, config.queue.prefix);
+  const enqueuer = createEnqueuer(redis, config.queue.prefix, durability);
   const relay = startJournalRelay({ journal, router, enqueuer, redisReady: () => isReady(redis), logger, metrics });
   relayKick = relay.kick;
   const persistence = watchRedisPersistence(redis, logger);

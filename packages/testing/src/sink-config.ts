@@ -3,7 +3,7 @@
  * test runs fast and only trips what it means to trip: short retry delays, and a breaker that
  * never opens unless the test lowers its threshold.
  */
-import type { BerthConfig, SinkConfig } from "@berth/config";
+import { type BerthConfig, clusterSafePrefix, type RedisTopology, type SinkConfig } from "@berth/config";
 
 const UNUSED_ADDRESS: Record<SinkConfig["type"], string> = {
   // Port 9 (discard) is closed on test machines: nothing is delivered unless a test overrides it.
@@ -29,7 +29,8 @@ export function testSinkConfig(overrides: Partial<SinkConfig> & Pick<SinkConfig,
   };
 }
 
-/** `BerthConfig.queue` for one Redis server at `url`, as @berth/config resolves a URL. */
-export function testQueueConfig(url: string, prefix: string, minReplicas = 0): BerthConfig["queue"] {
-  return { redis: { kind: "standalone", url }, prefix, durability: { minReplicas, timeoutMs: 250 } };
+/** `BerthConfig.queue` as @berth/config resolves it: a URL is one server; a Cluster's prefix gets a hash tag. */
+export function testQueueConfig(redis: string | RedisTopology, prefix: string, minReplicas = 0): BerthConfig["queue"] {
+  const topology: RedisTopology = typeof redis === "string" ? { kind: "standalone", url: redis } : redis;
+  return { redis: topology, prefix: clusterSafePrefix(prefix, topology), durability: { minReplicas, timeoutMs: 250 } };
 }

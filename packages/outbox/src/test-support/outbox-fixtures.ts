@@ -1,5 +1,5 @@
 /** Dev-only builders for outbox tests: typed config literals and events. */
-import type { BerthConfig, SinkConfig } from "@berth/config";
+import type { BerthConfig, RedisTopology, SinkConfig } from "@berth/config";
 import { type BerthEvent, type EventKind, createEventFactory } from "@berth/events";
 import { testQueueConfig, testSinkConfig } from "@berth/testing";
 
@@ -16,7 +16,8 @@ export function testSink(overrides: Partial<SinkConfig> & Pick<SinkConfig, "name
 
 export function testConfig(options: {
   root: string;
-  redisUrl: string;
+  /** A URL (one server) or a topology the test started. */
+  redisUrl: string | RedisTopology;
   prefix: string;
   sinks: SinkConfig[];
   enable?: boolean;
