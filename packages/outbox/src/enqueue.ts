@@ -88,17 +88,42 @@ export function createEnqueuer(connection: RedisConnection, prefix: string, dura
     return ready;
   }
 
+  const required = durability.minReplicas;
+  /**
+   * Replicas confirmed the previous call and the connection has not dropped since. Otherwise
+   * the next call asks WAIT before writing: a relay retry that wrote first would put the same
+   * jobs on the master again each time, and a worker that delivered and removed them in between
+   * would deliver them once more.
+   */
+  let replicasConfirmed = false;
+  connection.on("close", () => {
+    replicasConfirmed = false;
+  });
+
+  /**
+   * Asynchronous replication: a master that dies before its replicas copied the jobs loses them
+   * on failover. WAIT (on the connection that wrote them) turns that into a known case: the
+   * caller journals unconfirmed jobs and the relay adds them again.
+   */
+  async function confirm(key: string): Promise<void> {
+    const confirmed = await waitForReplicas(connection, key, required, durability.timeoutMs);
+    replicasConfirmed = confirmed >= required;
+    if (!replicasConfirmed) throw new ReplicasNotConfirmedError(confirmed, required);
+  }
+
   const commit = createGroupCommit<QueueBatch>(async (batches) => {
     await Promise.all(batches.map((b) => queueReady(b.queueName)));
     const jobs = scriptJobs(prefix, batches, Date.now());
-    await addJobs(redis, jobs);
-    if (durability.minReplicas === 0 || jobs.length === 0) return;
-    // Asynchronous replication: a master that dies before its replicas copied the jobs loses
-    // them on failover. WAIT (on the connection that wrote them) turns that into a known case:
-    // unconfirmed jobs are journaled by the caller and added again by the relay.
+    if (jobs.length === 0) return;
     const key = `${jobs[0]!.queueKey}${jobs[0]!.id}`;
-    const confirmed = await waitForReplicas(connection, key, durability.minReplicas, durability.timeoutMs);
-    if (confirmed < durability.minReplicas) throw new ReplicasNotConfirmedError(confirmed, durability.minReplicas);
+    if (required > 0 && !replicasConfirmed) await confirm(key);
+    try {
+      await addJobs(redis, jobs);
+    } catch (err) {
+      replicasConfirmed = false;
+      throw err;
+    }
+    if (required > 0) await confirm(key);
   });
 
   return {

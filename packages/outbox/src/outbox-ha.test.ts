@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { BerthConfig, SinkConfig } from "@berth/config";
-import { adminConnection, getSinkStatus, pauseSink, resumeSink, sinkQueueName } from "@berth/queue";
+import { adminConnection, deliveryJobId, getSinkStatus, pauseSink, resumeSink, sinkQueueName } from "@berth/queue";
 import { Registry, silentLogger } from "@berth/telemetry";
 import {
   type OwnRedisCluster,
@@ -20,7 +20,9 @@ import {
   uniqueName,
   waitFor,
 } from "@berth/testing";
+import { Queue } from "bullmq";
 import { openOutbox } from "./open-outbox.js";
+import { captureLogger } from "./test-support/capture-logger.js";
 import { testConfig, testEvent, testSink } from "./test-support/outbox-fixtures.js";
 import { waitingJobs } from "./test-support/queue-contents.js";
 
@@ -30,6 +32,19 @@ async function queuedIds(config: BerthConfig, sink: SinkConfig): Promise<string[
   const conn = adminConnection(config.queue.redis, "berth-test-reader");
   try {
     return (await waitingJobs(conn, config.queue.prefix, sinkQueueName(sink))).map((job) => job.data.event.id);
+  } finally {
+    conn.disconnect();
+  }
+}
+
+async function removeJobs(config: BerthConfig, eventId: string): Promise<void> {
+  const conn = adminConnection(config.queue.redis, "berth-test-remover");
+  try {
+    for (const sink of sinks) {
+      const queue = new Queue(sinkQueueName(sink), { connection: conn, prefix: config.queue.prefix });
+      assert.equal(await queue.remove(deliveryJobId(eventId, sink.name)), 1);
+      await queue.close();
+    }
   } finally {
     conn.disconnect();
   }
@@ -55,7 +70,8 @@ describe("outbox under Sentinel with queue.durability.minReplicas 1", () => {
 
   it("enqueues while the replica confirms, journals while it is down, relays each event once when it is back", async () => {
     const config = testConfig({ root, redisUrl: set.topology(), prefix: uniqueName("ha-sentinel"), sinks, minReplicas: 1 });
-    const outbox = await openOutbox({ config, logger: silentLogger(), metrics: new Registry() });
+    const { logger, lines } = captureLogger();
+    const outbox = await openOutbox({ config, logger, metrics: new Registry() });
     try {
       await waitFor("producer connection", () => outbox.status().redisConnected);
       const confirmed = Array.from({ length: 10 }, (_, i) => testEvent("image.updated", `ha/${i}`));
@@ -69,11 +85,21 @@ describe("outbox under Sentinel with queue.durability.minReplicas 1", () => {
       for (const e of unconfirmed) await outbox.publish([e]).catch(() => (rejected += 1));
       assert.equal(rejected, 0, "no publish fails for want of a replica");
       assert.equal(outbox.status().journalDepth, 5, "unconfirmed events wait in the journal");
+      // The first unconfirmed event's jobs did reach the master before WAIT fell short; say a
+      // worker delivered and removed them. The relay, retrying while the replica is away, must
+      // ask WAIT before it writes: a write-first retry would put them back for a second delivery
+      // at every attempt.
+      const first = unconfirmed[0]!;
+      await removeJobs(config, first.id);
+      const relayFailures = () => lines.filter((l) => l.msg.includes("relay failed")).length;
+      const failuresBefore = relayFailures();
+      await waitFor("two more relay retries", () => relayFailures() >= failuresBefore + 2, { timeoutMs: 20_000 });
+      await eachQueueHolds(config, confirmed.map((e) => e.id));
 
       await replica.start();
       await set.waitReplica(replica);
       await waitFor("the relay to drain", () => outbox.status().journalDepth === 0, { timeoutMs: 20_000 });
-      // The first unconfirmed event's jobs reached the master before WAIT timed out: re-added, not doubled.
+      // Once it is back, the journal is relayed: the first event too (at least once), each once.
       await eachQueueHolds(config, [...confirmed, ...unconfirmed].map((e) => e.id));
     } finally {
       await outbox.close();

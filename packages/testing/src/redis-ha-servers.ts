@@ -38,6 +38,7 @@ export async function freeClusterPort(): Promise<number> {
 
 async function info(port: number, section: string): Promise<string> {
   const redis = new Redis(port, "127.0.0.1", { maxRetriesPerRequest: 0, lazyConnect: true, retryStrategy: () => null });
+  redis.on("error", () => {}); // a stopped node: connect() rejects, which is the answer
   try {
     await redis.connect();
     return await redis.info(section);

@@ -32,5 +32,6 @@ export function testSinkConfig(overrides: Partial<SinkConfig> & Pick<SinkConfig,
 /** `BerthConfig.queue` as @berth/config resolves it: a URL is one server; a Cluster's prefix gets a hash tag. */
 export function testQueueConfig(redis: string | RedisTopology, prefix: string, minReplicas = 0): BerthConfig["queue"] {
   const topology: RedisTopology = typeof redis === "string" ? { kind: "standalone", url: redis } : redis;
-  return { redis: topology, prefix: clusterSafePrefix(prefix, topology), durability: { minReplicas, timeoutMs: 250 } };
+  // A WAIT bound that a busy test machine meets: a shortfall here should mean a replica is down.
+  return { redis: topology, prefix: clusterSafePrefix(prefix, topology), durability: { minReplicas, timeoutMs: 1_000 } };
 }
