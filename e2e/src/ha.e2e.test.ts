@@ -25,8 +25,6 @@ import {
   waitFor,
 } from "@berth/testing";
 import {
-  type HttpEventReceiver,
-  type NatsEventSubscriber,
   type ReceivedEvent,
   startHttpEventReceiver,
   startNatsEventSubscriber,
