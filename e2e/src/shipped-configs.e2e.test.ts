@@ -1,7 +1,7 @@
 /**
  * Every config file the repository ships passes `berth config check`, run as the real CLI
  * process with the environment its deployment gives it (the compose file's BERTH_* variables for
- * deploy/config.json). A broken example would break the README's quick start or `docker compose up`.
+ * deploy/config.json, deploy/ha/config.json). A broken example would break the README's quick start or `docker compose up`.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -45,6 +45,8 @@ const COMPOSE_ENV = { BERTH_REDIS_URL: "redis://redis:6379", BERTH_DASHBOARD_PAS
 const shipped: Array<{ file: string; env: Record<string, string> }> = [
   ...examples.map((file) => ({ file, env: {} })),
   { file: "deploy/config.json", env: COMPOSE_ENV },
+  // deploy/ha/compose.yml: Redis through Sentinel, a 3-node NATS cluster.
+  { file: "deploy/ha/config.json", env: { BERTH_DASHBOARD_PASSWORD: "admin-demo" } },
 ];
 
 describe("shipped config files", () => {

@@ -7,3 +7,4 @@ export * from "./redis-keys.js";
 export * from "./seeded-random.js";
 export * from "./redis-cpu.js";
 export * from "./redis-ha-servers.js";
+export * from "./nats-cluster.js";
