@@ -128,7 +128,8 @@ test(`the node worker-nats is connected to dies mid-load: the R3 stream holds ea
     { timeoutMs: 120_000, intervalMs: 500 },
   );
   const drainedMs = Date.now() - t0;
-  const messages = await readStream(survivor, stream);
+  // JetStream API requests on a cluster that just lost a node can time out on a busy machine.
+  const messages = await waitFor("the stream read back", () => readStream(survivor, stream), { timeoutMs: 60_000, intervalMs: 1_000 });
   const got = messages.map((m) => m.event.id);
   console.log(`nats cluster: events ${EVENTS}, stream messages ${got.length}, unique ${new Set(got).size}, drained ${drainedMs} ms after the kill`);
   assert.equal(got.length, EVENTS, "each event stored once");
