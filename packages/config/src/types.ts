@@ -40,6 +40,9 @@ export interface BreakerSettings {
   cooldownMs: number;
 }
 
+export const SINK_ORDERINGS = ["none", "repository"] as const;
+export type SinkOrdering = (typeof SINK_ORDERINGS)[number];
+
 export interface SinkConfig {
   /** Stable identity: names the sink's queue and dead-letter queue. [a-z0-9][a-z0-9_-]* */
   name: string;
@@ -64,6 +67,11 @@ export interface SinkConfig {
   signingSecret?: string;
   /** Jobs in flight per worker process for this sink. */
   concurrency: number;
+  /**
+   * `repository`: each repository's events reach this sink in sequence order (a retrying event
+   * holds back only the later events of its own repository). `none`: no order (the default).
+   */
+  ordering: SinkOrdering;
   breaker: BreakerSettings;
 }
 

@@ -102,7 +102,7 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
     // Behind a non-empty journal, a new event waits its turn so each repository keeps its order.
     if (!journal.isEmpty() || !isReady(redis)) return toJournal(batch);
     try {
-      await enqueuer.enqueue(jobs, enqueueTimeoutMs);
+      await enqueuer.enqueue({ events: batch, batches: jobs }, enqueueTimeoutMs);
     } catch (err) {
       const e = err as Error;
       logger.warn({ err: { name: e.name, message: e.message } }, "outbox: enqueue failed; journaling");
