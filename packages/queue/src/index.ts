@@ -3,3 +3,4 @@ export * from "./connections.js";
 export * from "./sink-state.js";
 export * from "./redis-persistence.js";
 export * from "./ordering-keys.js";
+export * from "./ordering-status.js";

@@ -76,6 +76,20 @@ function breakerOf(s: SinkStatus): string {
   return s.consecutiveFailures > 0 ? `${s.breaker} (${s.consecutiveFailures} consecutive failures)` : s.breaker;
 }
 
+/** An ordered sink's extra lines: what it holds back, and what a dead letter means for it. */
+function orderingLines(s: SinkStatus): string[] {
+  const o = s.ordering!;
+  const lines = [`ordering: repository; ${o.repositories} repositories with undelivered events, ${o.held} held back behind one`];
+  for (const h of o.heads) {
+    const tried = h.headAttempts > 0 ? `${h.headAttempts} failed attempts` : "not failed yet";
+    lines.push(`held: ${h.repository} waits for sequence ${h.headSequence} (${tried}); ${h.waitingBehind} events behind it`);
+  }
+  if (s.deadLetters > 0) {
+    lines.push(`${s.deadLetters} dead letters: their repositories went on without them; a replay arrives with outoforder=true`);
+  }
+  return lines;
+}
+
 async function runStatus(config: BerthConfig, name: string | undefined, json: boolean, io: CliIo): Promise<number> {
   const sinks = name ? [findSink(config, name)] : configuredSinks(config);
   if (sinks.length === 0) {
@@ -91,6 +105,7 @@ async function runStatus(config: BerthConfig, name: string | undefined, json: bo
   for (const s of statuses) {
     const row = [s.sink, s.type, s.waiting, s.active, s.delayed, s.failed, s.deadLetters, stateOf(s), breakerOf(s)];
     io.out(row.join("\t"));
+    if (s.ordering) for (const line of orderingLines(s)) io.out(`  ${line}`);
   }
   return EXIT.ok;
 }
