@@ -4,6 +4,7 @@
  * every top-level value checked against its format -> each sink validated -> secrets and
  * files resolved -> cross-field rules.
  */
+import { parseDuration } from "./duration.js";
 import convict from "convict";
 import { ConfigError } from "./config-error.js";
 import { readConfigFile, resolvePath } from "./files.js";
@@ -38,7 +39,7 @@ interface SchemaValues {
   log: { level: LogLevel; output?: string };
   extensions: {
     lint: { enable: boolean; mandatoryAnnotations: string[] };
-    events: { enable: boolean; source: string; typePrefix: string; sinks: unknown[] };
+    events: { enable: boolean; source: string; typePrefix: string; sinks: unknown[]; log: { maxAge: string; maxEvents: number } };
   };
   queue: { redis: string; prefix: string };
   dashboard: {
@@ -108,6 +109,10 @@ function resolve(
         source: values.extensions.events.source,
         typePrefix: values.extensions.events.typePrefix,
         sinks,
+        log: {
+          maxAgeMs: parseDuration(values.extensions.events.log.maxAge) ?? 0,
+          maxEvents: values.extensions.events.log.maxEvents,
+        },
       },
     },
     queue: { redisUrl: values.queue.redis, prefix: values.queue.prefix },

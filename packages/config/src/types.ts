@@ -80,6 +80,12 @@ export interface ListenSettings {
   port: number;
 }
 
+/** The retained event log, bounded by age and by count (`maxEvents` 0 = off). */
+export interface EventLogSettings {
+  maxAgeMs: number;
+  maxEvents: number;
+}
+
 export interface BerthConfig {
   distSpecVersion: string;
   storage: {
@@ -91,7 +97,7 @@ export interface BerthConfig {
   log: { level: LogLevel; output?: string };
   extensions: {
     lint: { enable: boolean; mandatoryAnnotations: string[] };
-    events: { enable: boolean; source: string; typePrefix: string; sinks: SinkConfig[] };
+    events: { enable: boolean; source: string; typePrefix: string; sinks: SinkConfig[]; log: EventLogSettings };
   };
   queue: {
     /** Redis URL; may carry a password (masked when printed). */

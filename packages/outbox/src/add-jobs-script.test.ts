@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type BerthEvent, formatSequence } from "@berth/events";
-import { orderPendingKey, sequenceKey, sinkQueueName } from "@berth/queue";
+import { eventLogKey, orderPendingKey, readEventLog, sequenceKey, sinkQueueName } from "@berth/queue";
 import { SHARED_REDIS_URL, deleteKeysByPrefix, startRedisServer, uniqueName, waitFor } from "@berth/testing";
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
@@ -18,6 +18,7 @@ const sinks = [
   testSink({ name: "bus", type: "nats", channel: "x" }),
 ];
 const router = createJobRouter(sinks);
+const LOG = { maxAgeMs: 86_400_000, maxEvents: 1_000 };
 
 /**
  * Everything under a prefix, made comparable: keys without the prefix, stream entry ids replaced
@@ -58,7 +59,8 @@ async function withQueue(redis: Redis, prefix: string, queueName: string, use: (
 /**
  * BullMQ's own path for the same events: Queue.add per job, plus Berth's additions spelled out in
  * client code: an event with at least one new job takes its repository's next sequence (HINCRBY,
- * in publish order), and a new job of an ordered sink joins its repository's pending set.
+ * in publish order) and is appended to the event log, and a new job of an ordered sink joins its
+ * repository's pending set.
  */
 async function addWithBullMQ(redis: Redis, prefix: string, events: readonly BerthEvent[]): Promise<void> {
   const batches = router.route(events);
@@ -70,6 +72,7 @@ async function addWithBullMQ(redis: Redis, prefix: string, events: readonly Bert
     const anyNew = (await Promise.all(keys.map((k) => redis.exists(k)))).includes(0);
     const sequence = anyNew ? formatSequence(await redis.hincrby(sequenceKey(prefix), event.data.name, 1)) : undefined;
     stamped.set(event, sequence === undefined ? event : { ...event, sequence });
+    if (sequence !== undefined) await redis.xadd(eventLogKey(prefix), "*", "event", JSON.stringify({ ...event, sequence }));
   }
   for (const batch of batches) {
     await withQueue(redis, prefix, batch.queueName, async (queue) => {
@@ -104,7 +107,7 @@ describe("the add-jobs script writes what BullMQ's Queue.add writes", () => {
     const viaScript = uniqueName("add-script");
     prefixes.push(viaBullMQ, viaScript);
     await steps((events) => addWithBullMQ(redis, viaBullMQ, events), viaBullMQ);
-    const enqueuer = createEnqueuer(redis, viaScript);
+    const enqueuer = createEnqueuer(redis, viaScript, LOG);
     await steps((events) => enqueuer.enqueue({ events, batches: router.route(events) }, 5_000), viaScript);
     await enqueuer.close();
     return { bullmq: await snapshot(redis, viaBullMQ), script: await snapshot(redis, viaScript) };
@@ -154,7 +157,7 @@ describe("the add-jobs script writes what BullMQ's Queue.add writes", () => {
   it("each event takes its repository's next sequence in publish order, the same in every sink's job", async () => {
     const prefix = uniqueName("add-seq");
     prefixes.push(prefix);
-    const enqueuer = createEnqueuer(redis, prefix);
+    const enqueuer = createEnqueuer(redis, prefix, LOG);
     const publish = (events: BerthEvent[]) => enqueuer.enqueue({ events, batches: router.route(events) }, 5_000);
     // repository.created is skipped by the first (filtered) sink: it must still come first.
     const first = [testEvent("repository.created", "s/a"), testEvent("image.updated", "s/a", "1"), testEvent("repository.created", "s/b")];
@@ -179,9 +182,39 @@ describe("the add-jobs script writes what BullMQ's Queue.add writes", () => {
       const pending = await redis.zrange(orderPendingKey(prefix, sinkQueueName(sinks[0]!), "s/a"), "0", "-1", "WITHSCORES");
       assert.deepEqual(pending, [`${first[1]!.id}.updates`, "2", `${second[2]!.id}.updates`, "4"]);
       assert.equal(await redis.exists(orderPendingKey(prefix, sinkQueueName(sinks[1]!), "s/a")), 0);
+      // The event log holds each event once, with its sequence, in sequence order.
+      const logged: string[] = [];
+      for await (const entry of readEventLog(redis, prefix)) logged.push(`${entry.event.data.name}#${Number(entry.event.sequence)}`);
+      assert.deepEqual(logged, [...first, ...second].map((e) => expected.get(e.id)));
     } finally {
       await enqueuer.close();
     }
+  });
+
+  it("the event log is bounded by count (approximately, whole stream nodes) and by age (exactly)", async () => {
+    const prefix = uniqueName("add-log");
+    prefixes.push(prefix);
+    const add = async (enqueuer: ReturnType<typeof createEnqueuer>, n: number, tag: string) => {
+      const events = Array.from({ length: n }, (_, i) => testEvent("image.updated", "log/r", `${tag}${i}`));
+      await enqueuer.enqueue({ events, batches: router.route(events) }, 5_000);
+      return events;
+    };
+    const byCount = createEnqueuer(redis, prefix, { maxAgeMs: 86_400_000, maxEvents: 100 });
+    const last = (await add(byCount, 350, "c")).at(-1)!;
+    const length = await redis.xlen(eventLogKey(prefix));
+    assert.ok(length >= 100 && length < 200, `${length} entries kept for maxEvents 100`);
+    const [[, newest] = ["", []]] = await redis.xrevrange(eventLogKey(prefix), "+", "-", "COUNT", 1);
+    assert.equal((JSON.parse(newest[1]!) as BerthEvent).id, last.id);
+    await byCount.close();
+
+    const byAge = createEnqueuer(redis, prefix, { maxAgeMs: 50, maxEvents: 100 });
+    const before = Date.now();
+    await waitFor("50 ms to pass", () => Date.now() > before + 60);
+    const fresh = await add(byAge, 3, "a");
+    const kept: string[] = [];
+    for await (const entry of readEventLog(redis, prefix)) kept.push(entry.event.id);
+    assert.deepEqual(kept, fresh.map((e) => e.id), "only the events younger than maxAge");
+    await byAge.close();
   });
 
   it("a BullMQ worker already waiting on the queue takes a job the script added", async () => {

@@ -12,7 +12,9 @@ import type { Redis } from "ioredis";
  *    (HINCRBY on the sequence hash), written into the event JSON as the CloudEvents `sequence`
  *    extension (20-digit zero-padded decimal); an event whose every job already exists (a relay
  *    re-adding what a timed-out call had added) takes none, so re-adds leave no gap;
- *  - a new job of an ordered sink joins its repository's pending set (ZADD, score = sequence).
+ *  - a new job of an ordered sink joins its repository's pending set (ZADD, score = sequence);
+ *  - each sequenced event is appended to the event log stream (XADD, MAXLEN ~ maxEvents), and
+ *    the log is trimmed by age once per call (XTRIM MINID, exact: it is the bound users see).
  *
  * Why not `Queue.add`: every event becomes one job per sink, and BullMQ's general script and its
  * client-side job object cost more CPU on both sides of every add; the figures are in the
@@ -21,34 +23,39 @@ import type { Redis } from "ioredis";
  * marker and stream entry compared with `Queue.add` for the same jobs), so a BullMQ upgrade that
  * changes the layout fails there, not in production.
  *
- * KEYS: [1] the sequence hash; then per job (8): wait, meta, id, events, marker, active, the job's
+ * KEYS: [1] the sequence hash, [2] the event log stream; then per job (8): wait, meta, id, events, marker, active, the job's
  *   hash, its repository's pending set for the sink (only touched when the sink is ordered).
- * ARGV: [1] number of events E; per event (2): repository, event JSON without its closing brace;
+ * ARGV: [1] number of events E, [2] the log's maxEvents (0: no log), [3] the log's oldest entry id
+ *   to keep (epoch ms); per event (2): repository, event JSON without its closing brace;
  *   per job (7): event index (1-based), job id, name, sink name (JSON), opts (JSON, BullMQ's stored
  *   form), timestamp, "1" if the sink is ordered.
  * Returns the job ids, in order.
  */
 const ADD_JOBS_LUA = `
 local rcall = redis.call
-local eventCount = tonumber(ARGV[1])
-local base = 1 + 2 * eventCount
+local eventCount, logMax = tonumber(ARGV[1]), tonumber(ARGV[2])
+local base = 3 + 2 * eventCount
 local jobCount = (#ARGV - base) / 7
 local eventIsNew = {}
 for i = 0, jobCount - 1 do
-  if rcall("EXISTS", KEYS[1 + i * 8 + 7]) == 0 then eventIsNew[tonumber(ARGV[base + i * 7 + 1])] = true end
+  if rcall("EXISTS", KEYS[2 + i * 8 + 7]) == 0 then eventIsNew[tonumber(ARGV[base + i * 7 + 1])] = true end
 end
 local eventJson, sequence = {}, {}
 for e = 1, eventCount do
-  local head = ARGV[2 * e + 1]
+  local head = ARGV[2 * e + 3]
   if eventIsNew[e] then
-    sequence[e] = rcall("HINCRBY", KEYS[1], ARGV[2 * e], 1)
+    sequence[e] = rcall("HINCRBY", KEYS[1], ARGV[2 * e + 2], 1)
     head = head .. ',"sequence":"' .. string.format("%020d", sequence[e]) .. '"'
   end
   eventJson[e] = head .. "}"
+  if eventIsNew[e] and logMax > 0 then
+    rcall("XADD", KEYS[2], "MAXLEN", "~", logMax, "*", "event", eventJson[e])
+  end
 end
+if logMax > 0 and eventCount > 0 then rcall("XTRIM", KEYS[2], "MINID", ARGV[3]) end
 local ids = {}
 for i = 0, jobCount - 1 do
-  local k, a = 1 + i * 8, base + i * 7
+  local k, a = 2 + i * 8, base + i * 7
   local waitKey, metaKey, idKey, eventsKey, markerKey, activeKey, jobKey, pendingKey =
     KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5], KEYS[k + 6], KEYS[k + 7], KEYS[k + 8]
   local e, jobId, name = tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 3]
@@ -112,14 +119,24 @@ export function withAddJobs(redis: Redis): WithAddJobs {
   return redis as WithAddJobs;
 }
 
+/** Where the script keeps sequences and the event log, and how long the log is. */
+export interface ScriptTargets {
+  sequenceKey: string;
+  eventLogKey: string;
+  /** 0: no event log. */
+  logMaxEvents: number;
+  /** Log entries older than this (epoch ms) are trimmed. */
+  logMinId: number;
+}
+
 export function addJobs(
   redis: WithAddJobs,
-  sequenceKey: string,
+  targets: ScriptTargets,
   events: readonly ScriptEvent[],
   jobs: readonly ScriptJob[],
 ): Promise<string[]> {
-  const keys: string[] = [sequenceKey];
-  const argv: (string | number)[] = [events.length];
+  const keys: string[] = [targets.sequenceKey, targets.eventLogKey];
+  const argv: (string | number)[] = [events.length, targets.logMaxEvents, targets.logMinId];
   for (const event of events) argv.push(event.repository, event.jsonHead);
   for (const job of jobs) {
     const q = job.queueKey;
@@ -127,5 +144,5 @@ export function addJobs(
     keys.push(`${q}wait`, `${q}meta`, `${q}id`, `${q}events`, `${q}marker`, `${q}active`, jobKey, job.pendingKey ?? jobKey);
     argv.push(job.event + 1, job.id, job.name, job.sink, job.opts, job.timestamp, job.pendingKey ? "1" : "0");
   }
-  return redis[COMMAND](1 + jobs.length * KEYS_PER_JOB, ...keys, ...argv);
+  return redis[COMMAND](2 + jobs.length * KEYS_PER_JOB, ...keys, ...argv);
 }

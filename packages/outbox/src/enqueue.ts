@@ -1,7 +1,8 @@
 import type { BerthEvent } from "@berth/events";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { orderPendingKey, sequenceKey } from "@berth/queue";
+import type { EventLogSettings } from "@berth/config";
+import { eventLogKey, orderPendingKey, sequenceKey } from "@berth/queue";
 import { type ScriptEvent, type ScriptJob, addJobs, withAddJobs } from "./add-jobs-script.js";
 import { createGroupCommit } from "./group-commit.js";
 import type { QueueBatch } from "./job-router.js";
@@ -75,7 +76,10 @@ function scriptCall(prefix: string, publishes: readonly RoutedEvents[], timestam
   return { events, jobs };
 }
 
-export function createEnqueuer(connection: Redis, prefix: string): Enqueuer {
+/** No event log: what tests and tools that do not need one pass. */
+export const NO_EVENT_LOG: EventLogSettings = { maxAgeMs: 0, maxEvents: 0 };
+
+export function createEnqueuer(connection: Redis, prefix: string, log: EventLogSettings = NO_EVENT_LOG): Enqueuer {
   const redis = withAddJobs(connection);
   /** One BullMQ Queue per queue name, kept for its init: it writes the queue's meta as Queue.add's would. */
   const queues = new Map<string, { queue: Queue; ready: Promise<unknown> }>();
@@ -96,11 +100,12 @@ export function createEnqueuer(connection: Redis, prefix: string): Enqueuer {
     return ready;
   }
 
-  const sequences = sequenceKey(prefix);
+  const targets = { sequenceKey: sequenceKey(prefix), eventLogKey: eventLogKey(prefix), logMaxEvents: log.maxEvents };
   const commit = createGroupCommit<RoutedEvents>(async (publishes) => {
     await Promise.all(publishes.flatMap((p) => p.batches.map((b) => queueReady(b.queueName))));
-    const { events, jobs } = scriptCall(prefix, publishes, Date.now());
-    await addJobs(redis, sequences, events, jobs);
+    const now = Date.now();
+    const { events, jobs } = scriptCall(prefix, publishes, now);
+    await addJobs(redis, { ...targets, logMinId: Math.max(0, now - log.maxAgeMs) }, events, jobs);
   });
 
   return {

@@ -83,7 +83,7 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
     redisConnected: () => isReady(redis),
   });
   const router = createJobRouter(events.sinks);
-  const enqueuer = createEnqueuer(redis, config.queue.prefix);
+  const enqueuer = createEnqueuer(redis, config.queue.prefix, events.log);
   const relay = startJournalRelay({ journal, router, enqueuer, redisReady: () => isReady(redis), logger, metrics });
   relayKick = relay.kick;
   const persistence = watchRedisPersistence(redis, logger);

@@ -4,3 +4,4 @@ export * from "./sink-state.js";
 export * from "./redis-persistence.js";
 export * from "./ordering-keys.js";
 export * from "./ordering-status.js";
+export * from "./event-log.js";

@@ -34,6 +34,7 @@ export function testConfig(options: {
         source: "zotregistry.dev",
         typePrefix: "zotregistry",
         sinks: options.sinks,
+        log: { maxAgeMs: 86_400_000, maxEvents: 100_000 },
       },
     },
     queue: { redisUrl: options.redisUrl, prefix: options.prefix },
