@@ -108,13 +108,17 @@ export class OrderedGate {
     this.delivered = orderDeliveredKey(prefix, this.queueName);
   }
 
-  /** May this job be delivered now? The event to send is marked `outoforder` when it is late. */
+  /**
+   * May this job be delivered now? A job outside the pending sets (a replayed dead letter) that is
+   * older than what the sink already has is sent marked `outoforder`: it bypasses the order.
+   */
   async admit(job: Job<DeliveryJobData>): Promise<Admission> {
     const { event } = job.data;
     if (event.sequence === undefined || job.id === undefined) return { verdict: "deliver", event };
     const [verdict, high] = await this.redis.berthOrderAdmit(this.pendingKey(event), this.delivered, this.queueKey, job.id, event.data.name);
     if (verdict === "wait") return { verdict };
-    return { verdict: "deliver", event: Number(event.sequence) < Number(high) ? { ...event, outoforder: true } : event };
+    const late = verdict === "free" && Number(event.sequence) < Number(high);
+    return { verdict: "deliver", event: late ? { ...event, outoforder: true } : event };
   }
 
   /**

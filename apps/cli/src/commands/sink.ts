@@ -4,8 +4,10 @@
  */
 import { parseArgs } from "node:util";
 import type { BerthConfig } from "@berth/config";
+import { openStorage } from "@berth/storage";
 import {
   type SinkStatus,
+  bootstrapSink,
   configuredSinks,
   findSink,
   pauseSinkByOperator,
@@ -19,7 +21,8 @@ export const SINK_USAGE = `usage:
   berth sink pause NAME [--reason TEXT] [--config PATH]
   berth sink resume NAME [--config PATH]
   berth sink status [NAME] [--json] [--config PATH]
-  berth sink test NAME [--config PATH]`;
+  berth sink test NAME [--config PATH]
+  berth sink bootstrap NAME [--config PATH]`;
 
 const OPTIONS = {
   reason: { type: "string" },
@@ -40,14 +43,15 @@ export async function runSink(argv: readonly string[], io: CliIo): Promise<numbe
       return EXIT.ok;
     }
     const [action, name, ...extra] = positionals;
-    const needsName = action === "pause" || action === "resume" || action === "test";
-    if (!action || !["pause", "resume", "status", "test"].includes(action) || extra.length > 0) {
-      throw new UsageError(`expected one of pause, resume, status, test\n${SINK_USAGE}`);
+    const needsName = action === "pause" || action === "resume" || action === "test" || action === "bootstrap";
+    if (!action || !["pause", "resume", "status", "test", "bootstrap"].includes(action) || extra.length > 0) {
+      throw new UsageError(`expected one of pause, resume, status, test, bootstrap\n${SINK_USAGE}`);
     }
     if (needsName && !name) throw new UsageError(`berth sink ${action} needs a sink NAME\n${SINK_USAGE}`);
     const config = await io.loadConfig(argv);
     if (action === "test") return await runSinkTest(findSink(config, name!), config, io);
     if (action === "status") return await runStatus(config, name, values.json ?? false, io);
+    if (action === "bootstrap") return await runBootstrap(config, name!, io);
     const sink = findSink(config, name!);
     return await withSinkAdmin(config, async (ctx) => {
       if (action === "pause") {
@@ -74,6 +78,15 @@ function stateOf(s: SinkStatus): string {
 function breakerOf(s: SinkStatus): string {
   if (s.breaker === "open" && s.breakerOpenUntil) return `open until ${new Date(s.breakerOpenUntil).toISOString()}`;
   return s.consecutiveFailures > 0 ? `${s.breaker} (${s.consecutiveFailures} consecutive failures)` : s.breaker;
+}
+
+/** Queues one snapshot `image.updated` per tag in storage for the sink (its filters apply). */
+async function runBootstrap(config: BerthConfig, name: string, io: CliIo): Promise<number> {
+  const sink = findSink(config, name);
+  const storage = await openStorage(config.storage.rootDirectory);
+  const result = await withSinkAdmin(config, (ctx) => bootstrapSink({ ...ctx, sink, storage, events: config.extensions.events }));
+  io.out(`sink ${sink.name}: ${result.queued} snapshot events queued (one per tag, ${result.repositories} repositories)`);
+  return EXIT.ok;
 }
 
 /** An ordered sink's extra lines: what it holds back, and what a dead letter means for it. */
