@@ -58,3 +58,7 @@ export const DEFAULT_NATS_MODE = "structured" as const;
 
 /** Sink names also name queues and env variables: short, lowercase, no dots or colons. */
 export const SINK_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+/** The event log (`berth events list/replay`): a day of events, at most 100,000 (≈ 100–200 MB of Redis for typical events). */
+export const DEFAULT_EVENT_LOG_MAX_AGE = "24h";
+export const DEFAULT_EVENT_LOG_MAX_EVENTS = 100_000;

@@ -10,10 +10,10 @@ import {
   anyString,
   boolean,
   httpUrl,
+  integerAtLeast,
   nonEmptyString,
   oneOf,
   optional,
-  integerAtLeast,
   port,
   positiveDuration,
   redisUrl,
@@ -29,10 +29,10 @@ export interface BerthFormat {
 }
 
 const toPort = (text: string): unknown => (/^\d+$/.test(text) ? Number(text) : text);
-const toInteger = toPort;
 const toBoolean = (text: string): unknown => ({ true: true, false: false })[text] ?? text;
 const toList = (text: string): unknown => text.split(",").map((s) => s.trim());
 const toLowerCase = (text: string): unknown => text.toLowerCase();
+const toInteger = (text: string): unknown => (/^\d+$/.test(text) ? Number(text) : text);
 
 export const FORMATS = {
   "berth-string": { rule: nonEmptyString },
@@ -48,6 +48,7 @@ export const FORMATS = {
   "berth-positive-duration": { rule: positiveDuration },
   "berth-redis-url": { rule: redisUrl },
   "berth-http-url": { rule: httpUrl },
+  "berth-duration": { rule: positiveDuration },
   // Sinks are an array of objects: convict only checks it is an array; sink-validation.ts
   // checks each sink with exact paths such as `extensions.events.sinks[1].type`.
   "berth-sinks": {

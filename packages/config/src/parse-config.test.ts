@@ -51,6 +51,7 @@ describe("parseConfig: the seed example", () => {
     assert.deepEqual(http?.events, []);
     assert.deepEqual(http?.repositories, []);
     assert.equal(http?.jetstream, false);
+    assert.equal(http?.ordering, "none");
     assert.equal(config.extensions.events.source, D.DEFAULT_EVENT_SOURCE);
     assert.equal(config.extensions.events.typePrefix, D.DEFAULT_TYPE_PREFIX);
     assert.deepEqual(config.queue, {

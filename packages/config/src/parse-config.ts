@@ -40,7 +40,7 @@ interface SchemaValues {
   log: { level: LogLevel; output?: string };
   extensions: {
     lint: { enable: boolean; mandatoryAnnotations: string[] };
-    events: { enable: boolean; source: string; typePrefix: string; sinks: unknown[] };
+    events: { enable: boolean; source: string; typePrefix: string; sinks: unknown[]; log: { maxAge: string; maxEvents: number } };
   };
   queue: { redis: string; prefix: string; durability: { minReplicas: number; timeout: string } };
   dashboard: {
@@ -112,6 +112,10 @@ function resolve(
         source: values.extensions.events.source,
         typePrefix: values.extensions.events.typePrefix,
         sinks,
+        log: {
+          maxAgeMs: parseDuration(values.extensions.events.log.maxAge) ?? 0,
+          maxEvents: values.extensions.events.log.maxEvents,
+        },
       },
     },
     queue: {

@@ -114,6 +114,18 @@ export const CONFIG_SCHEMA = {
         format: "berth-sinks",
         default: [],
       },
+      log: {
+        maxAge: {
+          doc: "How long the event log keeps an event for `berth events list/replay` (trimmed as events are added).",
+          format: "berth-duration",
+          default: D.DEFAULT_EVENT_LOG_MAX_AGE,
+        },
+        maxEvents: {
+          doc: "Most events the event log keeps (about; 0 = no event log).",
+          format: "berth-count",
+          default: D.DEFAULT_EVENT_LOG_MAX_EVENTS,
+        },
+      },
     },
   },
   queue: {

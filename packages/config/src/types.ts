@@ -40,6 +40,9 @@ export interface BreakerSettings {
   cooldownMs: number;
 }
 
+export const SINK_ORDERINGS = ["none", "repository"] as const;
+export type SinkOrdering = (typeof SINK_ORDERINGS)[number];
+
 export interface SinkConfig {
   /** Stable identity: names the sink's queue and dead-letter queue. [a-z0-9][a-z0-9_-]* */
   name: string;
@@ -64,6 +67,11 @@ export interface SinkConfig {
   signingSecret?: string;
   /** Jobs in flight per worker process for this sink. */
   concurrency: number;
+  /**
+   * `repository`: each repository's events reach this sink in sequence order (a retrying event
+   * holds back only the later events of its own repository). `none`: no order (the default).
+   */
+  ordering: SinkOrdering;
   breaker: BreakerSettings;
 }
 
@@ -105,6 +113,12 @@ export interface ListenSettings {
   port: number;
 }
 
+/** The retained event log, bounded by age and by count (`maxEvents` 0 = off). */
+export interface EventLogSettings {
+  maxAgeMs: number;
+  maxEvents: number;
+}
+
 export interface BerthConfig {
   distSpecVersion: string;
   storage: {
@@ -116,7 +130,7 @@ export interface BerthConfig {
   log: { level: LogLevel; output?: string };
   extensions: {
     lint: { enable: boolean; mandatoryAnnotations: string[] };
-    events: { enable: boolean; source: string; typePrefix: string; sinks: SinkConfig[] };
+    events: { enable: boolean; source: string; typePrefix: string; sinks: SinkConfig[]; log: EventLogSettings };
   };
   queue: {
     /** Where Redis is: one server, a Sentinel-watched master, or a Cluster. */

@@ -85,7 +85,7 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
     redisConnected: () => isReady(redis),
   });
   const router = createJobRouter(events.sinks);
-  const enqueuer = createEnqueuer(redis, config.queue.prefix, durability);
+  const enqueuer = createEnqueuer(redis, config.queue.prefix, events.log, durability);
   const relay = startJournalRelay({ journal, router, enqueuer, redisReady: () => isReady(redis), logger, metrics });
   relayKick = relay.kick;
   const persistence = watchRedisPersistence(redis, logger);
@@ -104,7 +104,7 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
     // Behind a non-empty journal, a new event waits its turn so each repository keeps its order.
     if (!journal.isEmpty() || !isReady(redis)) return toJournal(batch);
     try {
-      await enqueuer.enqueue(jobs, enqueueTimeoutMs);
+      await enqueuer.enqueue({ events: batch, batches: jobs }, enqueueTimeoutMs);
     } catch (err) {
       const e = err as Error;
       logger.warn({ err: { name: e.name, message: e.message } }, "outbox: enqueue failed; journaling");

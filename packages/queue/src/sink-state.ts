@@ -18,6 +18,7 @@
  * The queue name never contains `:` and is never `berth`, so these keys cannot collide with
  * BullMQ's `P:Q:*` keys.
  */
+import type { OrderingStatus } from "./ordering-status.js";
 import type { SinkConfig, SinkType } from "@berth/config";
 import { Queue } from "bullmq";
 import type { RedisConnection } from "./connections.js";
@@ -52,6 +53,8 @@ export interface SinkStatus {
   breaker: BreakerState;
   breakerOpenUntil?: number;
   consecutiveFailures: number;
+  /** Ordered sinks only (`ordering: repository`): what the ordering holds back. */
+  ordering?: OrderingStatus;
 }
 
 export function sinkStateKey(prefix: string, sink: SinkRef): string {

@@ -25,6 +25,7 @@ export function testSinkConfig(overrides: Partial<SinkConfig> & Pick<SinkConfig,
     jetstream: false,
     concurrency: 1,
     breaker: { threshold: 1_000_000, cooldownMs: 60_000 },
+    ordering: "none",
     ...overrides,
   };
 }

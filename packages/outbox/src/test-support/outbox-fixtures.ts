@@ -37,6 +37,7 @@ export function testConfig(options: {
         source: "zotregistry.dev",
         typePrefix: "zotregistry",
         sinks: options.sinks,
+        log: { maxAgeMs: 86_400_000, maxEvents: 100_000 },
       },
     },
     queue: testQueueConfig(options.redisUrl, options.prefix, options.minReplicas),
