@@ -125,6 +125,16 @@ interface Push {
 /** A stack (1 × each worker, dashboard) on a fresh deployment, with its receivers. */
 async function startHaStack(kind: string, minReplicas: number) {
   const deployment = await DEPLOYMENTS[kind]!();
+  try {
+    return await startOn(deployment, kind, minReplicas);
+  } catch (err) {
+    // `after` only sees a stack that started: stop the servers here, by PID.
+    await deployment.destroy();
+    throw err;
+  }
+}
+
+async function startOn(deployment: Deployment, kind: string, minReplicas: number) {
   const prefix = uniqueName(`ha-${kind}`);
   const subject = `berth.ha.${uniqueName("s").replaceAll("-", "_")}`;
   const receiver = await startHttpEventReceiver(HOOK);
@@ -142,6 +152,9 @@ async function startHaStack(kind: string, minReplicas: number) {
     httpWorkers: 1,
     natsWorkers: 1,
     dashboard: true,
+  }).catch(async (err: unknown) => {
+    await Promise.allSettled([receiver.close(), subscriber.close()]);
+    throw err;
   });
   const client = new RegistryHttpClient(stack.registryUrl, REGISTRY_USER);
   const base = makeTestImage({ layerBytes: 128 });
