@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type BerthEvent, formatSequence } from "@berth/events";
-import { eventLogKey, orderPendingKey, readEventLog, sequenceKey, sinkQueueName } from "@berth/queue";
+import { eventLogKey, orderPendingKey, readEventLog, sequenceKey, sequencedKey, sinkQueueName } from "@berth/queue";
 import { SHARED_REDIS_URL, deleteKeysByPrefix, startRedisServer, uniqueName, waitFor } from "@berth/testing";
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
@@ -59,24 +59,33 @@ async function withQueue(redis: Redis, prefix: string, queueName: string, use: (
 /**
  * BullMQ's own path for the same events: Queue.add per job, plus Berth's additions spelled out in
  * client code: an event with at least one new job takes its repository's next sequence (HINCRBY,
- * in publish order) and is appended to the event log, and a new job of an ordered sink joins its
- * repository's pending set.
+ * in publish order), is remembered as sequenced and is appended to the event log; an event
+ * already remembered is skipped whole; a new job of an ordered sink joins its repository's
+ * pending set.
  */
 async function addWithBullMQ(redis: Redis, prefix: string, events: readonly BerthEvent[]): Promise<void> {
   const batches = router.route(events);
   const jobKey = (b: QueueBatch, id: string | undefined) => `${prefix}:${b.queueName}:${id}`;
   const stamped = new Map<BerthEvent, BerthEvent>();
+  const skipped = new Set<BerthEvent>();
   for (const event of events) {
     const keys = batches.flatMap((b) => b.jobs.filter((j) => j.data.event === event).map((j) => jobKey(b, j.opts.jobId)));
     if (keys.length === 0) continue;
+    if (await redis.exists(sequencedKey(prefix, event.id))) {
+      skipped.add(event);
+      continue;
+    }
     const anyNew = (await Promise.all(keys.map((k) => redis.exists(k)))).includes(0);
-    const sequence = anyNew ? formatSequence(await redis.hincrby(sequenceKey(prefix), event.data.name, 1)) : undefined;
+    const n = anyNew ? await redis.hincrby(sequenceKey(prefix), event.data.name, 1) : undefined;
+    if (n !== undefined) await redis.set(sequencedKey(prefix, event.id), n, "EX", 86_400);
+    const sequence = n === undefined ? undefined : formatSequence(n);
     stamped.set(event, sequence === undefined ? event : { ...event, sequence });
     if (sequence !== undefined) await redis.xadd(eventLogKey(prefix), "*", "event", JSON.stringify({ ...event, sequence }));
   }
   for (const batch of batches) {
     await withQueue(redis, prefix, batch.queueName, async (queue) => {
       for (const job of batch.jobs) {
+        if (skipped.has(job.data.event)) continue;
         const event = stamped.get(job.data.event) as BerthEvent;
         const isNew = (await redis.exists(jobKey(batch, job.opts.jobId))) === 0;
         await queue.add(job.name, { ...job.data, event }, job.opts);
@@ -120,14 +129,30 @@ describe("the add-jobs script writes what BullMQ's Queue.add writes", () => {
     assert.deepEqual(script, bullmq);
   });
 
-  it("for a job id that already exists: nothing rewritten, a 'duplicated' event", async () => {
+  it("for an event added again (a relay re-add): skipped whole, even after its jobs were delivered and removed", async () => {
     const event = testEvent("image.updated", "dup/repo");
-    const { bullmq, script } = await bothWays(async (add) => {
+    const { bullmq, script } = await bothWays(async (add, prefix) => {
       await add([event]);
+      // A worker delivered and removed one sink's job before the relay re-added the event.
+      const [first] = router.route([event]);
+      await redis.del(`${prefix}:${first!.queueName}:${first!.jobs[0]!.opts.jobId}`);
+      await redis.lrem(`${prefix}:${first!.queueName}:wait`, 0, first!.jobs[0]!.opts.jobId as string);
       await add([event]);
     });
     assert.deepEqual(script, bullmq);
     assert.deepEqual(script["berth:sequence"], { "dup/repo": "1" }, "a re-add takes no sequence number");
+    assert.ok(!Object.keys(script).some((k) => k === `${sinkQueueName(sinks[0]!)}:${event.id}.updates`), "not added again");
+  });
+
+  it("for a job id that already exists once the event's marker expired: nothing rewritten, a 'duplicated' event", async () => {
+    const event = testEvent("image.updated", "dup/old");
+    const { bullmq, script } = await bothWays(async (add, prefix) => {
+      await add([event]);
+      await redis.del(sequencedKey(prefix, event.id));
+      await add([event]);
+    });
+    assert.deepEqual(script, bullmq);
+    assert.deepEqual(script["berth:sequence"], { "dup/old": "1" }, "every job existed: no new number");
     const stream = Object.entries(script).find(([k]) => k.endsWith(":events"))?.[1] as string[][];
     assert.ok(stream.some((fields) => fields.includes("duplicated")));
   });

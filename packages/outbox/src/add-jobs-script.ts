@@ -24,9 +24,10 @@ import type { RedisConnection } from "@berth/queue";
  * changes the layout fails there, not in production.
  *
  * KEYS: [1] the sequence hash, [2] the event log stream; then per job (8): wait, meta, id, events, marker, active, the job's
- *   hash, its repository's pending set for the sink (only touched when the sink is ordered).
+ *   hash, its repository's pending set for the sink (only touched when the sink is ordered); then
+ *   per event (1): its "sequenced" marker.
  * ARGV: [1] number of events E, [2] the log's maxEvents (0: no log), [3] the log's oldest entry id
- *   to keep (epoch ms); per event (2): repository, event JSON without its closing brace;
+ *   to keep (epoch ms), [4] how long the "sequenced" markers live (s); per event (2): repository, event JSON without its closing brace;
  *   per job (7): event index (1-based), job id, name, sink name (JSON), opts (JSON, BullMQ's stored
  *   form), timestamp, "1" if the sink is ordered.
  * Returns the job ids, in order.
@@ -34,17 +35,21 @@ import type { RedisConnection } from "@berth/queue";
 const ADD_JOBS_LUA = `
 local rcall = redis.call
 local eventCount, logMax = tonumber(ARGV[1]), tonumber(ARGV[2])
-local base = 3 + 2 * eventCount
+local base = 4 + 2 * eventCount
 local jobCount = (#ARGV - base) / 7
-local eventIsNew = {}
+local sequencedBase = 2 + jobCount * 8
+local done, eventIsNew = {}, {}
+for e = 1, eventCount do done[e] = rcall("EXISTS", KEYS[sequencedBase + e]) == 1 end
 for i = 0, jobCount - 1 do
-  if rcall("EXISTS", KEYS[2 + i * 8 + 7]) == 0 then eventIsNew[tonumber(ARGV[base + i * 7 + 1])] = true end
+  local e = tonumber(ARGV[base + i * 7 + 1])
+  if not done[e] and rcall("EXISTS", KEYS[2 + i * 8 + 7]) == 0 then eventIsNew[e] = true end
 end
 local eventJson, sequence = {}, {}
 for e = 1, eventCount do
-  local head = ARGV[2 * e + 3]
+  local head = ARGV[2 * e + 4]
   if eventIsNew[e] then
-    sequence[e] = rcall("HINCRBY", KEYS[1], ARGV[2 * e + 2], 1)
+    sequence[e] = rcall("HINCRBY", KEYS[1], ARGV[2 * e + 3], 1)
+    rcall("SET", KEYS[sequencedBase + e], sequence[e], "EX", ARGV[4])
     head = head .. ',"sequence":"' .. string.format("%020d", sequence[e]) .. '"'
   end
   eventJson[e] = head .. "}"
@@ -59,26 +64,29 @@ for i = 0, jobCount - 1 do
   local waitKey, metaKey, idKey, eventsKey, markerKey, activeKey, jobKey, pendingKey =
     KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5], KEYS[k + 6], KEYS[k + 7], KEYS[k + 8]
   local e, jobId, name = tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 3]
-  rcall("INCR", idKey)
-  local maxEvents = rcall("HGET", metaKey, "opts.maxLenEvents")
-  if not maxEvents then
-    maxEvents = 10000
-    rcall("HSET", metaKey, "opts.maxLenEvents", maxEvents)
-  end
-  if rcall("EXISTS", jobKey) == 1 then
-    rcall("XADD", eventsKey, "MAXLEN", "~", maxEvents, "*", "event", "duplicated", "jobId", jobId)
-  else
-    local data = '{"event":' .. eventJson[e] .. ',"sink":' .. ARGV[a + 4] .. '}'
-    rcall("HMSET", jobKey, "name", name, "data", data, "opts", ARGV[a + 5],
-      "timestamp", ARGV[a + 6], "delay", 0, "priority", 0)
-    rcall("XADD", eventsKey, "*", "event", "added", "jobId", jobId, "name", name)
-    local meta = rcall("HMGET", metaKey, "paused", "concurrency")
-    local held = meta[1] and true or false
-    if not held and meta[2] then held = rcall("LLEN", activeKey) >= tonumber(meta[2]) end
-    rcall("LPUSH", waitKey, jobId)
-    if not held then rcall("ZADD", markerKey, 0, "0") end
-    rcall("XADD", eventsKey, "MAXLEN", "~", maxEvents, "*", "event", "waiting", "jobId", jobId)
-    if ARGV[a + 7] == "1" then rcall("ZADD", pendingKey, sequence[e], jobId) end
+  -- An event a call already sequenced (a relay re-add) is skipped whole.
+  if not done[e] then
+    rcall("INCR", idKey)
+    local maxEvents = rcall("HGET", metaKey, "opts.maxLenEvents")
+    if not maxEvents then
+      maxEvents = 10000
+      rcall("HSET", metaKey, "opts.maxLenEvents", maxEvents)
+    end
+    if rcall("EXISTS", jobKey) == 1 then
+      rcall("XADD", eventsKey, "MAXLEN", "~", maxEvents, "*", "event", "duplicated", "jobId", jobId)
+    else
+      local data = '{"event":' .. eventJson[e] .. ',"sink":' .. ARGV[a + 4] .. '}'
+      rcall("HMSET", jobKey, "name", name, "data", data, "opts", ARGV[a + 5],
+        "timestamp", ARGV[a + 6], "delay", 0, "priority", 0)
+      rcall("XADD", eventsKey, "*", "event", "added", "jobId", jobId, "name", name)
+      local meta = rcall("HMGET", metaKey, "paused", "concurrency")
+      local held = meta[1] and true or false
+      if not held and meta[2] then held = rcall("LLEN", activeKey) >= tonumber(meta[2]) end
+      rcall("LPUSH", waitKey, jobId)
+      if not held then rcall("ZADD", markerKey, 0, "0") end
+      rcall("XADD", eventsKey, "MAXLEN", "~", maxEvents, "*", "event", "waiting", "jobId", jobId)
+      if ARGV[a + 7] == "1" then rcall("ZADD", pendingKey, sequence[e], jobId) end
+    end
   end
   ids[i + 1] = jobId
 end
@@ -86,10 +94,11 @@ return ids
 `;
 
 const COMMAND = "berthAddJobs";
-const KEYS_PER_JOB = 8;
 
 /** An event as the script sequences it. */
 export interface ScriptEvent {
+  /** Its "sequenced" marker key (`sequencedKey(prefix, event.id)`). */
+  sequencedKey: string;
   repository: string;
   /** The event's JSON (without a `sequence` member) minus its closing brace. */
   jsonHead: string;
@@ -127,6 +136,8 @@ export interface ScriptTargets {
   logMaxEvents: number;
   /** Log entries older than this (epoch ms) are trimmed. */
   logMinId: number;
+  /** How long an event's "sequenced" marker lives. */
+  sequencedTtlSeconds: number;
 }
 
 export function addJobs(
@@ -136,7 +147,7 @@ export function addJobs(
   jobs: readonly ScriptJob[],
 ): Promise<string[]> {
   const keys: string[] = [targets.sequenceKey, targets.eventLogKey];
-  const argv: (string | number)[] = [events.length, targets.logMaxEvents, targets.logMinId];
+  const argv: (string | number)[] = [events.length, targets.logMaxEvents, targets.logMinId, targets.sequencedTtlSeconds];
   for (const event of events) argv.push(event.repository, event.jsonHead);
   for (const job of jobs) {
     const q = job.queueKey;
@@ -144,5 +155,6 @@ export function addJobs(
     keys.push(`${q}wait`, `${q}meta`, `${q}id`, `${q}events`, `${q}marker`, `${q}active`, jobKey, job.pendingKey ?? jobKey);
     argv.push(job.event + 1, job.id, job.name, job.sink, job.opts, job.timestamp, job.pendingKey ? "1" : "0");
   }
-  return redis[COMMAND](2 + jobs.length * KEYS_PER_JOB, ...keys, ...argv);
+  for (const event of events) keys.push(event.sequencedKey);
+  return redis[COMMAND](keys.length, ...keys, ...argv);
 }

@@ -1,6 +1,6 @@
 import type { DurabilitySettings, EventLogSettings } from "@berth/config";
 import type { BerthEvent } from "@berth/events";
-import { type RedisConnection, eventLogKey, orderPendingKey, sequenceKey, waitForReplicas } from "@berth/queue";
+import { type RedisConnection, eventLogKey, orderPendingKey, sequenceKey, sequencedKey, waitForReplicas } from "@berth/queue";
 import { Queue } from "bullmq";
 import { type ScriptEvent, type ScriptJob, addJobs, withAddJobs } from "./add-jobs-script.js";
 import { createGroupCommit } from "./group-commit.js";
@@ -68,7 +68,7 @@ function scriptCall(prefix: string, publishes: readonly RoutedEvents[], timestam
     for (const event of published) {
       if (!routed.has(event) || index.has(event)) continue;
       index.set(event, events.length);
-      events.push({ repository: event.data.name, jsonHead: jsonHead(event) });
+      events.push({ sequencedKey: sequencedKey(prefix, event.id), repository: event.data.name, jsonHead: jsonHead(event) });
     }
     for (const batch of batches) {
       const queueKey = `${prefix}:${batch.queueName}:`;
@@ -87,6 +87,12 @@ function scriptCall(prefix: string, publishes: readonly RoutedEvents[], timestam
   }
   return { events, jobs };
 }
+
+/**
+ * How long the script remembers that an event took its sequence: far longer than a relay takes to
+ * re-add what a timed-out call had already added (it runs as soon as that same Redis answers).
+ */
+export const SEQUENCED_TTL_SECONDS = 86_400;
 
 /** No event log: what tests and tools that do not need one pass. */
 export const NO_EVENT_LOG: EventLogSettings = { maxAgeMs: 0, maxEvents: 0 };
@@ -142,7 +148,12 @@ export function createEnqueuer(
     if (!replicasConfirmed) throw new ReplicasNotConfirmedError(confirmed, required);
   }
 
-  const targets = { sequenceKey: sequenceKey(prefix), eventLogKey: eventLogKey(prefix), logMaxEvents: log.maxEvents };
+  const targets = {
+    sequenceKey: sequenceKey(prefix),
+    eventLogKey: eventLogKey(prefix),
+    logMaxEvents: log.maxEvents,
+    sequencedTtlSeconds: SEQUENCED_TTL_SECONDS,
+  };
   const commit = createGroupCommit<RoutedEvents>(async (publishes) => {
     await Promise.all(publishes.flatMap((p) => p.batches.map((b) => queueReady(b.queueName))));
     const now = Date.now();

@@ -7,6 +7,7 @@
  * |---|---|---|---|
  * | `P:berth:sequence` | hash repository → integer | add-jobs script (HINCRBY) | the last sequence given to an event of that repository |
  * | `P:berth:order:Q:<repository>` | zset job id → sequence | add-jobs script (ZADD), ordered gate (ZREM) | an ordered sink's undelivered jobs of that repository; the lowest is the only one that may be delivered |
+ * | `P:berth:sequenced:<event id>` | string (sequence), expires after a day | add-jobs script | the event took its sequence: a later re-add of it is skipped |
  * | `P:berth:order-delivered:Q` | hash repository → integer | ordered gate | the highest sequence delivered to that ordered sink |
  */
 export function sequenceKey(prefix: string): string {
@@ -24,4 +25,8 @@ export function orderPendingKey(prefix: string, queueName: string, repository: s
 
 export function orderDeliveredKey(prefix: string, queueName: string): string {
   return `${prefix}:berth:order-delivered:${queueName}`;
+}
+
+export function sequencedKey(prefix: string, eventId: string): string {
+  return `${prefix}:berth:sequenced:${eventId}`;
 }
