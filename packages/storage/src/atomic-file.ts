@@ -73,3 +73,21 @@ export async function pathExists(path: string): Promise<boolean> {
     throw err;
   }
 }
+
+/** fsyncs a directory, so that a rename or a new file in it survives a power loss. */
+export async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The durable writes the tag log and index.json's writer need (a seam for the write layer). */
+export interface StateFiles {
+  writeFile(target: string, data: Uint8Array | string): Promise<void>;
+  syncDirectory(dir: string): Promise<void>;
+}
+
+export const stateFiles: StateFiles = { writeFile: writeFileAtomic, syncDirectory };

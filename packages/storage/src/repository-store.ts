@@ -1,8 +1,8 @@
-import { mkdir, readdir, unlink } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, readdir, stat, unlink } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { isValidRepositoryName } from "@berth/oci";
 import { isNotFound, pathExists, writeFileAtomic } from "./atomic-file.js";
-import { KeyedMutex } from "./keyed-mutex.js";
+import type { LeaseLocks } from "./lease-lock.js";
 import { emptyIndex, serializeIndex } from "./oci-index.js";
 import {
   BLOBS_DIR,
@@ -10,7 +10,9 @@ import {
   UNANNOUNCED_FILE,
   UPLOADS_DIR,
   blobsPath,
+  catalogMarkerPath,
   indexPath,
+  lockPath,
   ociLayoutPath,
   unannouncedPath,
   uploadsPath,
@@ -41,10 +43,12 @@ export class FsRepositoryStore implements RepositoryStore {
   private readonly known = new Set<string>();
   /** Repositories whose creation is announced (or was, by an earlier run): `ensure`'s fast path. */
   private readonly announced = new Set<string>();
-  private catalog: Set<string> | undefined;
-  private readonly mutex = new KeyedMutex();
+  private catalog: { names: Set<string>; marker: string } | undefined;
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly locks: LeaseLocks,
+  ) {}
 
   async exists(repo: string): Promise<boolean> {
     if (this.known.has(repo)) return true;
@@ -55,7 +59,8 @@ export class FsRepositoryStore implements RepositoryStore {
 
   ensure(repo: string, announce?: Announce): Promise<boolean> {
     if (this.announced.has(repo)) return Promise.resolve(false);
-    return this.mutex.run(repo, async () => {
+    // The repository's lock, shared with every replica: one of them creates and announces it.
+    return this.locks.run(lockPath(this.root, repo), async () => {
       if (this.announced.has(repo)) return false;
       const created = !(await this.exists(repo));
       if (created) await this.create(repo);
@@ -86,17 +91,29 @@ export class FsRepositoryStore implements RepositoryStore {
     // oci-layout last: it is what marks the directory as a repository.
     await writeFileAtomic(ociLayoutPath(this.root, repo), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
     this.known.add(repo);
-    this.catalog?.add(repo);
+    // Tells other replicas their catalog is stale (they compare the marker's identity).
+    await mkdir(dirname(catalogMarkerPath(this.root)), { recursive: true });
+    await writeFileAtomic(catalogMarkerPath(this.root), repo);
   }
 
   async list(): Promise<string[]> {
-    if (!this.catalog) {
+    const marker = await this.catalogMarker();
+    if (this.catalog?.marker !== marker) {
       const found = new Set<string>();
       await this.walk(this.root, [], found, 0);
-      for (const repo of this.known) found.add(repo);
-      this.catalog ??= found;
+      this.catalog = { names: found, marker };
     }
-    return [...this.catalog].sort();
+    return [...this.catalog.names].sort();
+  }
+
+  private async catalogMarker(): Promise<string> {
+    try {
+      const info = await stat(catalogMarkerPath(this.root));
+      return `${info.ino}:${info.mtimeMs}:${info.size}`;
+    } catch (err) {
+      if (isNotFound(err)) return "none";
+      throw err;
+    }
   }
 
   private async walk(dir: string, prefix: string[], found: Set<string>, depth: number, unannounced?: Set<string>): Promise<void> {

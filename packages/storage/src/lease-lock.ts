@@ -1,0 +1,152 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { link, mkdir, open, readFile, rename, stat, unlink, utimes } from "node:fs/promises";
+import { dirname } from "node:path";
+import { isNotFound } from "./atomic-file.js";
+import { KeyedMutex } from "./keyed-mutex.js";
+
+export interface LeaseLockOptions {
+  /**
+   * A lock whose content and mtime stay unchanged for this long (measured on the waiter's own
+   * monotonic clock, so clock skew between machines does not matter) belongs to a holder that
+   * died: it is broken. Holders renew the mtime every third of it.
+   */
+  leaseMs: number;
+  /** How long a writer waits for the lock before giving up (the registry answers 503). */
+  waitMs: number;
+}
+
+export const DEFAULT_LOCK_OPTIONS: LeaseLockOptions = { leaseMs: 10_000, waitMs: 30_000 };
+
+/** The lock could not be taken in time, or the filesystem holding it failed: nothing was written. */
+export class LockUnavailableError extends Error {
+  override readonly name = "LockUnavailableError";
+  constructor(
+    readonly path: string,
+    readonly reason: "timeout" | "io",
+    options?: { cause?: unknown },
+  ) {
+    super(reason === "timeout" ? `lock ${path} is held by another writer` : `lock ${path} cannot be taken: filesystem error`, options);
+  }
+}
+
+/** A held lock: `check` throws when another writer has broken it (our lease lapsed). */
+export interface HeldLock {
+  check(): Promise<void>;
+}
+
+/**
+ * Cross-process mutual exclusion through the filesystem every replica shares (local disk, NFS v3+,
+ * CephFS: exclusive create is atomic on each). One lock file per key; inside this process the
+ * holders of a key take turns through a mutex, so only one of them polls the file.
+ */
+export class LeaseLocks {
+  private readonly local = new KeyedMutex();
+  private readonly owner = `${hostname()}:${process.pid}`;
+
+  constructor(readonly options: LeaseLockOptions = DEFAULT_LOCK_OPTIONS) {}
+
+  run<T>(path: string, work: (held: HeldLock) => Promise<T>): Promise<T> {
+    return this.local.run(path, async () => {
+      const token = await this.acquire(path);
+      const renew = setInterval(() => void utimes(path, new Date(), new Date()).catch(() => undefined), this.options.leaseMs / 3);
+      renew.unref();
+      try {
+        return await work({ check: () => this.check(path, token) });
+      } finally {
+        clearInterval(renew);
+        await this.release(path, token);
+      }
+    });
+  }
+
+  private async acquire(path: string): Promise<string> {
+    const token = JSON.stringify({ owner: this.owner, id: randomBytes(9).toString("hex"), at: new Date().toISOString() });
+    const deadline = performance.now() + this.options.waitMs;
+    let seen: { key: string; since: number } | undefined;
+    let delay = 1;
+    for (;;) {
+      try {
+        const file = await open(path, "wx");
+        try {
+          await file.writeFile(token);
+        } finally {
+          await file.close();
+        }
+        return token;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === "ENOENT") {
+          await mkdir(dirname(path), { recursive: true }).catch((cause: unknown) => {
+            throw new LockUnavailableError(path, "io", { cause });
+          });
+          continue;
+        }
+        if (code !== "EEXIST") throw new LockUnavailableError(path, "io", { cause: err });
+      }
+      const held = await observe(path);
+      const now = performance.now();
+      if (held) {
+        const key = `${held.mtimeMs}\n${held.content}`;
+        if (seen?.key !== key) seen = { key, since: now };
+        else if (now - seen.since >= this.options.leaseMs) {
+          await breakStale(path, held.content);
+          seen = undefined;
+          continue;
+        }
+      }
+      if (now >= deadline) throw new LockUnavailableError(path, "timeout");
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, 25);
+    }
+  }
+
+  private async check(path: string, token: string): Promise<void> {
+    const content = await readFile(path, "utf8").catch((err: unknown) => {
+      if (isNotFound(err)) return undefined;
+      throw new LockUnavailableError(path, "io", { cause: err });
+    });
+    if (content !== token) throw new LockUnavailableError(path, "timeout");
+  }
+
+  private async release(path: string, token: string): Promise<void> {
+    try {
+      // Never remove a lock another writer took after breaking ours.
+      if ((await readFile(path, "utf8")) === token) await unlink(path);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+}
+
+async function observe(path: string): Promise<{ content: string; mtimeMs: number } | undefined> {
+  try {
+    const [info, content] = await Promise.all([stat(path), readFile(path, "utf8")]);
+    return { content, mtimeMs: info.mtimeMs };
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw new LockUnavailableError(path, "io", { cause: err });
+  }
+}
+
+/**
+ * Breaks a lock whose holder stopped renewing it. Rename (atomic, so only one breaker wins) and
+ * verify: if the renamed file is not the stale lock (it was broken and re-taken in between), it
+ * is put back unless a newer lock exists already.
+ */
+async function breakStale(path: string, staleContent: string): Promise<void> {
+  const aside = `${path}.${randomBytes(6).toString("hex")}.broken`;
+  try {
+    await rename(path, aside);
+  } catch (err) {
+    if (isNotFound(err)) return;
+    throw new LockUnavailableError(path, "io", { cause: err });
+  }
+  try {
+    if ((await readFile(aside, "utf8")) !== staleContent) {
+      await link(aside, path).catch(() => undefined);
+    }
+  } finally {
+    await unlink(aside).catch(() => undefined);
+  }
+}
