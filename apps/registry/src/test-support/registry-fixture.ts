@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createEventFactory } from "@berth/events";
-import { type Storage, openStorage } from "@berth/storage";
+import { type Storage, type StorageOptions, openStorage } from "@berth/storage";
 import { Registry, silentLogger } from "@berth/telemetry";
 import { type RegistryApp, type RegistryAppOptions, createRegistryApp } from "../app.js";
 import { RecordingPublisher } from "./recording-publisher.js";
@@ -23,13 +23,14 @@ export type FixtureOptions = Partial<Omit<RegistryAppOptions, "storage" | "publi
   root?: string;
   eventSource?: string;
   typePrefix?: string;
+  storageOptions?: StorageOptions;
 };
 
 /** A real registry on 127.0.0.1:<free port> over a fresh temp root, with a recording publisher. */
 export async function startRegistry(options: FixtureOptions = {}): Promise<RunningRegistry> {
   const ownRoot = options.root === undefined;
   const root = options.root ?? (await mkdtemp(join(tmpdir(), "berth-registry-")));
-  const storage = await openStorage(root);
+  const storage = await openStorage(root, options.storageOptions);
   const publisher = new RecordingPublisher();
   const metrics = new Registry();
   const factoryOptions: { source?: string; typePrefix?: string } = {};
