@@ -20,6 +20,8 @@ export interface BerthRegistryOptions {
   events: boolean;
   sinks?: readonly BenchSink[];
   label?: string;
+  /** Serve this storage root (shared by replicas, or prepared beforehand) instead of a fresh one. */
+  rootDirectory?: string;
 }
 
 export async function startBerthRegistry(o: BerthRegistryOptions): Promise<RunningRegistry> {
@@ -32,6 +34,7 @@ export async function startBerthRegistry(o: BerthRegistryOptions): Promise<Runni
     prefix: o.prefix,
     events: o.events,
     sinks: o.sinks ?? [],
+    ...(o.rootDirectory ? { rootDirectory: o.rootDirectory } : {}),
   });
   let proc: Spawned | undefined;
   try {
