@@ -58,9 +58,9 @@ export class IndexViews {
     if ((await this.installedSeq(repo)) < seq) this.schedule(repo);
   }
 
-  /** Rewrites every index.json that is behind now (shutdown, tests, `berth` tooling). */
+  /** Rewrites every index.json that is behind now (shutdown, tests); a failing one is tried 3 times. */
   async flush(): Promise<void> {
-    for (;;) {
+    for (let round = 0; round < 3; round++) {
       for (const [repo, timer] of this.timers) {
         clearTimeout(timer);
         this.timers.delete(repo);

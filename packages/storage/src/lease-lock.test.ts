@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { spawn } from "node:child_process";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { LeaseLocks, LockUnavailableError } from "./lease-lock.js";
@@ -44,6 +45,16 @@ describe("lease locks shared through the filesystem", () => {
     await assert.rejects(readFile(path), { code: "ENOENT" }, "released");
   });
 
+  it("a lock whose holder was a process of this machine that is gone is broken at once", async () => {
+    const child = spawn(process.execPath, ["-e", ""]);
+    await new Promise((resolve) => child.once("exit", resolve));
+    const path = join(dir, "killed", "lock");
+    await mkdir(join(dir, "killed"));
+    await writeFile(path, JSON.stringify({ owner: `${hostname()}:${child.pid}`, id: "x" }));
+    const locks = new LeaseLocks({ leaseMs: 60_000, waitMs: 5000 });
+    assert.equal(await locks.run(path, async () => "ran"), "ran");
+  });
+
   it("a live holder keeps its lock past the lease by renewing it; a waiter gives up with LockUnavailableError", async () => {
     const path = join(dir, "live", "lock");
     const holder = new LeaseLocks({ leaseMs: 150, waitMs: 5000 });
@@ -61,9 +72,11 @@ describe("lease locks shared through the filesystem", () => {
 
   it("a holder whose lock was broken neither releases its successor's lock nor passes check()", async () => {
     const path = join(dir, "stolen", "lock");
-    const slow = new LeaseLocks({ leaseMs: 100_000, waitMs: 5000 });
+    const slow = new LeaseLocks({ leaseMs: 100, waitMs: 5000 });
     await slow.run(path, async (held) => {
+      await held.check();
       // As if this holder stalled past its lease and another replica broke and re-took the lock.
+      await new Promise((resolve) => setTimeout(resolve, 120));
       await writeFile(path, "someone else");
       await utimes(path, new Date(), new Date());
       await assert.rejects(held.check(), LockUnavailableError);

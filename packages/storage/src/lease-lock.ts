@@ -49,13 +49,17 @@ export class LeaseLocks {
   run<T>(path: string, work: (held: HeldLock) => Promise<T>): Promise<T> {
     return this.local.run(path, async () => {
       const token = await this.acquire(path);
+      const acquired = performance.now();
+      // No waiter can break a lock it has not seen unchanged for a whole lease, and this one did not
+      // exist before `acquired`: until half a lease has passed, it is certainly still ours.
+      const surelyOurs = () => performance.now() - acquired < this.options.leaseMs / 2;
       const renew = setInterval(() => void utimes(path, new Date(), new Date()).catch(() => undefined), this.options.leaseMs / 3);
       renew.unref();
       try {
-        return await work({ check: () => this.check(path, token) });
+        return await work({ check: () => (surelyOurs() ? Promise.resolve() : this.check(path, token)) });
       } finally {
         clearInterval(renew);
-        await this.release(path, token);
+        await this.release(path, token, surelyOurs());
       }
     });
   }
@@ -86,6 +90,10 @@ export class LeaseLocks {
       }
       const held = await observe(path);
       const now = performance.now();
+      if (held && this.heldByDeadLocalProcess(held.content)) {
+        await breakStale(path, held.content);
+        continue;
+      }
       if (held) {
         const key = `${held.mtimeMs}\n${held.content}`;
         if (seen?.key !== key) seen = { key, since: now };
@@ -101,6 +109,26 @@ export class LeaseLocks {
     }
   }
 
+  /** A holder on this machine whose process is gone (a SIGKILLed replica): no need to wait a lease. */
+  private heldByDeadLocalProcess(content: string): boolean {
+    let owner: unknown;
+    try {
+      owner = (JSON.parse(content) as { owner?: unknown }).owner;
+    } catch {
+      return false;
+    }
+    if (typeof owner !== "string") return false;
+    const at = owner.lastIndexOf(":");
+    const pid = Number(owner.slice(at + 1));
+    if (owner.slice(0, at) !== hostname() || !Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === "ESRCH";
+    }
+  }
+
   private async check(path: string, token: string): Promise<void> {
     const content = await readFile(path, "utf8").catch((err: unknown) => {
       if (isNotFound(err)) return undefined;
@@ -109,10 +137,10 @@ export class LeaseLocks {
     if (content !== token) throw new LockUnavailableError(path, "timeout");
   }
 
-  private async release(path: string, token: string): Promise<void> {
+  private async release(path: string, token: string, surelyOurs: boolean): Promise<void> {
     try {
       // Never remove a lock another writer took after breaking ours.
-      if ((await readFile(path, "utf8")) === token) await unlink(path);
+      if (surelyOurs || (await readFile(path, "utf8")) === token) await unlink(path);
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }

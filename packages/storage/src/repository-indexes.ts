@@ -321,6 +321,8 @@ export class RepositoryIndexes {
 
   /** Keeps the entry count true and evicts least recently used repositories over the bound. */
   private account(repo: string, cached: Cached): void {
+    // A state evicted while a batch was using it no longer counts.
+    if (this.cache.get(repo) !== cached) return;
     this.cachedEntries += cached.index.size - cached.counted;
     cached.counted = cached.index.size;
     const max = this.options.maxCachedEntries ?? 2_000_000;
