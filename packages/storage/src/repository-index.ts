@@ -74,7 +74,7 @@ export class RepositoryIndex {
         const tags = this.tagsOf.get(record.m.digest) ?? new Set<string>();
         this.tagsOf.set(record.m.digest, tags);
         tags.add(record.tag);
-        if (this.sorted) this.sorted.splice(insertionPoint(this.sorted, record.tag), 0, record.tag);
+        if (this.sorted) this.sorted.splice(firstAfter(this.sorted, record.tag), 0, record.tag);
         return;
       }
       case "untag":
@@ -113,7 +113,7 @@ export class RepositoryIndex {
     tags?.delete(tag);
     if (tags?.size === 0) this.tagsOf.delete(digest);
     if (this.sorted) {
-      const at = insertionPoint(this.sorted, tag) - 1;
+      const at = firstAfter(this.sorted, tag) - 1;
       if (this.sorted[at] === tag) this.sorted.splice(at, 1);
     }
   }
@@ -134,8 +134,8 @@ export function* recordsOfOciIndex(index: OciIndex): Generator<IndexRecord> {
   }
 }
 
-/** The index of the first entry strictly after `value`. */
-export function insertionPoint(sorted: readonly string[], value: string): number {
+/** Binary search in a byte-wise sorted list: the index of the first entry strictly after `value`. */
+export function firstAfter(sorted: readonly string[], value: string): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
