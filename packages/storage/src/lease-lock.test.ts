@@ -57,8 +57,9 @@ describe("lease locks shared through the filesystem", () => {
 
   it("a live holder keeps its lock past the lease by renewing it; a waiter gives up with LockUnavailableError", async () => {
     const path = join(dir, "live", "lock");
-    const holder = new LeaseLocks({ leaseMs: 150, waitMs: 5000 });
-    const waiter = new LeaseLocks({ leaseMs: 150, waitMs: 600 });
+    // A waiter gives up after 2.5 leases: long enough to break the lock if renewals stopped.
+    const holder = new LeaseLocks({ leaseMs: 1000, waitMs: 5000 });
+    const waiter = new LeaseLocks({ leaseMs: 1000, waitMs: 2500 });
     let release!: () => void;
     const held = holder.run(path, () => new Promise<void>((resolve) => (release = resolve)));
     await new Promise((resolve) => setTimeout(resolve, 20));
