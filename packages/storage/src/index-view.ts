@@ -1,8 +1,7 @@
-import { readFile, rename, rm } from "node:fs/promises";
+import { open, readFile, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { type StateFiles, isNotFound, stateFiles } from "./atomic-file.js";
 import type { LeaseLocks } from "./lease-lock.js";
-import { serializeIndex } from "./oci-index.js";
 import { indexPath, lockPath, tempPathFor, viewMarkerPath } from "./paths.js";
 import type { RepositoryIndexes } from "./repository-indexes.js";
 
@@ -90,12 +89,12 @@ export class IndexViews {
   }
 
   private async rewrite(repo: string): Promise<void> {
-    const { text, seq } = await this.indexes.snapshot(repo, (index, seq) => ({ text: serializeIndex(index.toOciIndex()), seq }));
+    const { chunks, seq } = await this.indexes.snapshot(repo, (index, seq) => ({ chunks: index.toOciIndexChunks(), seq }));
     if (seq === undefined) return; // index.json is still the truth: nothing to draw
     const target = indexPath(this.root, repo);
     const temp = tempPathFor(target);
-    await this.files.writeFile(temp, text);
     try {
+      await writeChunks(temp, chunks);
       await this.locks.run(lockPath(this.root, repo), async (held) => {
         if ((await this.installedSeq(repo)) >= seq) return;
         await held.check();
@@ -117,5 +116,15 @@ export class IndexViews {
       if (isNotFound(err) || err instanceof SyntaxError) return -1;
       throw err;
     }
+  }
+}
+
+async function writeChunks(path: string, chunks: string[]): Promise<void> {
+  const file = await open(path, "w");
+  try {
+    for (const chunk of chunks) await file.write(chunk);
+    await file.sync();
+  } finally {
+    await file.close();
   }
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { serializeIndex } from "./oci-index.js";
 import { type IndexRecord, RepositoryIndex } from "./repository-index.js";
 
 const MEDIA = "application/vnd.oci.image.manifest.v1+json";
@@ -49,6 +50,7 @@ describe("RepositoryIndex", () => {
         for (const r of index.records()) rebuilt.apply(r);
         assert.deepEqual([...rebuilt.sortedTags()], [...index.sortedTags()]);
         assert.deepEqual(RepositoryIndex.fromOciIndex(index.toOciIndex()).sortedTags(), index.sortedTags());
+        assert.equal(index.toOciIndexChunks(3).join(""), serializeIndex(index.toOciIndex()), "index.json written in pieces");
       }),
       { numRuns: 300 },
     );

@@ -25,7 +25,8 @@ export class RepositoryIndex {
   private readonly manifests = new Map<string, Descriptor>();
   /** tag → digest, in the order tags were set. */
   private readonly tags = new Map<string, string>();
-  private readonly tagsOf = new Map<string, Set<string>>();
+  /** digest → its tags: one string in the common case of one tag per manifest (no Set per manifest). */
+  private readonly tagsOf = new Map<string, string | Set<string>>();
   private sorted: string[] | undefined;
 
   static fromOciIndex(index: OciIndex): RepositoryIndex {
@@ -48,7 +49,8 @@ export class RepositoryIndex {
   }
 
   tagsPointingAt(digest: string): string[] {
-    return [...(this.tagsOf.get(digest) ?? [])];
+    const tags = this.tagsOf.get(digest);
+    return tags === undefined ? [] : typeof tags === "string" ? [tags] : [...tags];
   }
 
   allManifests(): IterableIterator<Descriptor> {
@@ -64,16 +66,17 @@ export class RepositoryIndex {
   apply(record: IndexRecord): void {
     switch (record.op) {
       case "manifest":
-        if (!this.manifests.has(record.m.digest)) this.manifests.set(record.m.digest, record.m);
+        if (!this.manifests.has(record.m.digest)) this.manifests.set(record.m.digest, compact(record.m));
         return;
       case "tag": {
         const known = this.manifests.get(record.m.digest);
-        if (!known || known.mediaType !== record.m.mediaType) this.manifests.set(record.m.digest, record.m);
+        if (!known || known.mediaType !== record.m.mediaType) this.manifests.set(record.m.digest, compact(record.m));
         this.untag(record.tag);
         this.tags.set(record.tag, record.m.digest);
-        const tags = this.tagsOf.get(record.m.digest) ?? new Set<string>();
-        this.tagsOf.set(record.m.digest, tags);
-        tags.add(record.tag);
+        const tags = this.tagsOf.get(record.m.digest);
+        if (tags === undefined) this.tagsOf.set(record.m.digest, record.tag);
+        else if (typeof tags === "string") this.tagsOf.set(record.m.digest, new Set([tags, record.tag]));
+        else tags.add(record.tag);
         if (this.sorted) this.sorted.splice(firstAfter(this.sorted, record.tag), 0, record.tag);
         return;
       }
@@ -105,18 +108,58 @@ export class RepositoryIndex {
     return index;
   }
 
+  /**
+   * index.json's text in pieces of up to `perChunk` entries (same bytes as serialising
+   * `toOciIndex()`), so a 100,000-tag view is never a second object graph in memory.
+   */
+  toOciIndexChunks(perChunk = 1000): string[] {
+    const head = JSON.stringify(emptyIndex()).slice(0, -2); // `{…,"manifests":[`, then the entries
+    const chunks = [head];
+    let entries: string[] = [];
+    let first = true;
+    const flush = () => {
+      chunks.push((first ? "" : ",") + entries.join(","));
+      first = false;
+      entries = [];
+    };
+    for (const record of this.records()) {
+      const entry =
+        record.op === "tag" ? { ...record.m, annotations: { ...record.m.annotations, [REF_NAME_ANNOTATION]: record.tag } } : record.op === "manifest" ? record.m : undefined;
+      if (entry === undefined) continue;
+      entries.push(JSON.stringify(entry));
+      if (entries.length >= perChunk) flush();
+    }
+    if (entries.length > 0) flush();
+    chunks.push("]}");
+    return chunks;
+  }
+
   private untag(tag: string): void {
     const digest = this.tags.get(tag);
     if (digest === undefined) return;
     this.tags.delete(tag);
     const tags = this.tagsOf.get(digest);
-    tags?.delete(tag);
-    if (tags?.size === 0) this.tagsOf.delete(digest);
+    if (tags === tag) this.tagsOf.delete(digest);
+    else if (typeof tags === "object") {
+      tags.delete(tag);
+      if (tags.size === 1) this.tagsOf.set(digest, tags.values().next().value as string);
+    }
     if (this.sorted) {
       const at = firstAfter(this.sorted, tag) - 1;
       if (this.sorted[at] === tag) this.sorted.splice(at, 1);
     }
   }
+}
+
+/** A handful of media types repeat across every manifest: one string each, not one per descriptor. */
+const internedMediaTypes = new Map<string, string>();
+
+function compact(m: Descriptor): Descriptor {
+  const shared = internedMediaTypes.get(m.mediaType);
+  // Same value, shared instance: the parsed copy can be collected.
+  if (shared !== undefined) m.mediaType = shared;
+  else if (internedMediaTypes.size < 256) internedMediaTypes.set(m.mediaType, m.mediaType);
+  return m;
 }
 
 /** index.json (ours or zot's) as records: an entry with a ref.name is a tag, one without a manifest. */
