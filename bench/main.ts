@@ -18,6 +18,7 @@ import { processMemory } from "./cases/process-memory.js";
 import { registryMemory } from "./cases/registry-memory.js";
 import { registryThroughput } from "./cases/registry-throughput.js";
 import { replicas } from "./cases/replicas.js";
+import { storageDurability } from "./cases/storage-durability.js";
 import { tagHeavy } from "./cases/tag-heavy.js";
 import { DOCKER_REGISTRY } from "./lib/baselines/docker-registry.js";
 import type { BenchCase, BenchContext } from "./lib/bench-case.js";
@@ -27,7 +28,7 @@ import { progress } from "./lib/progress.js";
 import { REPO_ROOT, stopAll } from "./lib/spawn-app.js";
 import { type Row, renderTable, verdict } from "./lib/table.js";
 
-const CASES: readonly BenchCase[] = [registryThroughput, tagHeavy, replicas, registryMemory, outboxThroughput, deliveryThroughput, latency, scale, processMemory];
+const CASES: readonly BenchCase[] = [registryThroughput, tagHeavy, replicas, registryMemory, outboxThroughput, storageDurability, deliveryThroughput, latency, scale, processMemory];
 
 function parseCli(): { quick: boolean; only?: string[]; reps?: number; fromSource: boolean } {
   const { values } = parseArgs({

@@ -33,7 +33,7 @@ export interface ParsedConfig {
 /** The schema's values as convict returns them (input spellings, defaults filled in). */
 interface SchemaValues {
   distSpecVersion: string;
-  storage: { rootDirectory: string };
+  storage: { rootDirectory: string; fsyncDirectories: boolean };
   http: { address: string; port: number; auth: { htpasswd: { path?: string } } };
   log: { level: LogLevel; output?: string };
   extensions: {
@@ -91,7 +91,7 @@ function resolve(
   const htpasswd = readableFile("http.auth.htpasswd.path", values.http.auth.htpasswd.path, ctx);
   return {
     distSpecVersion: values.distSpecVersion,
-    storage: { rootDirectory: pathOrEmpty(values.storage.rootDirectory, ctx) },
+    storage: { rootDirectory: pathOrEmpty(values.storage.rootDirectory, ctx), fsyncDirectories: values.storage.fsyncDirectories },
     http: {
       address: values.http.address,
       port: values.http.port,

@@ -74,7 +74,11 @@ export interface ListenSettings {
 
 export interface BerthConfig {
   distSpecVersion: string;
-  storage: { rootDirectory: string };
+  storage: {
+    rootDirectory: string;
+    /** false only in benchmarks: directory fsyncs off (a power loss can lose acknowledged writes). Absent = true. */
+    fsyncDirectories?: boolean;
+  };
   http: ListenSettings & { auth: { htpasswd?: { path: string } } };
   log: { level: LogLevel; output?: string };
   extensions: {

@@ -1,6 +1,7 @@
 import { open, readFile, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
-import { type StateFiles, isNotFound, stateFiles } from "./atomic-file.js";
+import { isNotFound } from "./atomic-file.js";
+import type { DurableFs } from "./durable-fs.js";
 import type { LeaseLocks } from "./lease-lock.js";
 import { indexPath, lockPath, tempPathFor, viewMarkerPath } from "./paths.js";
 import type { RepositoryIndexes } from "./repository-indexes.js";
@@ -10,7 +11,8 @@ export interface IndexViewOptions {
   delayMs: number;
   /** A background rewrite failed (it is retried after the delay). */
   onError?: (repo: string, err: unknown) => void;
-  files?: StateFiles;
+  /** The durable write layer (temp + fsync + rename + directory fsync). */
+  files: DurableFs;
 }
 
 export const DEFAULT_INDEX_VIEW_DELAY_MS = 1000;
@@ -26,7 +28,7 @@ export class IndexViews {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly running = new Map<string, Promise<void>>();
   private readonly dirty = new Set<string>();
-  private readonly files: StateFiles;
+  private readonly files: DurableFs;
 
   constructor(
     private readonly root: string,
@@ -34,7 +36,7 @@ export class IndexViews {
     private readonly indexes: RepositoryIndexes,
     private readonly options: IndexViewOptions,
   ) {
-    this.files = options.files ?? stateFiles;
+    this.files = options.files;
   }
 
   /** index.json of `repo` is behind: rewrite it after the delay. */

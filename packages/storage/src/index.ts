@@ -8,3 +8,5 @@ export * from "./repository-store.js";
 export * from "./manifest-store.js";
 export * from "./repository-index.js";
 export * from "./storage.js";
+export * from "./durable-fs.js";
+export * from "./temp-sweep.js";

@@ -1,5 +1,6 @@
 import { type FileHandle, mkdir, open, readFile, stat } from "node:fs/promises";
-import { type StateFiles, isNotFound, stateFiles } from "./atomic-file.js";
+import { isNotFound } from "./atomic-file.js";
+import type { DurableFs } from "./durable-fs.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import type { HeldLock, LeaseLocks } from "./lease-lock.js";
 import { emptyIndex, parseIndex } from "./oci-index.js";
@@ -49,7 +50,8 @@ export interface RepositoryIndexesOptions {
   onChange?: (repo: string, seq: number, loaded: boolean) => void;
   /** States kept in memory, counted in manifests + tags over all repositories (LRU). */
   maxCachedEntries?: number;
-  files?: StateFiles;
+  /** The durable write layer (temp + fsync + rename + directory fsync). */
+  files: DurableFs;
 }
 
 /**
@@ -65,14 +67,14 @@ export class RepositoryIndexes {
   private readonly refresh = new KeyedMutex();
   private readonly nextRefresh = new Map<string, Promise<RepositoryIndex>>();
   private readonly queues = new Map<string, Pending[]>();
-  private readonly files: StateFiles;
+  private readonly files: DurableFs;
 
   constructor(
     private readonly root: string,
     private readonly locks: LeaseLocks,
-    private readonly options: RepositoryIndexesOptions = {},
+    private readonly options: RepositoryIndexesOptions,
   ) {
-    this.files = options.files ?? stateFiles;
+    this.files = options.files;
   }
 
   /** The repository's current state (shared: callers must not mutate it). */

@@ -1,7 +1,8 @@
-import { mkdir, readdir, stat, unlink } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
 import { isValidRepositoryName } from "@berth/oci";
-import { isNotFound, pathExists, writeFileAtomic } from "./atomic-file.js";
+import { isNotFound, listDirectory, pathExists } from "./atomic-file.js";
+import type { DurableFs } from "./durable-fs.js";
 import type { LeaseLocks } from "./lease-lock.js";
 import { emptyIndex, serializeIndex } from "./oci-index.js";
 import {
@@ -11,6 +12,8 @@ import {
   UPLOADS_DIR,
   blobsPath,
   catalogMarkerPath,
+  requireStorableName,
+  reservedComponentOf,
   indexPath,
   lockPath,
   ociLayoutPath,
@@ -47,6 +50,7 @@ export class FsRepositoryStore implements RepositoryStore {
 
   constructor(
     private readonly root: string,
+    private readonly fs: DurableFs,
     private readonly locks: LeaseLocks,
   ) {}
 
@@ -59,6 +63,12 @@ export class FsRepositoryStore implements RepositoryStore {
 
   ensure(repo: string, announce?: Announce): Promise<boolean> {
     if (this.announced.has(repo)) return Promise.resolve(false);
+    // Before the lock: its directory must never be made inside a name the layout reserves.
+    try {
+      requireStorableName(repo);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     // The repository's lock, shared with every replica: one of them creates and announces it.
     return this.locks.run(lockPath(this.root, repo), async () => {
       if (this.announced.has(repo)) return false;
@@ -66,9 +76,7 @@ export class FsRepositoryStore implements RepositoryStore {
       if (created) await this.create(repo);
       if (created || (await pathExists(unannouncedPath(this.root, repo)))) {
         await announce?.();
-        await unlink(unannouncedPath(this.root, repo)).catch((err: unknown) => {
-          if (!isNotFound(err)) throw err;
-        });
+        await this.fs.remove(unannouncedPath(this.root, repo));
       }
       this.announced.add(repo);
       return created;
@@ -83,17 +91,17 @@ export class FsRepositoryStore implements RepositoryStore {
   }
 
   private async create(repo: string): Promise<void> {
-    await mkdir(blobsPath(this.root, repo), { recursive: true });
-    await mkdir(uploadsPath(this.root, repo), { recursive: true });
-    await writeFileAtomic(indexPath(this.root, repo), serializeIndex(emptyIndex()));
-    // The marker before oci-layout: a repository never exists without it until it is announced.
-    await writeFileAtomic(unannouncedPath(this.root, repo), "");
+    await this.fs.ensureDirectory(blobsPath(this.root, repo));
+    await this.fs.ensureDirectory(uploadsPath(this.root, repo));
+    await this.fs.writeFile(indexPath(this.root, repo), serializeIndex(emptyIndex()));
+    // The marker before oci-layout, each durable before the next: after a power loss a repository
+    // never exists without its marker until it is announced.
+    await this.fs.writeFile(unannouncedPath(this.root, repo), "");
     // oci-layout last: it is what marks the directory as a repository.
-    await writeFileAtomic(ociLayoutPath(this.root, repo), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+    await this.fs.writeFile(ociLayoutPath(this.root, repo), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
     this.known.add(repo);
     // Tells other replicas their catalog is stale (they compare the marker's identity).
-    await mkdir(dirname(catalogMarkerPath(this.root)), { recursive: true });
-    await writeFileAtomic(catalogMarkerPath(this.root), repo);
+    await this.fs.writeFile(catalogMarkerPath(this.root), repo);
   }
 
   async list(): Promise<string[]> {
@@ -118,17 +126,11 @@ export class FsRepositoryStore implements RepositoryStore {
 
   private async walk(dir: string, prefix: string[], found: Set<string>, depth: number, unannounced?: Set<string>): Promise<void> {
     if (depth > MAX_WALK_DEPTH) return;
-    let entries: import("node:fs").Dirent[];
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      if (isNotFound(err)) return;
-      throw err;
-    }
+    const entries = await listDirectory(dir);
     const isRepo = entries.some((e) => e.isFile() && e.name === OCI_LAYOUT_FILE);
     const name = prefix.join("/");
     // zot keeps its own files under the root (cache.db, _trivy): only valid names are repositories.
-    if (isRepo && isValidRepositoryName(name)) {
+    if (isRepo && isValidRepositoryName(name) && reservedComponentOf(name) === undefined) {
       found.add(name);
       if (entries.some((e) => e.isFile() && e.name === UNANNOUNCED_FILE)) unannounced?.add(name);
     }

@@ -1,5 +1,6 @@
-import { access, constants, mkdir } from "node:fs/promises";
+import { access, constants } from "node:fs/promises";
 import { type BlobStore, FsBlobStore } from "./blob-store.js";
+import { DurableFs, type DurableFsOptions } from "./durable-fs.js";
 import { DEFAULT_INDEX_VIEW_DELAY_MS, IndexViews } from "./index-view.js";
 import { DEFAULT_LOCK_OPTIONS, LeaseLocks, type LeaseLockOptions } from "./lease-lock.js";
 import { FsManifestStore, type ManifestStore, type ReferrerStore, type TagStore } from "./manifest-store.js";
@@ -21,6 +22,8 @@ export interface Storage {
 }
 
 export interface StorageOptions {
+  /** The write layer's options: an observer for tests, directory fsync off for the bench. */
+  fs?: DurableFsOptions;
   /** The repository write lock shared by replicas (lease and how long a writer waits). */
   lock?: Partial<LeaseLockOptions>;
   /** Bound on how long index.json lags an acknowledged change (ms). */
@@ -44,19 +47,21 @@ export class StorageRootError extends Error {
 
 /** Opens (creating if needed) a storage root; throws StorageRootError when it is not writable. */
 export async function openStorage(root: string, options: StorageOptions = {}): Promise<Storage> {
+  const fs = new DurableFs(options.fs);
   try {
-    await mkdir(root, { recursive: true });
+    await fs.ensureDirectory(root);
     await access(root, constants.W_OK | constants.R_OK | constants.X_OK);
   } catch (err) {
     throw new StorageRootError(root, (err as NodeJS.ErrnoException).code ?? String(err), { cause: err });
   }
   const locks = new LeaseLocks({ ...DEFAULT_LOCK_OPTIONS, ...options.lock });
-  const repositories = new FsRepositoryStore(root, locks);
-  const blobs = new FsBlobStore(root, repositories);
-  const uploads = new FsUploadStore(root);
+  const repositories = new FsRepositoryStore(root, fs, locks);
+  const blobs = new FsBlobStore(root, repositories, fs);
+  const uploads = new FsUploadStore(root, fs);
   let views: IndexViews | undefined;
   const onError = options.onBackgroundError;
   const indexes = new RepositoryIndexes(root, locks, {
+    files: fs,
     ...(options.maxCachedEntries ? { maxCachedEntries: options.maxCachedEntries } : {}),
     onChange: (repo, seq, loaded) => {
       if (!loaded) views?.schedule(repo);
@@ -66,6 +71,7 @@ export async function openStorage(root: string, options: StorageOptions = {}): P
   });
   views = new IndexViews(root, locks, indexes, {
     delayMs: options.indexViewDelayMs ?? DEFAULT_INDEX_VIEW_DELAY_MS,
+    files: fs,
     ...(onError ? { onError } : {}),
   });
   const manifests = new FsManifestStore(root, indexes, blobs);

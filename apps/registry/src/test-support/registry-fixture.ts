@@ -21,9 +21,10 @@ export interface RunningRegistry {
 
 export type FixtureOptions = Partial<Omit<RegistryAppOptions, "storage" | "publisher" | "events" | "logger" | "metrics">> & {
   root?: string;
+  /** Storage options: the write layer's (an observer of every change), the lock's. */
+  storageOptions?: StorageOptions;
   eventSource?: string;
   typePrefix?: string;
-  storageOptions?: StorageOptions;
 };
 
 /** A real registry on 127.0.0.1:<free port> over a fresh temp root, with a recording publisher. */
@@ -56,6 +57,7 @@ export async function startRegistry(options: FixtureOptions = {}): Promise<Runni
     metrics,
     async stop() {
       await app.close(1000);
+      await storage.flushViews(); // no index.json redraw may run into the removal below
       if (ownRoot) await rm(root, { recursive: true, force: true });
     },
   };
