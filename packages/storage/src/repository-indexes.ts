@@ -155,10 +155,10 @@ export class RepositoryIndexes {
       }
       this.account(repo, cached);
     }
-    for (const { p, value } of done) p.resolve(value);
-    // After the records are durable: a crash before this leaves an unreferenced blob, never a
-    // manifest without its bytes.
+    // After the records are durable (a crash before this leaves an unreferenced blob, never a
+    // manifest without its bytes) and before the answers (a removal is durable when answered).
     for (const remove of context.blobDeletes.values()) await remove().catch(() => undefined);
+    for (const { p, value } of done) p.resolve(value);
     if (lines.length > 0) {
       if (log.lines > 2 * cached.index.size + 1024) await this.compact(repo, cached);
       this.options.onChange?.(repo, log.seq, false);
