@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { SHARED_NATS_URL, SHARED_REDIS_URL } from "@berth/testing";
 import { deliveryThroughput } from "./cases/delivery-throughput.js";
 import { latency } from "./cases/latency.js";
+import { orderedDelivery } from "./cases/ordered-delivery.js";
 import { scale } from "./cases/scale.js";
 import { outboxThroughput } from "./cases/outbox-throughput.js";
 import { processMemory } from "./cases/process-memory.js";
@@ -28,7 +29,19 @@ import { progress } from "./lib/progress.js";
 import { REPO_ROOT, stopAll } from "./lib/spawn-app.js";
 import { type Row, renderTable, verdict } from "./lib/table.js";
 
-const CASES: readonly BenchCase[] = [registryThroughput, tagHeavy, replicas, registryMemory, outboxThroughput, storageDurability, deliveryThroughput, latency, scale, processMemory];
+const CASES: readonly BenchCase[] = [
+  registryThroughput,
+  tagHeavy,
+  replicas,
+  registryMemory,
+  outboxThroughput,
+  storageDurability,
+  deliveryThroughput,
+  orderedDelivery,
+  latency,
+  scale,
+  processMemory,
+];
 
 function parseCli(): { quick: boolean; only?: string[]; reps?: number; fromSource: boolean } {
   const { values } = parseArgs({

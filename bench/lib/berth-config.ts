@@ -12,6 +12,7 @@ export interface BenchSink {
   channel?: string;
   jetstream?: boolean;
   concurrency: number;
+  ordering?: "none" | "repository";
 }
 
 export interface BenchConfigOptions {
@@ -50,6 +51,7 @@ export function rawBerthConfig(o: BenchConfigOptions): Record<string, unknown> {
           concurrency: s.concurrency,
           ...(s.channel ? { channel: s.channel } : {}),
           ...(s.jetstream ? { jetstream: true } : {}),
+          ...(s.ordering ? { ordering: s.ordering } : {}),
         })),
       },
     },

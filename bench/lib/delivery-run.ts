@@ -39,9 +39,11 @@ export function benchSink(
   target: Pick<DeliveryTarget, "kind" | "address" | "subject">,
   concurrency: number,
   name = SINK_NAME,
+  ordering?: BenchSink["ordering"],
 ): BenchSink {
   return {
     name,
+    ...(ordering ? { ordering } : {}),
     type: target.kind === "http" ? "http" : "nats",
     address: target.address,
     concurrency,
@@ -66,6 +68,8 @@ export interface DeliverersOptions {
   target: DeliveryTarget;
   processes: number;
   concurrency: number;
+  /** The sink's `ordering` (default none). */
+  ordering?: BenchSink["ordering"];
 }
 
 export async function startDeliverers(o: DeliverersOptions): Promise<Deliverers> {
@@ -76,7 +80,7 @@ export async function startDeliverers(o: DeliverersOptions): Promise<Deliverers>
     redisUrl: o.ctx.redisUrl,
     prefix,
     events: true,
-    sinks: [benchSink(o.target, o.concurrency)],
+    sinks: [benchSink(o.target, o.concurrency, SINK_NAME, o.ordering)],
   };
   const config = resolvedConfig(configOptions);
   const sink = config.extensions.events.sinks[0]!;

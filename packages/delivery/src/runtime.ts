@@ -42,7 +42,7 @@ export async function startDeliveryRuntime(options: DeliveryRuntimeOptions): Pro
   const { config, sinkType, logger } = options;
   const prefix = config.queue.prefix;
   const sinks = config.extensions.events.sinks.filter((s) => s.type === sinkType);
-  const connection = consumerConnection(config.queue.redisUrl, `berth-worker-${sinkType}`);
+  const connection = consumerConnection(config.queue.redis, `berth-worker-${sinkType}`);
   connection.on("error", (err) => logger.warn({ err: err.message }, "redis connection error"));
   const persistence = watchRedisPersistence(connection, logger);
   const shutdown = new AbortController();

@@ -9,7 +9,7 @@
  *   - AOF with `appendfsync always`: every write is fsync'd before Redis answers.
  * Replicas receive writes asynchronously: they narrow the power-loss window, not close it.
  */
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "./connections.js";
 
 export type RedisDurability =
   /** AOF with appendfsync always. */
@@ -60,10 +60,11 @@ export function assessPersistence(settings: { aof: boolean; appendfsync?: string
 }
 
 /**
- * Reads the persistence settings: CONFIG GET where allowed, else INFO persistence (managed Redis
+ * Reads the persistence settings (on a Cluster, of whichever node ioredis sends keyless commands
+ * to): CONFIG GET where allowed, else INFO persistence (managed Redis
  * services refuse or rename CONFIG; INFO still says whether AOF is on, not how it is fsync'd).
  */
-export async function inspectRedisPersistence(redis: Redis): Promise<RedisPersistence> {
+export async function inspectRedisPersistence(redis: RedisConnection): Promise<RedisPersistence> {
   const replicas = infoField(await redis.info("replication"), "connected_slaves");
   let aof: boolean;
   let appendfsync: string | undefined;
@@ -104,7 +105,7 @@ export interface RedisPersistenceWatch {
  * Reads the settings once Redis is ready (again on a reconnect: Redis may have been replaced) and
  * logs one warning per distinct risk, so a process whose Redis keeps its settings warns once.
  */
-export function watchRedisPersistence(redis: Redis, logger: WarnLogger): RedisPersistenceWatch {
+export function watchRedisPersistence(redis: RedisConnection, logger: WarnLogger): RedisPersistenceWatch {
   let reading: RedisPersistence | undefined;
   let warned: string | undefined;
   const check = () => {

@@ -6,3 +6,5 @@ export * from "./sink-config.js";
 export * from "./redis-keys.js";
 export * from "./seeded-random.js";
 export * from "./redis-cpu.js";
+export * from "./redis-ha-servers.js";
+export * from "./nats-cluster.js";

@@ -34,13 +34,14 @@ export function portOpen(port: number): Promise<boolean> {
   });
 }
 
-async function ownServer(
+export async function ownServer(
   label: string,
   command: string,
   args: (port: number, dir: string) => string[],
   scheme: string,
+  pickPort: () => Promise<number> = freePort,
 ): Promise<OwnServer> {
-  const port = await freePort();
+  const port = await pickPort();
   const dir = await mkdtemp(join(tmpdir(), `berth-${label}-`));
   let child: ChildProcess | undefined;
   const server: OwnServer = {
@@ -72,7 +73,7 @@ async function ownServer(
 
 /** A redis-server this test controls (to kill, restart, or run with AOF), on a free port. */
 export function startRedisServer(
-  options: { appendonly?: boolean; appendfsync?: "always" | "everysec" | "no"; extraArgs?: string[] } = {},
+  options: { appendonly?: boolean; appendfsync?: "always" | "everysec" | "no"; replicaOf?: number; extraArgs?: string[] } = {},
 ): Promise<OwnServer> {
   return ownServer(
     "redis",
@@ -80,6 +81,7 @@ export function startRedisServer(
     (port, dir) => [
       "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "",
       "--appendonly", options.appendonly ? "yes" : "no", "--appendfsync", options.appendfsync ?? "always",
+      ...(options.replicaOf === undefined ? [] : ["--replicaof", "127.0.0.1", String(options.replicaOf)]),
       ...(options.extraArgs ?? []),
     ],
     "redis",
