@@ -18,7 +18,9 @@ import { outboxThroughput } from "./cases/outbox-throughput.js";
 import { processMemory } from "./cases/process-memory.js";
 import { registryMemory } from "./cases/registry-memory.js";
 import { registryThroughput } from "./cases/registry-throughput.js";
+import { replicas } from "./cases/replicas.js";
 import { storageDurability } from "./cases/storage-durability.js";
+import { tagHeavy } from "./cases/tag-heavy.js";
 import { DOCKER_REGISTRY } from "./lib/baselines/docker-registry.js";
 import type { BenchCase, BenchContext } from "./lib/bench-case.js";
 import { buildApps, buildBaselines, ensureServices } from "./lib/build-apps.js";
@@ -29,6 +31,8 @@ import { type Row, renderTable, verdict } from "./lib/table.js";
 
 const CASES: readonly BenchCase[] = [
   registryThroughput,
+  tagHeavy,
+  replicas,
   registryMemory,
   outboxThroughput,
   storageDurability,

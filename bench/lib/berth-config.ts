@@ -29,12 +29,14 @@ export interface BenchConfigOptions {
   dashboardPort?: number;
   /** storage.fsyncDirectories (default true): false only for the durability case's "before" side. */
   fsyncDirectories?: boolean;
+  /** A storage root shared with other registry processes (replicas); default `<dir>/storage`. */
+  rootDirectory?: string;
 }
 
 export function rawBerthConfig(o: BenchConfigOptions): Record<string, unknown> {
   return {
     distSpecVersion: "1.1.1",
-    storage: { rootDirectory: join(o.dir, "storage"), ...(o.fsyncDirectories === false ? { fsyncDirectories: false } : {}) },
+    storage: { rootDirectory: o.rootDirectory ?? join(o.dir, "storage"), ...(o.fsyncDirectories === false ? { fsyncDirectories: false } : {}) },
     http: { address: "127.0.0.1", port: o.registryPort ?? 0 },
     // Logging as a deployment would (warn), so neither side pays for per-request log lines.
     log: { level: "warn" },

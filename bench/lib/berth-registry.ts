@@ -21,6 +21,8 @@ export interface BerthRegistryOptions {
   sinks?: readonly BenchSink[];
   label?: string;
   fsyncDirectories?: boolean;
+  /** Serve this storage root (shared by replicas, or prepared beforehand) instead of a fresh one. */
+  rootDirectory?: string;
 }
 
 export async function startBerthRegistry(o: BerthRegistryOptions): Promise<RunningRegistry> {
@@ -34,6 +36,7 @@ export async function startBerthRegistry(o: BerthRegistryOptions): Promise<Runni
     events: o.events,
     sinks: o.sinks ?? [],
     ...(o.fsyncDirectories === undefined ? {} : { fsyncDirectories: o.fsyncDirectories }),
+    ...(o.rootDirectory ? { rootDirectory: o.rootDirectory } : {}),
   });
   let proc: Spawned | undefined;
   try {

@@ -58,7 +58,9 @@ describe("disk full: failed writes leave no temp files", async () => {
   let reg: RunningRegistry;
   before(async () => {
     if (typeof mounted === "string") return;
-    reg = await startRegistry({ root: join(mounted.dir, "root") });
+    // index.json's background redraw (1 s after a change) would have a temp file in flight while
+    // the test lists them: held back, it runs at stop().
+    reg = await startRegistry({ root: join(mounted.dir, "root"), storageOptions: { indexViewDelayMs: 3_600_000 } });
   });
   after(async () => {
     if (typeof mounted === "string") return;

@@ -25,7 +25,10 @@ async function main(): Promise<void> {
   for (const warning of warnings) logger.warn(warning);
   const metrics = createMetricsRegistry("registry");
   const fsyncDirectories = config.storage.fsyncDirectories ?? true;
-  const storage = await openStorage(config.storage.rootDirectory, { fs: { syncDirectories: fsyncDirectories } });
+  const storage = await openStorage(config.storage.rootDirectory, {
+    fs: { syncDirectories: fsyncDirectories },
+    onBackgroundError: (repository, err) => logger.error({ err, repository }, "could not rewrite index.json (retrying)"),
+  });
   if (!fsyncDirectories) logger.warn("storage.fsyncDirectories is false: a power loss can lose pushes the registry acknowledged");
   const htpasswd = await loadHtpasswd(config.http.auth.htpasswd?.path);
   for (const user of htpasswd?.skipped ?? []) logger.warn({ user }, "htpasswd entry is not bcrypt; ignored");
@@ -56,14 +59,20 @@ async function main(): Promise<void> {
     (err: unknown) => logger.error({ err }, "could not look for unannounced repositories"),
   );
 
+  // Also in the background: index.json files an earlier run (or a replica that died) left behind
+  // their tag logs are redrawn.
+  storage.catchUpViews().catch((err: unknown) => logger.error({ err }, "could not check index.json files against their tag logs"));
+
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "shutting down");
     // Order: stop taking requests and let uploads in flight finish (they may still publish
-    // events), then close the outbox (flushes its journal/relay), then exit.
+    // events), draw every index.json that lags its tag log, then close the outbox (flushes its
+    // journal/relay), then exit.
     await app.close(SHUTDOWN_GRACE_MS);
+    await storage.flushViews().catch((err: unknown) => logger.error({ err }, "could not rewrite index.json at shutdown"));
     await outbox.close();
     logger.info("stopped");
     logger.flush();

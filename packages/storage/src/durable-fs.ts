@@ -202,7 +202,11 @@ export class DurableFs {
     this.unsynced.set(dir, (this.unsynced.get(dir) ?? 0) + 1);
     try {
       const result = await change();
-      await this.syncDirectory(dir);
+      // A directory that does not exist holds no change to make durable (removing a file from a
+      // repository that was never created: 404, not a failed fsync).
+      await this.syncDirectory(dir).catch((err: unknown) => {
+        if (!isNotFound(err)) throw err;
+      });
       return result;
     } finally {
       const left = (this.unsynced.get(dir) ?? 1) - 1;

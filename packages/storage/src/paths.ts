@@ -1,18 +1,34 @@
 /**
  * The on-disk layout: zot's, so an existing zot root is served as it is and each repository is an
  * OCI image layout (image-spec `image-layout.md`) that `skopeo copy oci:<root>/<repo>:<tag>` reads.
+ * Berth's own state lives in dot-directories, which zot, skopeo and the catalog walk ignore.
  *
  *   <root>/
+ *     .berth/catalog                  rewritten when a repository is created: replicas re-walk the
+ *                                     root for `_catalog` when its identity (inode, mtime) changes
  *     <repo>/                         a repository; names may nest: <root>/library/alpine/
  *       oci-layout                    {"imageLayoutVersion":"1.0.0"}
  *       index.json                    image index: one descriptor per manifest; a tag is the
- *                                     annotation "org.opencontainers.image.ref.name" on its entry
+ *                                     annotation "org.opencontainers.image.ref.name" on its entry.
+ *                                     Once tags.log exists this is a VIEW of it, rewritten in the
+ *                                     background (bounded delay); before that (a zot root) it is
+ *                                     the truth
  *       blobs/
  *         sha256/<hex>                layers, configs and manifests, content-addressed
  *         sha512/<hex>
  *       .uploads/
- *         <uuid>                      bytes of an upload session in progress
+ *         <uuid>                      bytes of an upload session in progress (any replica appends)
  *         <uuid>.<rand>.tmp           a monolithic upload being streamed (renamed into blobs/)
+ *       .berth/
+ *         lock                        the repository's write lock, shared by every replica:
+ *                                     created exclusively (O_EXCL), renewed (mtime) while held,
+ *                                     broken when unchanged for a whole lease (holder died)
+ *         tags.log                    the truth for tags and manifests once it exists: a header
+ *                                     line, then one JSON line per change (tag, untag, manifest,
+ *                                     drop), appended under the lock and fsynced before the answer;
+ *                                     compacted (rewritten as a snapshot) when mostly superseded
+ *         view                        the log position index.json reflects (start-up catch-up)
+ *         *.<rand>.tmp                a file being replaced (renamed over its target)
  *       index.json.<rand>.tmp         index.json being replaced (renamed over index.json)
  *
  * A directory is a repository when it holds `oci-layout`; a repository's `blobs` and `.uploads`
@@ -34,6 +50,28 @@ export const BLOBS_DIR = "blobs";
 export const UPLOADS_DIR = ".uploads";
 /** Berth's marker in a repository created but not yet announced (repository.created); zot and skopeo ignore it. */
 export const UNANNOUNCED_FILE = ".berth-unannounced";
+/** Berth's own state, in the root and in each repository. */
+export const STATE_DIR = ".berth";
+
+export function stateDir(root: string, repo: string): string {
+  return join(repositoryPath(root, repo), STATE_DIR);
+}
+
+export function lockPath(root: string, repo: string): string {
+  return join(stateDir(root, repo), "lock");
+}
+
+export function tagLogPath(root: string, repo: string): string {
+  return join(stateDir(root, repo), "tags.log");
+}
+
+export function viewMarkerPath(root: string, repo: string): string {
+  return join(stateDir(root, repo), "view");
+}
+
+export function catalogMarkerPath(root: string): string {
+  return join(root, STATE_DIR, "catalog");
+}
 
 /**
  * Name components that are the layout's own entries; also refused: any component ending in

@@ -21,7 +21,7 @@ export interface RunningRegistry {
 
 export type FixtureOptions = Partial<Omit<RegistryAppOptions, "storage" | "publisher" | "events" | "logger" | "metrics">> & {
   root?: string;
-  /** Options for the storage's write layer (an observer of every change). */
+  /** Storage options: the write layer's (an observer of every change), the lock's. */
   storageOptions?: StorageOptions;
   eventSource?: string;
   typePrefix?: string;
@@ -57,6 +57,7 @@ export async function startRegistry(options: FixtureOptions = {}): Promise<Runni
     metrics,
     async stop() {
       await app.close(1000);
+      await storage.flushViews(); // no index.json redraw may run into the removal below
       if (ownRoot) await rm(root, { recursive: true, force: true });
     },
   };
