@@ -91,8 +91,11 @@ class StartupError extends Error {
 
 main().catch((err: unknown) => {
   // Start-up errors are for a human reading a terminal: one clear line, no stack.
-  if (err instanceof ConfigError) console.error(`registry: invalid configuration:\n  ${err.problems.join("\n  ")}`);
-  else if (err instanceof StorageRootError) console.error(`registry: ${err.message}`);
+  if (err instanceof ConfigError) {
+    // Exit 2, as `berth config check` does for the same file.
+    console.error(`registry: invalid configuration:\n  ${err.problems.join("\n  ")}`);
+    process.exit(2);
+  } else if (err instanceof StorageRootError) console.error(`registry: ${err.message}`);
   else if (err instanceof StartupError) console.error(`registry: ${err.message}`);
   else console.error("registry: failed to start", err);
   process.exit(1);
