@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { EventFactory, EventPublisher } from "@berth/events";
 import { OciError, validateRepositoryName } from "@berth/oci";
 import type { Storage } from "@berth/storage";
@@ -11,6 +11,7 @@ import { HANDLERS } from "./handlers/dispatch.js";
 import type { Ctx, RegistryDeps } from "./http/context.js";
 import { sendError } from "./http/error-mapper.js";
 import { createHttpMetrics } from "./http/http-metrics.js";
+import { type RegistryServer, type TlsMaterial, createRegistryServer, reloadTls } from "./http/listener.js";
 import { type RouteMatch, matchRoute } from "./http/router.js";
 import type { LintSettings } from "./lint.js";
 
@@ -31,11 +32,15 @@ export interface RegistryAppOptions {
   readOnly?: boolean;
   /** Requests in flight beyond this are refused with TOOMANYREQUESTS (429). */
   maxInFlight?: number;
+  /** Serve HTTPS only, with this certificate (and client-certificate auth when it has a CA). */
+  tls?: TlsMaterial;
 }
 
 export interface RegistryApp {
   /** Not listening: the caller (main.ts or a test) calls `listen`. */
-  server: Server;
+  server: RegistryServer;
+  /** New TLS material for new connections (certificate renewal); throws when it is unusable. */
+  reloadTls(tls: TlsMaterial): void;
   /** Requests currently being handled. */
   inFlight(): number;
   /** Announces repositories an earlier run created but died before announcing; their names. */
@@ -134,7 +139,7 @@ export function createRegistryApp(options: RegistryAppOptions): RegistryApp {
     work.catch((err: unknown) => sendError(res, err, log));
   }
 
-  const server = createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 30_000 }, onRequest);
+  const server = createRegistryServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 30_000 }, onRequest, options.tls);
   // A malformed request line or header never reaches the handler: answer 400 and close.
   server.on("clientError", (_err, socket) => {
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
@@ -143,6 +148,7 @@ export function createRegistryApp(options: RegistryAppOptions): RegistryApp {
 
   return {
     server,
+    reloadTls: (tls) => reloadTls(server, tls),
     inFlight: () => inFlight,
     announceLeftovers: () => announceLeftovers(deps.storage.repositories, deps.events),
     async close(graceMs = 10_000) {

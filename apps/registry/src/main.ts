@@ -6,13 +6,14 @@
  *                                        applied by @berth/config)
  */
 import { readFile } from "node:fs/promises";
-import { ConfigError, configPathFromArgs, loadConfig } from "@berth/config";
+import { ConfigError, type ListenerTls, configPathFromArgs, loadConfig } from "@berth/config";
 import { createEventFactory } from "@berth/events";
 import { openOutbox } from "@berth/outbox";
 import { StorageRootError, openStorage } from "@berth/storage";
 import { createLogger, createMetricsRegistry } from "@berth/telemetry";
 import { type HtpasswdFile, parseHtpasswd } from "./auth/htpasswd.js";
 import { createRegistryApp } from "./app.js";
+import type { TlsMaterial } from "./http/listener.js";
 
 /** How long in-flight requests (uploads) may run on after a stop signal. */
 const SHUTDOWN_GRACE_MS = 25_000;
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
   const storage = await openStorage(config.storage.rootDirectory);
   const htpasswd = await loadHtpasswd(config.http.auth.htpasswd?.path);
   for (const user of htpasswd?.skipped ?? []) logger.warn({ user }, "htpasswd entry is not bcrypt; ignored");
+  const tls = config.http.tls ? await readTls(config.http.tls) : undefined;
   const outbox = await openOutbox({ config, logger, metrics });
   const { source, typePrefix } = config.extensions.events;
   const app = createRegistryApp({
@@ -36,10 +38,17 @@ async function main(): Promise<void> {
     ...(htpasswd ? { htpasswd } : {}),
     lint: config.extensions.lint,
     health: () => ({ outbox: outbox.status() }),
+    ...(tls ? { tls } : {}),
   });
   await listen(app.server, config.http.port, config.http.address);
   logger.info(
-    { address: config.http.address, port: config.http.port, root: config.storage.rootDirectory, auth: htpasswd ? "htpasswd" : "anonymous" },
+    {
+      address: config.http.address,
+      port: config.http.port,
+      root: config.storage.rootDirectory,
+      auth: htpasswd ? "htpasswd" : "anonymous",
+      tls: tls ? (tls.ca ? "mutual" : "server") : "off",
+    },
     "registry listening",
   );
   // In the background: a large root takes a while to walk, and pushes must not wait for it.
@@ -61,6 +70,19 @@ async function main(): Promise<void> {
     logger.flush();
     process.exit(0);
   };
+  // Certificate renewal without a restart: SIGHUP re-reads cert, key and CA bundle; a bad file
+  // keeps the material in use and says why.
+  const tlsFiles = config.http.tls;
+  if (tlsFiles) {
+    process.on("SIGHUP", () => {
+      readTls(tlsFiles)
+        .then((material) => app.reloadTls(material))
+        .then(
+          () => logger.info({ cert: tlsFiles.certFile }, "TLS certificate reloaded"),
+          (err: unknown) => logger.error({ err: String(err) }, "TLS certificate not reloaded; the previous one stays in use"),
+        );
+    });
+  }
   process.once("SIGTERM", () => void stop("SIGTERM"));
   process.once("SIGINT", () => void stop("SIGINT"));
 }
@@ -74,7 +96,19 @@ async function loadHtpasswd(path: string | undefined): Promise<HtpasswdFile | un
   }
 }
 
-function listen(server: import("node:http").Server, port: number, address: string): Promise<void> {
+async function readTls(files: ListenerTls): Promise<TlsMaterial> {
+  const read = async (path: string) => {
+    try {
+      return await readFile(path);
+    } catch (err) {
+      throw new StartupError(`cannot read TLS file ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    }
+  };
+  const [cert, key, ca] = await Promise.all([read(files.certFile), read(files.keyFile), files.caCertFile ? read(files.caCertFile) : undefined]);
+  return { cert, key, ...(ca ? { ca } : {}) };
+}
+
+function listen(server: import("node:net").Server, port: number, address: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once("error", (err: NodeJS.ErrnoException) => {
       if (err.code === "EADDRINUSE") reject(new StartupError(`port ${port} on ${address} is already in use`));

@@ -14,7 +14,7 @@ import { CONFIG_SCHEMA } from "./schema.js";
 import { validateSchema } from "./schema-validation.js";
 import { resolveSecret } from "./secrets.js";
 import { SINKS_PATH, validateSinks } from "./sink-validation.js";
-import type { BerthConfig, LogLevel } from "./types.js";
+import type { BerthConfig, ListenerTls, LogLevel } from "./types.js";
 
 export type Env = Record<string, string | undefined>;
 
@@ -34,7 +34,12 @@ export interface ParsedConfig {
 interface SchemaValues {
   distSpecVersion: string;
   storage: { rootDirectory: string };
-  http: { address: string; port: number; auth: { htpasswd: { path?: string } } };
+  http: {
+    address: string;
+    port: number;
+    tls: { cert?: string; key?: string; cacert?: string };
+    auth: { htpasswd: { path?: string } };
+  };
   log: { level: LogLevel; output?: string };
   extensions: {
     lint: { enable: boolean; mandatoryAnnotations: string[] };
@@ -95,6 +100,7 @@ function resolve(
     http: {
       address: values.http.address,
       port: values.http.port,
+      ...resolveListenerTls(values.http.tls, ctx),
       auth: htpasswd === undefined ? {} : { htpasswd: { path: htpasswd } },
     },
     log: {
@@ -134,6 +140,21 @@ function readableFile(at: string, path: unknown, ctx: Findings): string | undefi
   if (read.ok) return file;
   ctx.problems.push(`${at}: ${read.problem}`);
   return undefined;
+}
+
+function resolveListenerTls(tls: SchemaValues["http"]["tls"], ctx: Findings): { tls?: ListenerTls } {
+  const certFile = readableFile("http.tls.cert", tls.cert, ctx);
+  const keyFile = readableFile("http.tls.key", tls.key, ctx);
+  const caCertFile = readableFile("http.tls.cacert", tls.cacert, ctx);
+  // Half a TLS setup must not fall back to plain HTTP.
+  if ((tls.cert === undefined) !== (tls.key === undefined)) {
+    ctx.problems.push("http.tls: set both cert and key (a certificate without its key, or the reverse, cannot serve HTTPS)");
+  }
+  if (tls.cacert !== undefined && tls.cert === undefined) {
+    ctx.problems.push("http.tls.cacert: client certificates need TLS: set http.tls.cert and http.tls.key too");
+  }
+  if (certFile === undefined || keyFile === undefined) return {};
+  return { tls: { certFile, keyFile, ...(caCertFile === undefined ? {} : { caCertFile }) } };
 }
 
 function resolveDashboardAuth(

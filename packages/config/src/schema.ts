@@ -49,6 +49,23 @@ export const CONFIG_SCHEMA = {
       default: D.DEFAULT_HTTP_PORT,
       env: "BERTH_HTTP_PORT",
     },
+    tls: {
+      cert: {
+        doc: "Server certificate (PEM, chain allowed) of the registry listener; with `key` the registry speaks HTTPS only.",
+        format: "berth-optional-path",
+        default: undefined,
+      },
+      key: {
+        doc: "Private key (PEM) of `cert`.",
+        format: "berth-optional-path",
+        default: undefined,
+      },
+      cacert: {
+        doc: "CA bundle (PEM) client certificates must chain to; set = every client must present one (mTLS).",
+        format: "berth-optional-path",
+        default: undefined,
+      },
+    },
     auth: {
       htpasswd: {
         path: {

@@ -72,10 +72,18 @@ export interface ListenSettings {
   port: number;
 }
 
+/** TLS of the registry listener (zot's `http.tls`); absolute paths of readable files. */
+export interface ListenerTls {
+  certFile: string;
+  keyFile: string;
+  /** Set = clients must present a certificate that chains to this CA bundle (mTLS). */
+  caCertFile?: string;
+}
+
 export interface BerthConfig {
   distSpecVersion: string;
   storage: { rootDirectory: string };
-  http: ListenSettings & { auth: { htpasswd?: { path: string } } };
+  http: ListenSettings & { tls?: ListenerTls; auth: { htpasswd?: { path: string } } };
   log: { level: LogLevel; output?: string };
   extensions: {
     lint: { enable: boolean; mandatoryAnnotations: string[] };

@@ -18,10 +18,6 @@ interface Refusal {
 }
 
 export const REFUSED_ZOT_KEYS: Readonly<Record<string, Refusal>> = {
-  "http.tls": {
-    what: "TLS on the registry listener",
-    instead: "terminate TLS in a reverse proxy in front of the registry",
-  },
   "http.auth.bearer": {
     what: "bearer token authentication",
     instead: "use http.auth.htpasswd",

@@ -1,4 +1,5 @@
 import { Agent, request } from "node:http";
+import { request as httpsRequest } from "node:https";
 import type { Image } from "./oci-content.js";
 
 /** A thin fetch wrapper over the registry's HTTP API (tests only). */
@@ -11,16 +12,26 @@ export interface Answer {
   code(): string | undefined;
 }
 
+/** What a test's https client trusts (`ca`) and presents (`cert` + `key`, for mTLS). */
+export interface ClientTls {
+  ca: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
 /** node:http rather than fetch: fetch normalises `..` out of paths, which tests must send. */
 export function call(
   base: string,
   method: string,
   path: string,
-  init: { headers?: Record<string, string>; body?: Buffer | string } = {},
+  init: { headers?: Record<string, string>; body?: Buffer | string; tls?: ClientTls } = {},
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const { hostname, port } = new URL(base);
-    const req = request({ hostname, port, path, method, headers: init.headers ?? {}, agent }, (res) => {
+    const { hostname, port, protocol } = new URL(base);
+    const options = { hostname, port, path, method, headers: init.headers ?? {} };
+    const send = protocol === "https:" ? httpsRequest : request;
+    // A TLS client certificate belongs to one connection: no shared keep-alive agent for https.
+    const req = send(protocol === "https:" ? { ...options, ...init.tls, agent: false } : { ...options, agent }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("error", reject);
