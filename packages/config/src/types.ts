@@ -80,10 +80,53 @@ export interface ListenerTls {
   caCertFile?: string;
 }
 
+/** zot's access-control actions: pull = read; push of a new tag = create, of an existing one = update. */
+export const ACCESS_ACTIONS = ["read", "create", "update", "delete"] as const;
+export type AccessAction = (typeof ACCESS_ACTIONS)[number];
+
+/** Who (users, or members of groups) may do which actions. */
+export interface AccessRule {
+  users: string[];
+  groups: string[];
+  actions: AccessAction[];
+}
+
+export interface RepositoryAccess {
+  policies: AccessRule[];
+  /** Actions of every authenticated user. */
+  defaultPolicy: AccessAction[];
+  /** Actions of requests without credentials. */
+  anonymousPolicy: AccessAction[];
+}
+
+/** zot's `http.accessControl`. */
+export interface AccessControlSettings {
+  /** Keyed by repository glob; the longest glob that matches a repository decides for it. */
+  repositories: Record<string, RepositoryAccess>;
+  /** Applies to every repository, after the repository's own policy said no. */
+  adminPolicy: AccessRule;
+  /** Group name → its users. */
+  groups: Record<string, string[]>;
+}
+
+/** zot's `http.auth.bearer`: tokens issued by an external token service (Docker token spec). */
+export interface BearerSettings {
+  /** Token service URL clients are sent to (`WWW-Authenticate: Bearer realm=…`). */
+  realm: string;
+  /** This registry's name at the token service: the `service` parameter and the tokens' `aud`. */
+  service: string;
+  /** PEM certificate (or public key) whose key signs the tokens. */
+  certFile: string;
+}
+
 export interface BerthConfig {
   distSpecVersion: string;
   storage: { rootDirectory: string };
-  http: ListenSettings & { tls?: ListenerTls; auth: { htpasswd?: { path: string } } };
+  http: ListenSettings & {
+    tls?: ListenerTls;
+    auth: { htpasswd?: { path: string }; bearer?: BearerSettings };
+    accessControl?: AccessControlSettings;
+  };
   log: { level: LogLevel; output?: string };
   extensions: {
     lint: { enable: boolean; mandatoryAnnotations: string[] };
