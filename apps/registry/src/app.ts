@@ -4,7 +4,13 @@ import type { EventFactory, EventPublisher } from "@berth/events";
 import { OciError, validateRepositoryName } from "@berth/oci";
 import type { Storage } from "@berth/storage";
 import type { Logger, Registry } from "@berth/telemetry";
-import { HtpasswdAuthenticator, type HtpasswdFile, parseBasicAuth } from "./auth/htpasswd.js";
+import { type Identity, createAuthorizer } from "@berth/access";
+import type { AccessControlSettings } from "@berth/config";
+import { Authenticator } from "./auth/authenticate.js";
+import { BearerProvider, type BearerProviderOptions } from "./auth/bearer.js";
+import { AuthenticationRequired } from "./auth/challenge.js";
+import { HtpasswdAuthenticator, type HtpasswdFile } from "./auth/htpasswd.js";
+import { type RequiredAccess, requiredAccess, tokenScope } from "./auth/route-access.js";
 import { RegistryEvents } from "./events/registry-events.js";
 import { announceLeftovers } from "./events/repository-creation.js";
 import { HANDLERS } from "./handlers/dispatch.js";
@@ -25,6 +31,10 @@ export interface RegistryAppOptions {
   metrics: Registry;
   /** Parsed htpasswd; absent = anonymous access. */
   htpasswd?: HtpasswdFile;
+  /** Bearer tokens from a token service (zot's http.auth.bearer). */
+  bearer?: BearerProviderOptions;
+  /** zot's accessControl: who may do what per repository glob. */
+  accessControl?: AccessControlSettings;
   lint?: LintSettings;
   /** Extra `/healthz` fields (the outbox status); `ok: false` in it turns the answer into 503. */
   health?: () => Record<string, unknown>;
@@ -49,6 +59,9 @@ export interface RegistryApp {
   close(graceMs?: number): Promise<void>;
 }
 
+/** Until a request is authorized it may do nothing. */
+const NO_ACCESS = { can: () => false, showsInCatalog: () => false };
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function createRegistryApp(options: RegistryAppOptions): RegistryApp {
@@ -58,17 +71,48 @@ export function createRegistryApp(options: RegistryAppOptions): RegistryApp {
     lint: options.lint ?? { enable: false, mandatoryAnnotations: [] },
     readOnly: options.readOnly ?? false,
   };
-  const auth = options.htpasswd ? new HtpasswdAuthenticator(options.htpasswd) : undefined;
+  const clientCertificates = options.tls?.ca !== undefined;
+  const authorizer = createAuthorizer({
+    ...(options.accessControl ? { accessControl: options.accessControl } : {}),
+    authenticationConfigured: options.htpasswd !== undefined || options.bearer !== undefined || clientCertificates,
+  });
+  const authenticator = new Authenticator(
+    {
+      ...(options.htpasswd ? { htpasswd: new HtpasswdAuthenticator(options.htpasswd) } : {}),
+      ...(options.bearer ? { bearer: new BearerProvider(options.bearer) } : {}),
+      clientCertificates,
+    },
+    (user) => authorizer.groupsOf(user),
+  );
   const httpMetrics = createHttpMetrics(options.metrics);
   const maxInFlight = options.maxInFlight ?? 4096;
   let inFlight = 0;
   let idle: (() => void) | undefined;
 
-  async function authenticate(req: IncomingMessage): Promise<string | undefined> {
-    if (!auth) return undefined;
-    const credentials = parseBasicAuth(req.headers.authorization);
-    if (credentials && (await auth.verify(credentials.user, credentials.password))) return credentials.user;
-    throw new OciError("UNAUTHORIZED", undefined, { detail: {} });
+  /** 401 with a challenge for anonymous requests (so clients send credentials), 403 otherwise. */
+  function deny(identity: Identity | undefined, scope: string | undefined, needed?: RequiredAccess): never {
+    if (identity === undefined) throw new AuthenticationRequired(authenticator.challenge(scope));
+    // Token spec: a token without the needed access gets a new challenge, so the client can
+    // fetch one with the right scope from the token service.
+    if (identity.grants) throw new AuthenticationRequired(`${authenticator.challenge(scope)},error="insufficient_scope"`, "insufficient scope");
+    throw new OciError("DENIED", undefined, { detail: needed ? { name: needed.repository, action: needed.action } : {} });
+  }
+
+  async function authorize(ctx: Ctx, route: RouteMatch, scope: string | undefined): Promise<void> {
+    const identity = ctx.identity;
+    if (route.id === "base") {
+      if (identity === undefined && !authorizer.admitsAnonymousPing()) deny(identity, scope);
+      return;
+    }
+    if (route.id === "catalog") {
+      if (!authorizer.canListCatalog(identity)) deny(identity, scope);
+      return;
+    }
+    const request = { route: route.id, method: ctx.req.method ?? "", name: ctx.name, ref: ctx.ref };
+    const bothWrites = (repository: string) =>
+      authorizer.can(identity, "create", repository) === authorizer.can(identity, "update", repository);
+    const needed = await requiredAccess(request, deps.storage, bothWrites);
+    if (needed && !authorizer.can(identity, needed.action, needed.repository)) deny(identity, tokenScope(needed, route.id), needed);
   }
 
   async function serveOps(route: RouteMatch, res: ServerResponse): Promise<void> {
@@ -90,9 +134,19 @@ export function createRegistryApp(options: RegistryAppOptions): RegistryApp {
     if (route.id === "metrics" || route.id === "healthz") return serveOps(route, ctx.res);
     const handler = HANDLERS[route.id][ctx.req.method ?? ""];
     if (!handler) throw new OciError("UNSUPPORTED", "method not allowed", { detail: { method: ctx.req.method } });
-    ctx.user = await authenticate(ctx.req);
-    if (route.name !== undefined) ctx.name = validateRepositoryName(route.name);
     ctx.ref = route.ref ?? "";
+    // The scope a Bearer challenge names, from the route as requested (before any lookup).
+    const guess = await requiredAccess({ route: route.id, method: ctx.req.method ?? "", name: route.name ?? "", ref: "@" }, deps.storage, () => true);
+    const scope = tokenScope(guess, route.id);
+    const identity = await authenticator.authenticate(ctx.req, scope);
+    ctx.identity = identity;
+    ctx.user = identity?.user;
+    if (route.name !== undefined) ctx.name = validateRepositoryName(route.name);
+    await authorize(ctx, route, scope);
+    ctx.access = {
+      can: (action, repository) => authorizer.can(identity, action, repository),
+      showsInCatalog: (repository) => authorizer.showsInCatalog(identity, repository),
+    };
     await handler(ctx);
   }
 
@@ -114,6 +168,8 @@ export function createRegistryApp(options: RegistryAppOptions): RegistryApp {
       requestId,
       log,
       user: undefined,
+      identity: undefined,
+      access: NO_ACCESS,
       deps,
       bytesIn: 0,
       bytesOut: 0,

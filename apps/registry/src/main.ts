@@ -6,13 +6,15 @@
  *                                        applied by @berth/config)
  */
 import { readFile } from "node:fs/promises";
-import { ConfigError, type ListenerTls, configPathFromArgs, loadConfig } from "@berth/config";
+import { publicKeyFromPem } from "@berth/access";
+import { type BearerSettings, ConfigError, type ListenerTls, configPathFromArgs, loadConfig } from "@berth/config";
 import { createEventFactory } from "@berth/events";
 import { openOutbox } from "@berth/outbox";
 import { StorageRootError, openStorage } from "@berth/storage";
 import { createLogger, createMetricsRegistry } from "@berth/telemetry";
 import { type HtpasswdFile, parseHtpasswd } from "./auth/htpasswd.js";
 import { createRegistryApp } from "./app.js";
+import type { BearerProviderOptions } from "./auth/bearer.js";
 import type { TlsMaterial } from "./http/listener.js";
 
 /** How long in-flight requests (uploads) may run on after a stop signal. */
@@ -27,6 +29,8 @@ async function main(): Promise<void> {
   const htpasswd = await loadHtpasswd(config.http.auth.htpasswd?.path);
   for (const user of htpasswd?.skipped ?? []) logger.warn({ user }, "htpasswd entry is not bcrypt; ignored");
   const tls = config.http.tls ? await readTls(config.http.tls) : undefined;
+  const bearer = config.http.auth.bearer ? await loadBearer(config.http.auth.bearer) : undefined;
+  const { accessControl } = config.http;
   const outbox = await openOutbox({ config, logger, metrics });
   const { source, typePrefix } = config.extensions.events;
   const app = createRegistryApp({
@@ -39,6 +43,8 @@ async function main(): Promise<void> {
     lint: config.extensions.lint,
     health: () => ({ outbox: outbox.status() }),
     ...(tls ? { tls } : {}),
+    ...(bearer ? { bearer } : {}),
+    ...(accessControl ? { accessControl } : {}),
   });
   await listen(app.server, config.http.port, config.http.address);
   logger.info(
@@ -46,7 +52,8 @@ async function main(): Promise<void> {
       address: config.http.address,
       port: config.http.port,
       root: config.storage.rootDirectory,
-      auth: htpasswd ? "htpasswd" : "anonymous",
+      auth: [htpasswd && "htpasswd", bearer && "bearer", tls?.ca && "client-certificate"].filter(Boolean).join("+") || "anonymous",
+      accessControl: accessControl !== undefined,
       tls: tls ? (tls.ca ? "mutual" : "server") : "off",
     },
     "registry listening",
@@ -93,6 +100,16 @@ async function loadHtpasswd(path: string | undefined): Promise<HtpasswdFile | un
     return parseHtpasswd(await readFile(path, "utf8"));
   } catch (err) {
     throw new StartupError(`cannot read htpasswd file ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+}
+
+async function loadBearer(settings: BearerSettings): Promise<BearerProviderOptions> {
+  try {
+    const key = publicKeyFromPem(await readFile(settings.certFile));
+    return { realm: settings.realm, service: settings.service, key };
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new StartupError(`http.auth.bearer.cert ${settings.certFile} holds no usable certificate or public key: ${reason}`);
   }
 }
 

@@ -48,6 +48,10 @@ export const FORMATS = {
   "berth-sinks": {
     rule: (v) => (Array.isArray(v) ? undefined : "must be an array of sink objects"),
   },
+  // Checked in detail, with exact paths, by access-control-validation.ts.
+  "berth-access-control": {
+    rule: (v) => (v === undefined || (typeof v === "object" && v !== null && !Array.isArray(v)) ? undefined : "must be an object"),
+  },
 } satisfies Record<string, BerthFormat>;
 
 export type FormatName = keyof typeof FORMATS;

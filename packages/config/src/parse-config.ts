@@ -14,7 +14,8 @@ import { CONFIG_SCHEMA } from "./schema.js";
 import { validateSchema } from "./schema-validation.js";
 import { resolveSecret } from "./secrets.js";
 import { SINKS_PATH, validateSinks } from "./sink-validation.js";
-import type { BerthConfig, ListenerTls, LogLevel } from "./types.js";
+import { validateAccessControl } from "./access-control-validation.js";
+import type { AccessControlSettings, BearerSettings, BerthConfig, ListenerTls, LogLevel } from "./types.js";
 
 export type Env = Record<string, string | undefined>;
 
@@ -38,7 +39,7 @@ interface SchemaValues {
     address: string;
     port: number;
     tls: { cert?: string; key?: string; cacert?: string };
-    auth: { htpasswd: { path?: string } };
+    auth: { htpasswd: { path?: string }; bearer: { realm?: string; service?: string; cert?: string } };
   };
   log: { level: LogLevel; output?: string };
   extensions: {
@@ -68,11 +69,14 @@ export function parseConfig(raw: unknown, opts: ParseOptions = {}): ParsedConfig
   ctx.problems.push(...canonical.problems);
   ctx.warnings.push(...canonical.warnings);
   const input = isPlainObject(canonical.value) ? canonical.value : {};
+  // convict walks into object values and breaks on maps keyed by globs: the block skips convict
+  // and is checked by access-control-validation.ts alone.
+  const { accessControl, ...http } = dig(input, "http");
 
   registerFormats();
   // `args: []` keeps convict away from process.argv; `env` replaces process.env.
   const schema = convict(CONFIG_SCHEMA as unknown as convict.Schema<SchemaValues>, { env, args: [] });
-  schema.load(input);
+  schema.load({ ...input, http });
   const values = schema.getProperties();
   ctx.problems.push(...validateSchema(CONFIG_SCHEMA, values as unknown as Record<string, unknown>, env));
 
@@ -81,7 +85,7 @@ export function parseConfig(raw: unknown, opts: ParseOptions = {}): ParsedConfig
   if (!events.enable && events.sinks.length > 0) {
     ctx.warnings.push(`extensions.events.enable: false, so the ${SINKS_PATH} configured are not used`);
   }
-  const config = resolve(values, input, sinks, ctx);
+  const config = resolve(values, input, sinks, accessControl, ctx);
   // A value checked by both the schema and secret resolution reports one identical line once.
   if (ctx.problems.length > 0) throw new ConfigError([...new Set(ctx.problems)]);
   return { config, warnings: ctx.warnings };
@@ -91,6 +95,7 @@ function resolve(
   values: SchemaValues,
   input: Record<string, unknown>,
   sinks: BerthConfig["extensions"]["events"]["sinks"],
+  accessControl: unknown,
   ctx: Findings,
 ): BerthConfig {
   const htpasswd = readableFile("http.auth.htpasswd.path", values.http.auth.htpasswd.path, ctx);
@@ -101,7 +106,11 @@ function resolve(
       address: values.http.address,
       port: values.http.port,
       ...resolveListenerTls(values.http.tls, ctx),
-      auth: htpasswd === undefined ? {} : { htpasswd: { path: htpasswd } },
+      auth: {
+        ...(htpasswd === undefined ? {} : { htpasswd: { path: htpasswd } }),
+        ...resolveBearer(values.http.auth.bearer, ctx),
+      },
+      ...resolveAccessControl(accessControl, values, ctx),
     },
     log: {
       level: values.log.level,
@@ -155,6 +164,32 @@ function resolveListenerTls(tls: SchemaValues["http"]["tls"], ctx: Findings): { 
   }
   if (certFile === undefined || keyFile === undefined) return {};
   return { tls: { certFile, keyFile, ...(caCertFile === undefined ? {} : { caCertFile }) } };
+}
+
+function resolveBearer(bearer: SchemaValues["http"]["auth"]["bearer"], ctx: Findings): { bearer?: BearerSettings } {
+  const set = [bearer.realm, bearer.service, bearer.cert].filter((v) => v !== undefined).length;
+  if (set === 0) return {};
+  // zot enables bearer auth only when all three are set; Berth refuses the partial block rather
+  // than silently running without the authentication the operator meant to turn on.
+  if (set < 3) {
+    ctx.problems.push("http.auth.bearer: set realm, service and cert together (the token service URL, this registry's service name, the token signing certificate)");
+    return {};
+  }
+  const certFile = readableFile("http.auth.bearer.cert", bearer.cert, ctx);
+  if (certFile === undefined || !bearer.realm || !bearer.service) return {};
+  return { bearer: { realm: bearer.realm, service: bearer.service, certFile } };
+}
+
+function resolveAccessControl(raw: unknown, values: SchemaValues, ctx: Findings): { accessControl?: AccessControlSettings } {
+  const accessControl = validateAccessControl(raw, ctx);
+  if (!accessControl) return {};
+  const auth = values.http.auth;
+  if (auth.htpasswd.path === undefined && auth.bearer.realm === undefined && values.http.tls.cacert === undefined) {
+    ctx.warnings.push(
+      "http.accessControl: no authentication is configured (http.auth.htpasswd, http.auth.bearer or http.tls.cacert), so only anonymousPolicy grants anything",
+    );
+  }
+  return { accessControl };
 }
 
 function resolveDashboardAuth(

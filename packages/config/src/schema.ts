@@ -74,6 +74,28 @@ export const CONFIG_SCHEMA = {
           default: undefined,
         },
       },
+      bearer: {
+        realm: {
+          doc: "Token service URL clients get their bearer tokens from.",
+          format: "berth-optional-string",
+          default: undefined,
+        },
+        service: {
+          doc: "This registry's name at the token service (the tokens' audience).",
+          format: "berth-optional-string",
+          default: undefined,
+        },
+        cert: {
+          doc: "PEM certificate or public key of the token service's signing key.",
+          format: "berth-optional-path",
+          default: undefined,
+        },
+      },
+    },
+    accessControl: {
+      doc: "zot's per-repository access control; see the access control table.",
+      format: "berth-access-control",
+      default: undefined,
     },
   },
   log: {

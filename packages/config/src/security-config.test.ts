@@ -45,3 +45,80 @@ describe("parseConfig: http.tls", () => {
     assert.match(missing[0]!, /^http\.tls\.key: .*nope\.key/);
   });
 });
+
+describe("parseConfig: http.accessControl", () => {
+  const files = tempFiles({ htpasswd: "alice:$2y$05$abcdefghijklmnopqrstuuSBbX2v9bJcFhrWr3Zkuh8Z2v9bJcFhrW\n", "signer.crt": "cert" });
+  after(() => files.remove());
+  const withAccess = (accessControl: unknown): Raw => ({
+    ...minimalConfig(),
+    http: { auth: { htpasswd: { path: join(files.dir, "htpasswd") } }, accessControl },
+  });
+
+  it("reads zot's block, whatever the case of its keys, with defaults for what is left out", () => {
+    const { config, warnings } = parseConfig(
+      withAccess({
+        repositories: {
+          "**": { defaultpolicy: ["read"], anonymousPolicy: ["Read"] },
+          "team-a/**": { Policies: [{ users: ["alice"], actions: ["read", "create", "update", "delete"] }] },
+        },
+        adminpolicy: { users: ["root"], actions: ["delete"] },
+        groups: { devs: { users: ["alice", "bob"] } },
+      }),
+      { env: {} },
+    );
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(config.http.accessControl, {
+      repositories: {
+        "**": { policies: [], defaultPolicy: ["read"], anonymousPolicy: ["read"] },
+        "team-a/**": {
+          policies: [{ users: ["alice"], groups: [], actions: ["read", "create", "update", "delete"] }],
+          defaultPolicy: [],
+          anonymousPolicy: [],
+        },
+      },
+      adminPolicy: { users: ["root"], groups: [], actions: ["delete"] },
+      groups: { devs: ["alice", "bob"] },
+    });
+  });
+
+  it("names the exact path of a bad action, a bad list and a refused metrics block", () => {
+    const problems = problemsOf(
+      withAccess({
+        repositories: { "**": { policies: [{ users: "alice", actions: ["pull"] }] } },
+        metrics: { users: ["prometheus"] },
+      }),
+    );
+    assert.deepEqual(problems, [
+      "http.accessControl.metrics: the list of users allowed to read /metrics (zot key) is not supported by Berth; Berth serves /metrics without auth: restrict it at the network (bind http.address to an internal interface or filter /metrics in a proxy)",
+      'http.accessControl.repositories["**"].policies[0].users: "alice" must be an array of strings',
+      'http.accessControl.repositories["**"].policies[0].actions[0]: "pull" is not an action (allowed: read, create, update, delete)',
+    ]);
+  });
+
+  it("ignores zot's detectManifestCollision action with a warning, and warns when no authentication is set", () => {
+    const raw = { ...minimalConfig(), http: { accessControl: { repositories: { "**": { anonymousPolicy: ["read", "detectManifestCollision"] } } } } };
+    const { config, warnings } = parseConfig(raw, { env: {} });
+    assert.deepEqual(config.http.accessControl?.repositories["**"]?.anonymousPolicy, ["read"]);
+    assert.deepEqual(warnings, [
+      'http.accessControl.repositories["**"].anonymousPolicy[1]: "detectManifestCollision" is a zot behaviour switch Berth does not have; ignored',
+      "http.accessControl: no authentication is configured (http.auth.htpasswd, http.auth.bearer or http.tls.cacert), so only anonymousPolicy grants anything",
+    ]);
+  });
+});
+
+describe("parseConfig: http.auth.bearer", () => {
+  const files = tempFiles({ "signer.crt": "cert" });
+  after(() => files.remove());
+  const withBearer = (bearer: unknown): Raw => ({ ...minimalConfig(), http: { auth: { bearer } } });
+
+  it("resolves realm, service and the signing certificate", () => {
+    const { config } = parseConfig(withBearer({ realm: "https://auth/token", service: "registry", cert: "signer.crt" }), { env: {}, baseDir: files.dir });
+    assert.deepEqual(config.http.auth.bearer, { realm: "https://auth/token", service: "registry", certFile: join(files.dir, "signer.crt") });
+  });
+
+  it("refuses a partial block instead of running without the authentication it meant", () => {
+    assert.deepEqual(problemsOf(withBearer({ realm: "https://auth/token", service: "registry" })), [
+      "http.auth.bearer: set realm, service and cert together (the token service URL, this registry's service name, the token signing certificate)",
+    ]);
+  });
+});

@@ -18,14 +18,6 @@ interface Refusal {
 }
 
 export const REFUSED_ZOT_KEYS: Readonly<Record<string, Refusal>> = {
-  "http.auth.bearer": {
-    what: "bearer token authentication",
-    instead: "use http.auth.htpasswd",
-  },
-  "http.accessControl": {
-    what: "per-repository access control",
-    instead: "run separate registries per audience, or enforce access in a reverse proxy",
-  },
   "http.auth.ldap": {
     what: "LDAP authentication",
     instead: "use http.auth.htpasswd or http.auth.bearer (a token service that talks to your directory)",

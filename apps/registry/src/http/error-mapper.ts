@@ -1,6 +1,7 @@
 import type { ServerResponse } from "node:http";
 import { OciError } from "@berth/oci";
 import type { Logger } from "@berth/telemetry";
+import { AuthenticationRequired, BASIC_CHALLENGE } from "../auth/challenge.js";
 
 /** The spec's error body (distribution-spec "Error Codes"): `{"errors":[{code,message,detail}]}`. */
 export function errorBody(err: OciError): string {
@@ -22,7 +23,7 @@ export function sendError(res: ServerResponse, err: unknown, log: Logger): void 
   if (err instanceof OciError) {
     status = err.status;
     body = errorBody(err);
-    if (status === 401) res.setHeader("WWW-Authenticate", 'Basic realm="Berth Registry"');
+    if (status === 401) res.setHeader("WWW-Authenticate", err instanceof AuthenticationRequired ? err.challenge : BASIC_CHALLENGE);
   } else if (isClientAbort(err)) {
     log.debug({ err }, "client went away");
     res.destroy();
