@@ -14,7 +14,7 @@ import { freePort } from "@berth/testing";
 import { ProcessGroup, writeJsonFile } from "@berth/testing/process-harness";
 import { type TestPki, makeTestPki } from "@berth/testing/test-pki";
 import { parseHtpasswd } from "./auth/htpasswd.js";
-import { basic, call } from "./test-support/client.js";
+import { basic, call, pushImage } from "./test-support/client.js";
 import { makeImage, writeLayout } from "./test-support/oci-content.js";
 import { type RunningRegistry, startRegistry } from "./test-support/registry-fixture.js";
 import { certDir, podmanIn, runCommand } from "./test-support/tls-clients.js";
@@ -112,6 +112,29 @@ describe("registry with client-certificate auth (mTLS)", () => {
       "--cert", pki.clientCertFile, "--key", pki.clientKeyFile, `${reg.url}/v2/`,
     ]);
     assert.equal(curl.stdout, "200", curl.stderr);
+  });
+
+  it("the certificate's CN is the user: access control applies to it and events name it", async () => {
+    const acl = await startRegistry({
+      tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.ca },
+      accessControl: {
+        repositories: { "team/**": { policies: [{ users: ["berth-client"], groups: [], actions: ["read", "create"] }], defaultPolicy: [], anonymousPolicy: [] } },
+        adminPolicy: { users: [], groups: [], actions: [] },
+        groups: {},
+      },
+    });
+    try {
+      const clientTls = async (cert: { certFile: string; keyFile: string }) => ({ ca: pki.ca, cert: await readFile(cert.certFile), key: await readFile(cert.keyFile) });
+      const image = makeImage();
+      await pushImage(acl.url, "team/app", "v1", image, {}, await clientTls({ certFile: pki.clientCertFile, keyFile: pki.clientKeyFile }));
+      assert.equal(acl.publisher.ofKind("image.updated")[0]?.data.actor?.name, "berth-client");
+      const intruder = await clientTls(pki.issue("intruder", "intruder", "client"));
+      const denied = await call(acl.url, "GET", "/v2/team/app/manifests/v1", { tls: intruder });
+      assert.equal(denied.status, 403);
+      assert.equal(denied.code(), "DENIED");
+    } finally {
+      await acl.stop();
+    }
   });
 
   it("refuses the handshake without a client certificate, or with one from another CA", async () => {

@@ -64,10 +64,11 @@ export function call(
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
 /** Monolithic blob push (POST ?digest=). */
-export async function pushBlob(base: string, name: string, digest: string, data: Buffer, headers: Record<string, string> = {}): Promise<Answer> {
+export async function pushBlob(base: string, name: string, digest: string, data: Buffer, headers: Record<string, string> = {}, tls?: ClientTls): Promise<Answer> {
   return call(base, "POST", `/v2/${name}/blobs/uploads/?digest=${digest}`, {
     headers: { "Content-Type": "application/octet-stream", ...headers },
     body: data,
+    ...(tls ? { tls } : {}),
   });
 }
 
@@ -78,17 +79,18 @@ export async function pushManifest(
   body: Buffer,
   mediaType: string,
   headers: Record<string, string> = {},
+  tls?: ClientTls,
 ): Promise<Answer> {
-  return call(base, "PUT", `/v2/${name}/manifests/${reference}`, { headers: { "Content-Type": mediaType, ...headers }, body });
+  return call(base, "PUT", `/v2/${name}/manifests/${reference}`, { headers: { "Content-Type": mediaType, ...headers }, body, ...(tls ? { tls } : {}) });
 }
 
 /** Pushes an image's blobs then its manifest under `reference`; throws unless every step succeeds. */
-export async function pushImage(base: string, name: string, reference: string, image: Image, headers: Record<string, string> = {}): Promise<Answer> {
+export async function pushImage(base: string, name: string, reference: string, image: Image, headers: Record<string, string> = {}, tls?: ClientTls): Promise<Answer> {
   for (const blob of [image.config, ...image.layers]) {
-    const answer = await pushBlob(base, name, blob.digest, blob.data, headers);
+    const answer = await pushBlob(base, name, blob.digest, blob.data, headers, tls);
     if (answer.status !== 201) throw new Error(`blob push ${answer.status} ${answer.text}`);
   }
-  const answer = await pushManifest(base, name, reference, image.manifest, image.mediaType, headers);
+  const answer = await pushManifest(base, name, reference, image.manifest, image.mediaType, headers, tls);
   if (answer.status !== 201) throw new Error(`manifest push ${answer.status} ${answer.text}`);
   return answer;
 }
