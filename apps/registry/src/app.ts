@@ -10,6 +10,7 @@ import { Authenticator } from "./auth/authenticate.js";
 import { BearerProvider, type BearerProviderOptions } from "./auth/bearer.js";
 import { AuthenticationRequired } from "./auth/challenge.js";
 import { HtpasswdAuthenticator, type HtpasswdFile } from "./auth/htpasswd.js";
+import { LdapAuthenticator, type LdapProviderOptions } from "./auth/ldap.js";
 import { type RequiredAccess, requiredAccess, tokenScope } from "./auth/route-access.js";
 import { RegistryEvents } from "./events/registry-events.js";
 import { announceLeftovers } from "./events/repository-creation.js";
@@ -31,6 +32,8 @@ export interface RegistryAppOptions {
   metrics: Registry;
   /** Parsed htpasswd; absent = anonymous access. */
   htpasswd?: HtpasswdFile;
+  /** A directory checking Basic credentials htpasswd does not know (zot's http.auth.ldap). */
+  ldap?: LdapProviderOptions;
   /** Bearer tokens from a token service (zot's http.auth.bearer). */
   bearer?: BearerProviderOptions;
   /** zot's accessControl: who may do what per repository glob. */
@@ -74,11 +77,12 @@ export function createRegistryApp(options: RegistryAppOptions): RegistryApp {
   const clientCertificates = options.tls?.ca !== undefined;
   const authorizer = createAuthorizer({
     ...(options.accessControl ? { accessControl: options.accessControl } : {}),
-    authenticationConfigured: options.htpasswd !== undefined || options.bearer !== undefined || clientCertificates,
+    authenticationConfigured: options.htpasswd !== undefined || options.ldap !== undefined || options.bearer !== undefined || clientCertificates,
   });
   const authenticator = new Authenticator(
     {
       ...(options.htpasswd ? { htpasswd: new HtpasswdAuthenticator(options.htpasswd) } : {}),
+      ...(options.ldap ? { ldap: new LdapAuthenticator(options.ldap) } : {}),
       ...(options.bearer ? { bearer: new BearerProvider(options.bearer) } : {}),
       clientCertificates,
     },

@@ -7,7 +7,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { publicKeyFromPem } from "@berth/access";
-import { type BearerSettings, ConfigError, type ListenerTls, configPathFromArgs, loadConfig } from "@berth/config";
+import { type BearerSettings, ConfigError, type LdapSettings, type ListenerTls, configPathFromArgs, loadConfig } from "@berth/config";
 import { createEventFactory } from "@berth/events";
 import { openOutbox } from "@berth/outbox";
 import { StorageRootError, openStorage } from "@berth/storage";
@@ -15,6 +15,7 @@ import { createLogger, createMetricsRegistry } from "@berth/telemetry";
 import { type HtpasswdFile, parseHtpasswd } from "./auth/htpasswd.js";
 import { createRegistryApp } from "./app.js";
 import type { BearerProviderOptions } from "./auth/bearer.js";
+import type { LdapProviderOptions } from "./auth/ldap.js";
 import type { TlsMaterial } from "./http/listener.js";
 
 /** How long in-flight requests (uploads) may run on after a stop signal. */
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
   for (const user of htpasswd?.skipped ?? []) logger.warn({ user }, "htpasswd entry is not bcrypt; ignored");
   const tls = config.http.tls ? await readTls(config.http.tls) : undefined;
   const bearer = config.http.auth.bearer ? await loadBearer(config.http.auth.bearer) : undefined;
+  const ldap = config.http.auth.ldap ? await ldapOptions(config.http.auth.ldap) : undefined;
   const { accessControl } = config.http;
   const outbox = await openOutbox({ config, logger, metrics });
   const { source, typePrefix } = config.extensions.events;
@@ -44,6 +46,7 @@ async function main(): Promise<void> {
     health: () => ({ outbox: outbox.status() }),
     ...(tls ? { tls } : {}),
     ...(bearer ? { bearer } : {}),
+    ...(ldap ? { ldap } : {}),
     ...(accessControl ? { accessControl } : {}),
   });
   await listen(app.server, config.http.port, config.http.address);
@@ -52,7 +55,7 @@ async function main(): Promise<void> {
       address: config.http.address,
       port: config.http.port,
       root: config.storage.rootDirectory,
-      auth: [htpasswd && "htpasswd", bearer && "bearer", tls?.ca && "client-certificate"].filter(Boolean).join("+") || "anonymous",
+      auth: [htpasswd && "htpasswd", ldap && "ldap", bearer && "bearer", tls?.ca && "client-certificate"].filter(Boolean).join("+") || "anonymous",
       accessControl: accessControl !== undefined,
       tls: tls ? (tls.ca ? "mutual" : "server") : "off",
     },
@@ -101,6 +104,12 @@ async function loadHtpasswd(path: string | undefined): Promise<HtpasswdFile | un
   } catch (err) {
     throw new StartupError(`cannot read htpasswd file ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
   }
+}
+
+async function ldapOptions(settings: LdapSettings): Promise<LdapProviderOptions> {
+  const { caCertFile, skipVerify, ...rest } = settings;
+  const ca = caCertFile ? await readFile(caCertFile) : undefined;
+  return { ...rest, tls: { rejectUnauthorized: !skipVerify, ...(ca ? { ca } : {}) } };
 }
 
 async function loadBearer(settings: BearerSettings): Promise<BearerProviderOptions> {

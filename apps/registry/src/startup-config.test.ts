@@ -29,15 +29,15 @@ describe("registry start-up with zot keys Berth does not implement", () => {
   });
   after(() => remove());
 
-  it("refuses LDAP and a remote storage driver with exit 2 and one line per key", async () => {
-    const config = await writeJsonFile(dir, "ldap.json", {
+  it("refuses OpenID and a remote storage driver with exit 2 and one line per key", async () => {
+    const config = await writeJsonFile(dir, "openid.json", {
       storage: { rootDirectory: `${dir}/root`, storageDriver: { name: "s3", bucket: "images" } },
-      http: { address: "127.0.0.1", port: 0, auth: { ldap: { address: "ldap.example.com", basedn: "ou=users" } } },
+      http: { address: "127.0.0.1", port: 0, auth: { openid: { providers: { oidc: { issuer: "https://idp.example.com" } } } } },
     });
     const { code, stderr } = await startRegistry(config);
     assert.equal(code, 2, stderr);
     assert.match(stderr, /^registry: invalid configuration:$/m);
-    assert.match(stderr, /^ {2}http\.auth\.ldap: LDAP authentication \(zot key\) is not supported by Berth; use /m);
+    assert.match(stderr, /^ {2}http\.auth\.openid: OpenID Connect \/ OAuth2 login \(zot key\) is not supported by Berth; use /m);
     assert.match(stderr, /^ {2}storage\.storageDriver: a remote storage driver \(S3 and others\) \(zot key\) is not supported by Berth; /m);
   });
 });

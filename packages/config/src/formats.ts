@@ -38,6 +38,7 @@ export const FORMATS = {
   "berth-optional-path": { rule: optional(nonEmptyString) },
   "berth-secret": { rule: optional(secretString) },
   "berth-port": { rule: port, coerce: toPort },
+  "berth-optional-port": { rule: optional(port), coerce: toPort },
   "berth-boolean": { rule: boolean, coerce: toBoolean },
   "berth-log-level": { rule: oneOf(LOG_LEVELS), coerce: toLowerCase },
   "berth-string-list": { rule: stringList(), coerce: toList },

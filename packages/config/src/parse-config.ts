@@ -6,7 +6,7 @@
  */
 import convict from "convict";
 import { ConfigError } from "./config-error.js";
-import { readConfigFile, resolvePath } from "./files.js";
+import { resolvePath } from "./files.js";
 import { registerFormats } from "./formats.js";
 import { canonicalizeKeys, isPlainObject } from "./key-case.js";
 import { CONFIG_SHAPE } from "./key-tree.js";
@@ -14,8 +14,8 @@ import { CONFIG_SCHEMA } from "./schema.js";
 import { validateSchema } from "./schema-validation.js";
 import { resolveSecret } from "./secrets.js";
 import { SINKS_PATH, validateSinks } from "./sink-validation.js";
-import { validateAccessControl } from "./access-control-validation.js";
-import type { AccessControlSettings, BearerSettings, BerthConfig, ListenerTls, LogLevel } from "./types.js";
+import { type ResolveContext, readableFile, resolveRegistryAuth, resolveListenerTls, type RegistryAuthValues } from "./registry-auth.js";
+import type { BerthConfig, LogLevel } from "./types.js";
 
 export type Env = Record<string, string | undefined>;
 
@@ -35,12 +35,7 @@ export interface ParsedConfig {
 interface SchemaValues {
   distSpecVersion: string;
   storage: { rootDirectory: string };
-  http: {
-    address: string;
-    port: number;
-    tls: { cert?: string; key?: string; cacert?: string };
-    auth: { htpasswd: { path?: string }; bearer: { realm?: string; service?: string; cert?: string } };
-  };
+  http: { address: string; port: number } & RegistryAuthValues;
   log: { level: LogLevel; output?: string };
   extensions: {
     lint: { enable: boolean; mandatoryAnnotations: string[] };
@@ -55,12 +50,7 @@ interface SchemaValues {
   workers: { http: { address: string; port: number }; nats: { address: string; port: number } };
 }
 
-interface Findings {
-  env: Env;
-  baseDir: string;
-  problems: string[];
-  warnings: string[];
-}
+type Findings = ResolveContext;
 
 export function parseConfig(raw: unknown, opts: ParseOptions = {}): ParsedConfig {
   const env = opts.env ?? {};
@@ -98,7 +88,6 @@ function resolve(
   accessControl: unknown,
   ctx: Findings,
 ): BerthConfig {
-  const htpasswd = readableFile("http.auth.htpasswd.path", values.http.auth.htpasswd.path, ctx);
   return {
     distSpecVersion: values.distSpecVersion,
     storage: { rootDirectory: pathOrEmpty(values.storage.rootDirectory, ctx) },
@@ -106,11 +95,7 @@ function resolve(
       address: values.http.address,
       port: values.http.port,
       ...resolveListenerTls(values.http.tls, ctx),
-      auth: {
-        ...(htpasswd === undefined ? {} : { htpasswd: { path: htpasswd } }),
-        ...resolveBearer(values.http.auth.bearer, ctx),
-      },
-      ...resolveAccessControl(accessControl, values, ctx),
+      ...resolveRegistryAuth(values.http, accessControl, dig(input, "http", "auth", "ldap"), ctx),
     },
     log: {
       level: values.log.level,
@@ -139,57 +124,6 @@ function resolve(
 // throw a TypeError instead of collecting the problem.
 function pathOrEmpty(path: unknown, ctx: Findings): string {
   return typeof path !== "string" || path === "" ? "" : resolvePath(ctx.baseDir, path);
-}
-
-/** The absolute path when the file is readable; a problem at `at` otherwise. */
-function readableFile(at: string, path: unknown, ctx: Findings): string | undefined {
-  if (typeof path !== "string" || path === "") return undefined;
-  const file = resolvePath(ctx.baseDir, path);
-  const read = readConfigFile(file);
-  if (read.ok) return file;
-  ctx.problems.push(`${at}: ${read.problem}`);
-  return undefined;
-}
-
-function resolveListenerTls(tls: SchemaValues["http"]["tls"], ctx: Findings): { tls?: ListenerTls } {
-  const certFile = readableFile("http.tls.cert", tls.cert, ctx);
-  const keyFile = readableFile("http.tls.key", tls.key, ctx);
-  const caCertFile = readableFile("http.tls.cacert", tls.cacert, ctx);
-  // Half a TLS setup must not fall back to plain HTTP.
-  if ((tls.cert === undefined) !== (tls.key === undefined)) {
-    ctx.problems.push("http.tls: set both cert and key (a certificate without its key, or the reverse, cannot serve HTTPS)");
-  }
-  if (tls.cacert !== undefined && tls.cert === undefined) {
-    ctx.problems.push("http.tls.cacert: client certificates need TLS: set http.tls.cert and http.tls.key too");
-  }
-  if (certFile === undefined || keyFile === undefined) return {};
-  return { tls: { certFile, keyFile, ...(caCertFile === undefined ? {} : { caCertFile }) } };
-}
-
-function resolveBearer(bearer: SchemaValues["http"]["auth"]["bearer"], ctx: Findings): { bearer?: BearerSettings } {
-  const set = [bearer.realm, bearer.service, bearer.cert].filter((v) => v !== undefined).length;
-  if (set === 0) return {};
-  // zot enables bearer auth only when all three are set; Berth refuses the partial block rather
-  // than silently running without the authentication the operator meant to turn on.
-  if (set < 3) {
-    ctx.problems.push("http.auth.bearer: set realm, service and cert together (the token service URL, this registry's service name, the token signing certificate)");
-    return {};
-  }
-  const certFile = readableFile("http.auth.bearer.cert", bearer.cert, ctx);
-  if (certFile === undefined || !bearer.realm || !bearer.service) return {};
-  return { bearer: { realm: bearer.realm, service: bearer.service, certFile } };
-}
-
-function resolveAccessControl(raw: unknown, values: SchemaValues, ctx: Findings): { accessControl?: AccessControlSettings } {
-  const accessControl = validateAccessControl(raw, ctx);
-  if (!accessControl) return {};
-  const auth = values.http.auth;
-  if (auth.htpasswd.path === undefined && auth.bearer.realm === undefined && values.http.tls.cacert === undefined) {
-    ctx.warnings.push(
-      "http.accessControl: no authentication is configured (http.auth.htpasswd, http.auth.bearer or http.tls.cacert), so only anonymousPolicy grants anything",
-    );
-  }
-  return { accessControl };
 }
 
 function resolveDashboardAuth(

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { ConfigError } from "./config-error.js";
+import { formatConfig } from "./mask.js";
 import { parseConfig } from "./parse-config.js";
 import { minimalConfig, tempFiles } from "./test-support/fixtures.js";
 
@@ -101,7 +102,7 @@ describe("parseConfig: http.accessControl", () => {
     assert.deepEqual(config.http.accessControl?.repositories["**"]?.anonymousPolicy, ["read"]);
     assert.deepEqual(warnings, [
       'http.accessControl.repositories["**"].anonymousPolicy[1]: "detectManifestCollision" is a zot behaviour switch Berth does not have; ignored',
-      "http.accessControl: no authentication is configured (http.auth.htpasswd, http.auth.bearer or http.tls.cacert), so only anonymousPolicy grants anything",
+      "http.accessControl: no authentication is configured (http.auth.htpasswd, http.auth.ldap, http.auth.bearer or http.tls.cacert), so only anonymousPolicy grants anything",
     ]);
   });
 });
@@ -120,5 +121,53 @@ describe("parseConfig: http.auth.bearer", () => {
     assert.deepEqual(problemsOf(withBearer({ realm: "https://auth/token", service: "registry" })), [
       "http.auth.bearer: set realm, service and cert together (the token service URL, this registry's service name, the token signing certificate)",
     ]);
+  });
+});
+
+describe("parseConfig: http.auth.ldap", () => {
+  const files = tempFiles({
+    "ldap.json": JSON.stringify({ bindDN: "cn=search,dc=example,dc=org", bindPassword: "ldap-secret" }),
+    "bad.json": '{"bindDN": "cn=x", "bindPassword": "leaky-secret"',
+    "ca.crt": "ca",
+  });
+  after(() => files.remove());
+  const withLdap = (ldap: Raw): Raw => ({ ...minimalConfig(), http: { auth: { ldap } } });
+  const zotLdap = { credentialsFile: "ldap.json", address: "ldap.example.org", baseDN: "ou=Users,dc=example,dc=org", userAttribute: "uid" };
+
+  it("reads zot's block: LDAPS by default, StartTLS or plain when asked, the search account from credentialsFile", () => {
+    const { config } = parseConfig(withLdap({ ...zotLdap, userGroupAttribute: "memberOf", subtreeSearch: true, cacert: "ca.crt" }), { env: {}, baseDir: files.dir });
+    assert.deepEqual(config.http.auth.ldap, {
+      url: "ldaps://ldap.example.org:636",
+      startTLS: false,
+      skipVerify: false,
+      caCertFile: join(files.dir, "ca.crt"),
+      baseDN: "ou=Users,dc=example,dc=org",
+      subtreeSearch: true,
+      userAttribute: "uid",
+      userGroupAttribute: "memberOf",
+      bindDN: "cn=search,dc=example,dc=org",
+      bindPassword: "ldap-secret",
+    });
+    const startTls = parseConfig(withLdap({ ...zotLdap, startTLS: true, port: "3389" }), { env: {}, baseDir: files.dir });
+    assert.equal(startTls.config.http.auth.ldap?.url, "ldap://ldap.example.org:3389");
+    assert.equal(startTls.config.http.auth.ldap?.startTLS, true);
+    const plain = parseConfig(withLdap({ ...zotLdap, insecure: true }), { env: {}, baseDir: files.dir });
+    assert.equal(plain.config.http.auth.ldap?.url, "ldap://ldap.example.org:389");
+  });
+
+  it("masks the search password wherever the config is printed", () => {
+    const { config } = parseConfig(withLdap(zotLdap), { env: {}, baseDir: files.dir });
+    const printed = formatConfig(config);
+    assert.doesNotMatch(printed, /ldap-secret/);
+    assert.match(printed, /"bindPassword": "\*\*\*\*\*"/);
+  });
+
+  it("refuses a broken credentials file without showing it, and contradictory transport settings", () => {
+    const problems = problemsOf(withLdap({ ...zotLdap, credentialsFile: join(files.dir, "bad.json"), insecure: true, startTLS: true }));
+    assert.deepEqual(problems, [
+      "http.auth.ldap: insecure and startTLS contradict each other; set one",
+      "http.auth.ldap.credentialsFile: must hold a JSON object with non-empty bindDN and bindPassword strings (content not shown)",
+    ]);
+    assert.doesNotMatch(problems.join("\n"), /leaky-secret/);
   });
 });

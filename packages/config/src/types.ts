@@ -119,12 +119,36 @@ export interface BearerSettings {
   certFile: string;
 }
 
+/** zot's `http.auth.ldap`: users checked by a bind against a directory. */
+export interface LdapSettings {
+  /** `ldap://host:port` (insecure or StartTLS) or `ldaps://host:port`. */
+  url: string;
+  /** Upgrade the `ldap://` connection with StartTLS before binding. */
+  startTLS: boolean;
+  /** Accept any server certificate (zot's skipVerify); for tests only. */
+  skipVerify: boolean;
+  /** CA bundle the directory's certificate must chain to; unset = the system's CAs. */
+  caCertFile?: string;
+  baseDN: string;
+  /** Search the whole subtree under baseDN, not only its direct children. */
+  subtreeSearch: boolean;
+  /** Attribute holding the user name (`uid`, `sAMAccountName`). */
+  userAttribute: string;
+  /** Attribute whose values are the user's groups for accessControl (`memberOf`, `ou`). */
+  userGroupAttribute?: string;
+  /** Extra LDAP filter a user entry must match, e.g. `(objectClass=person)`. */
+  userFilter?: string;
+  /** Search account; unset = anonymous search. */
+  bindDN?: string;
+  bindPassword?: string;
+}
+
 export interface BerthConfig {
   distSpecVersion: string;
   storage: { rootDirectory: string };
   http: ListenSettings & {
     tls?: ListenerTls;
-    auth: { htpasswd?: { path: string }; bearer?: BearerSettings };
+    auth: { htpasswd?: { path: string }; ldap?: LdapSettings; bearer?: BearerSettings };
     accessControl?: AccessControlSettings;
   };
   log: { level: LogLevel; output?: string };

@@ -31,11 +31,21 @@ function withKey(path: string, value: unknown): Raw {
 }
 
 describe("zot keys Berth does not implement fail closed", () => {
-  it("refuses LDAP instead of starting an anonymous, writable registry", () => {
+  it("refuses OpenID instead of starting an anonymous, writable registry", () => {
     const raw = minimalConfig();
-    raw.http = { auth: { ldap: { address: "ldap.example.com", basedn: "ou=users" } } };
+    raw.http = { auth: { openid: { providers: { oidc: { issuer: "https://idp.example.com" } } } } };
     assert.deepEqual(problemsOf(raw), [
-      "http.auth.ldap: LDAP authentication (zot key) is not supported by Berth; use http.auth.htpasswd or http.auth.bearer (a token service that talks to your directory)",
+      "http.auth.openid: OpenID Connect / OAuth2 login (zot key) is not supported by Berth; use http.auth.ldap, or http.auth.bearer with a token service that accepts your identity provider",
+    ]);
+  });
+
+  it("refuses an LDAP block it cannot use instead of running without authentication", () => {
+    const raw = minimalConfig();
+    raw.http = { auth: { ldap: { port: 389, insecure: true } } };
+    assert.deepEqual(problemsOf(raw), [
+      "http.auth.ldap.address: required when http.auth.ldap is set",
+      "http.auth.ldap.baseDN: required when http.auth.ldap is set",
+      "http.auth.ldap.userAttribute: required when http.auth.ldap is set",
     ]);
   });
 

@@ -18,13 +18,9 @@ interface Refusal {
 }
 
 export const REFUSED_ZOT_KEYS: Readonly<Record<string, Refusal>> = {
-  "http.auth.ldap": {
-    what: "LDAP authentication",
-    instead: "use http.auth.htpasswd or http.auth.bearer (a token service that talks to your directory)",
-  },
   "http.auth.openid": {
     what: "OpenID Connect / OAuth2 login",
-    instead: "use http.auth.bearer with a token service that accepts your identity provider",
+    instead: "use http.auth.ldap, or http.auth.bearer with a token service that accepts your identity provider",
   },
   "http.auth.apikey": {
     what: "zot API keys",

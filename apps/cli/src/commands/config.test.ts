@@ -83,7 +83,7 @@ describe("berth config check", () => {
     // registry that was open, or stored images somewhere else than configured.
     const file = writeConfig("fail-open.json", {
       storage: { rootDirectory: "/tmp/x", storageDriver: { name: "s3", bucket: "b" }, subPaths: { "/a": { rootDirectory: "/tmp/a" } } },
-      http: { auth: { ldap: { address: "ldap.example.com" } }, ratelimit: { rate: 10 } },
+      http: { auth: { openid: { providers: { oidc: { issuer: "https://idp" } } } }, ratelimit: { rate: 10 } },
       log: { audit: "/var/log/audit.log" },
     });
     const io = recordIo();
@@ -91,7 +91,7 @@ describe("berth config check", () => {
     assert.deepEqual(io.stdout, []);
     const stderr = io.stderr.join("\n");
     assert.match(stderr, /\(5 problems\):/);
-    for (const key of ["storage.storageDriver", "storage.subPaths", "http.auth.ldap", "http.ratelimit", "log.audit"]) {
+    for (const key of ["storage.storageDriver", "storage.subPaths", "http.auth.openid", "http.ratelimit", "log.audit"]) {
       assert.match(stderr, new RegExp(`  - ${key.replace(".", "\\.")}: .* is not supported by Berth; \\S`), key);
     }
   });
