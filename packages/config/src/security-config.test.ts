@@ -1,22 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { ConfigError } from "./config-error.js";
 import { formatConfig } from "./mask.js";
 import { parseConfig } from "./parse-config.js";
-import { minimalConfig, tempFiles } from "./test-support/fixtures.js";
+import { minimalConfig, problemsOfConfig, tempFiles } from "./test-support/fixtures.js";
 
 type Raw = Record<string, unknown>;
-
-function problemsOf(raw: Raw): string[] {
-  try {
-    parseConfig(raw, { env: {} });
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  assert.fail("the config was accepted");
-}
 
 describe("parseConfig: http.tls", () => {
   const files = tempFiles({ "server.crt": "cert", "server.key": "key", "ca.crt": "ca" });
@@ -35,13 +24,13 @@ describe("parseConfig: http.tls", () => {
 
   it("refuses half a TLS setup instead of falling back to plain HTTP", () => {
     const cert = join(files.dir, "server.crt");
-    assert.deepEqual(problemsOf(withTls({ cert })), [
+    assert.deepEqual(problemsOfConfig(withTls({ cert })), [
       "http.tls: set both cert and key (a certificate without its key, or the reverse, cannot serve HTTPS)",
     ]);
-    assert.deepEqual(problemsOf(withTls({ cacert: join(files.dir, "ca.crt") })), [
+    assert.deepEqual(problemsOfConfig(withTls({ cacert: join(files.dir, "ca.crt") })), [
       "http.tls.cacert: client certificates need TLS: set http.tls.cert and http.tls.key too",
     ]);
-    const missing = problemsOf(withTls({ cert, key: join(files.dir, "nope.key") }));
+    const missing = problemsOfConfig(withTls({ cert, key: join(files.dir, "nope.key") }));
     assert.equal(missing.length, 1);
     assert.match(missing[0]!, /^http\.tls\.key: .*nope\.key/);
   });
@@ -83,7 +72,7 @@ describe("parseConfig: http.accessControl", () => {
   });
 
   it("names the exact path of a bad action, a bad list and a refused metrics block", () => {
-    const problems = problemsOf(
+    const problems = problemsOfConfig(
       withAccess({
         repositories: { "**": { policies: [{ users: "alice", actions: ["pull"] }] } },
         metrics: { users: ["prometheus"] },
@@ -118,7 +107,7 @@ describe("parseConfig: http.auth.bearer", () => {
   });
 
   it("refuses a partial block instead of running without the authentication it meant", () => {
-    assert.deepEqual(problemsOf(withBearer({ realm: "https://auth/token", service: "registry" })), [
+    assert.deepEqual(problemsOfConfig(withBearer({ realm: "https://auth/token", service: "registry" })), [
       "http.auth.bearer: set realm, service and cert together (the token service URL, this registry's service name, the token signing certificate)",
     ]);
   });
@@ -163,7 +152,7 @@ describe("parseConfig: http.auth.ldap", () => {
   });
 
   it("refuses a broken credentials file without showing it, and contradictory transport settings", () => {
-    const problems = problemsOf(withLdap({ ...zotLdap, credentialsFile: join(files.dir, "bad.json"), insecure: true, startTLS: true }));
+    const problems = problemsOfConfig(withLdap({ ...zotLdap, credentialsFile: join(files.dir, "bad.json"), insecure: true, startTLS: true }));
     assert.deepEqual(problems, [
       "http.auth.ldap: insecure and startTLS contradict each other; set one",
       "http.auth.ldap.credentialsFile: must hold a JSON object with non-empty bindDN and bindPassword strings (content not shown)",

@@ -1,22 +1,11 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import { ConfigError } from "./config-error.js";
 import { parseConfig } from "./parse-config.js";
-import { minimalConfig } from "./test-support/fixtures.js";
+import { minimalConfig, problemsOfConfig } from "./test-support/fixtures.js";
 import { IGNORED_ZOT_KEYS, REFUSED_ZOT_KEYS } from "./zot-keys.js";
 
 type Raw = Record<string, unknown>;
-
-function problemsOf(raw: Raw): string[] {
-  try {
-    parseConfig(raw, { env: {} });
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  assert.fail("the config was accepted");
-}
 
 function withKey(path: string, value: unknown): Raw {
   const raw = minimalConfig();
@@ -34,7 +23,7 @@ describe("zot keys Berth does not implement fail closed", () => {
   it("refuses OpenID instead of starting an anonymous, writable registry", () => {
     const raw = minimalConfig();
     raw.http = { auth: { openid: { providers: { oidc: { issuer: "https://idp.example.com" } } } } };
-    assert.deepEqual(problemsOf(raw), [
+    assert.deepEqual(problemsOfConfig(raw), [
       "http.auth.openid: OpenID Connect / OAuth2 login (zot key) is not supported by Berth; use http.auth.ldap, or http.auth.bearer with a token service that accepts your identity provider",
     ]);
   });
@@ -42,7 +31,7 @@ describe("zot keys Berth does not implement fail closed", () => {
   it("refuses an LDAP block it cannot use instead of running without authentication", () => {
     const raw = minimalConfig();
     raw.http = { auth: { ldap: { port: 389, insecure: true } } };
-    assert.deepEqual(problemsOf(raw), [
+    assert.deepEqual(problemsOfConfig(raw), [
       "http.auth.ldap.address: required when http.auth.ldap is set",
       "http.auth.ldap.baseDN: required when http.auth.ldap is set",
       "http.auth.ldap.userAttribute: required when http.auth.ldap is set",
@@ -56,7 +45,7 @@ describe("zot keys Berth does not implement fail closed", () => {
       storageDriver: { name: "s3", bucket: "images", region: "us-east-2" },
       subPaths: { "/a": { rootDirectory: "/tmp/a" } },
     };
-    const problems = problemsOf(raw);
+    const problems = problemsOfConfig(raw);
     assert.equal(problems.length, 2);
     assert.match(problems[0]!, /^storage\.storageDriver: a remote storage driver \(S3 and others\) \(zot key\) is not supported by Berth; /);
     assert.match(problems[1]!, /^storage\.subPaths: per-repository-prefix storage roots \(zot key\) is not supported by Berth; /);
@@ -64,14 +53,14 @@ describe("zot keys Berth does not implement fail closed", () => {
 
   it("refuses every key of the table, however it is spelled", () => {
     for (const path of Object.keys(REFUSED_ZOT_KEYS)) {
-      const problems = problemsOf(withKey(path, { enabled: true }));
+      const problems = problemsOfConfig(withKey(path, { enabled: true }));
       assert.equal(problems.length, 1, path);
       // A key inside a refused block is reported once, at the block.
       const reported = Object.keys(REFUSED_ZOT_KEYS).find((k) => path === k || path.startsWith(`${k}.`));
       assert.ok(problems[0]!.startsWith(`${reported}: `), problems[0]);
       assert.match(problems[0]!, /is not supported by Berth; \S/);
     }
-    assert.match(problemsOf(withKey("http.RateLimit", { rate: 5 }))[0]!, /^http\.RateLimit: request rate limiting/);
+    assert.match(problemsOfConfig(withKey("http.RateLimit", { rate: 5 }))[0]!, /^http\.RateLimit: request rate limiting/);
   });
 
   it("only warns about a refused key that switches nothing on", () => {

@@ -11,25 +11,17 @@
  */
 import { createHash } from "node:crypto";
 import type { ConnectionOptions } from "node:tls";
+import type { LdapSettings } from "@berth/config";
 import { Client, InvalidCredentialsError } from "ldapts";
 
-export interface LdapProviderOptions {
-  url: string;
-  startTLS: boolean;
+export type LdapProviderOptions = Omit<LdapSettings, "caCertFile" | "skipVerify"> & {
   /** For ldaps:// and StartTLS: CA bundle and whether to verify the server's certificate. */
   tls: ConnectionOptions;
-  baseDN: string;
-  subtreeSearch: boolean;
-  userAttribute: string;
-  userGroupAttribute?: string;
-  userFilter?: string;
-  bindDN?: string;
-  bindPassword?: string;
   /** Bound on each directory operation. */
   timeoutMs?: number;
   /** How long a successful check is remembered. */
   cacheMs?: number;
-}
+};
 
 /** The directory could not be asked (down, TLS failure, bad search account): not a wrong password. */
 export class DirectoryUnavailable extends Error {
