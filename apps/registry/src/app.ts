@@ -1,17 +1,14 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AccessControlSettings } from "@berth/config";
 import type { EventFactory, EventPublisher } from "@berth/events";
 import { OciError, validateRepositoryName } from "@berth/oci";
 import type { Storage } from "@berth/storage";
 import type { Logger, Registry } from "@berth/telemetry";
-import { type Identity, createAuthorizer } from "@berth/access";
-import type { AccessControlSettings } from "@berth/config";
-import { Authenticator } from "./auth/authenticate.js";
-import { BearerProvider, type BearerProviderOptions } from "./auth/bearer.js";
-import { AuthenticationRequired } from "./auth/challenge.js";
-import { HtpasswdAuthenticator, type HtpasswdFile } from "./auth/htpasswd.js";
-import { LdapAuthenticator, type LdapProviderOptions } from "./auth/ldap.js";
-import { type RequiredAccess, requiredAccess, tokenScope } from "./auth/route-access.js";
+import type { BearerProviderOptions } from "./auth/bearer.js";
+import type { HtpasswdFile } from "./auth/htpasswd.js";
+import type { LdapProviderOptions } from "./auth/ldap.js";
+import { createRequestAuth } from "./auth/request-auth.js";
 import { RegistryEvents } from "./events/registry-events.js";
 import { announceLeftovers } from "./events/repository-creation.js";
 import { HANDLERS } from "./handlers/dispatch.js";
@@ -74,50 +71,18 @@ export function createRegistryApp(options: RegistryAppOptions): RegistryApp {
     lint: options.lint ?? { enable: false, mandatoryAnnotations: [] },
     readOnly: options.readOnly ?? false,
   };
-  const clientCertificates = options.tls?.ca !== undefined;
-  const authorizer = createAuthorizer({
+  const auth = createRequestAuth({
+    ...(options.htpasswd ? { htpasswd: options.htpasswd } : {}),
+    ...(options.ldap ? { ldap: options.ldap } : {}),
+    ...(options.bearer ? { bearer: options.bearer } : {}),
     ...(options.accessControl ? { accessControl: options.accessControl } : {}),
-    authenticationConfigured: options.htpasswd !== undefined || options.ldap !== undefined || options.bearer !== undefined || clientCertificates,
+    clientCertificates: options.tls?.ca !== undefined,
+    storage: options.storage,
   });
-  const authenticator = new Authenticator(
-    {
-      ...(options.htpasswd ? { htpasswd: new HtpasswdAuthenticator(options.htpasswd) } : {}),
-      ...(options.ldap ? { ldap: new LdapAuthenticator(options.ldap) } : {}),
-      ...(options.bearer ? { bearer: new BearerProvider(options.bearer) } : {}),
-      clientCertificates,
-    },
-    (user) => authorizer.groupsOf(user),
-  );
   const httpMetrics = createHttpMetrics(options.metrics);
   const maxInFlight = options.maxInFlight ?? 4096;
   let inFlight = 0;
   let idle: (() => void) | undefined;
-
-  /** 401 with a challenge for anonymous requests (so clients send credentials), 403 otherwise. */
-  function deny(identity: Identity | undefined, scope: string | undefined, needed?: RequiredAccess): never {
-    if (identity === undefined) throw new AuthenticationRequired(authenticator.challenge(scope));
-    // Token spec: a token without the needed access gets a new challenge, so the client can
-    // fetch one with the right scope from the token service.
-    if (identity.grants) throw new AuthenticationRequired(`${authenticator.challenge(scope)},error="insufficient_scope"`, "insufficient scope");
-    throw new OciError("DENIED", undefined, { detail: needed ? { name: needed.repository, action: needed.action } : {} });
-  }
-
-  async function authorize(ctx: Ctx, route: RouteMatch, scope: string | undefined): Promise<void> {
-    const identity = ctx.identity;
-    if (route.id === "base") {
-      if (identity === undefined && !authorizer.admitsAnonymousPing()) deny(identity, scope);
-      return;
-    }
-    if (route.id === "catalog") {
-      if (!authorizer.canListCatalog(identity)) deny(identity, scope);
-      return;
-    }
-    const request = { route: route.id, method: ctx.req.method ?? "", name: ctx.name, ref: ctx.ref };
-    const bothWrites = (repository: string) =>
-      authorizer.can(identity, "create", repository) === authorizer.can(identity, "update", repository);
-    const needed = await requiredAccess(request, deps.storage, bothWrites);
-    if (needed && !authorizer.can(identity, needed.action, needed.repository)) deny(identity, tokenScope(needed, route.id), needed);
-  }
 
   async function serveOps(route: RouteMatch, res: ServerResponse): Promise<void> {
     if (route.id === "metrics") {
@@ -139,18 +104,9 @@ export function createRegistryApp(options: RegistryAppOptions): RegistryApp {
     const handler = HANDLERS[route.id][ctx.req.method ?? ""];
     if (!handler) throw new OciError("UNSUPPORTED", "method not allowed", { detail: { method: ctx.req.method } });
     ctx.ref = route.ref ?? "";
-    // The scope a Bearer challenge names, from the route as requested (before any lookup).
-    const guess = await requiredAccess({ route: route.id, method: ctx.req.method ?? "", name: route.name ?? "", ref: "@" }, deps.storage, () => true);
-    const scope = tokenScope(guess, route.id);
-    const identity = await authenticator.authenticate(ctx.req, scope);
-    ctx.identity = identity;
-    ctx.user = identity?.user;
+    await auth.authenticate(ctx, route);
     if (route.name !== undefined) ctx.name = validateRepositoryName(route.name);
-    await authorize(ctx, route, scope);
-    ctx.access = {
-      can: (action, repository) => authorizer.can(identity, action, repository),
-      showsInCatalog: (repository) => authorizer.showsInCatalog(identity, repository),
-    };
+    await auth.authorize(ctx, route);
     await handler(ctx);
   }
 

@@ -16,7 +16,8 @@ export interface RequiredAccess {
 }
 
 const BY_METHOD: Partial<Record<RouteId, Partial<Record<string, AccessAction>>>> = {
-  manifest: { GET: "read", HEAD: "read", DELETE: "delete" },
+  // A manifest PUT is create until requiredAccess finds the tag already exists.
+  manifest: { GET: "read", HEAD: "read", PUT: "create", DELETE: "delete" },
   blob: { GET: "read", HEAD: "read", DELETE: "delete" },
   "upload-start": { POST: "create" },
   upload: { GET: "create", PATCH: "create", PUT: "create", DELETE: "create" },
@@ -27,9 +28,14 @@ const BY_METHOD: Partial<Record<RouteId, Partial<Record<string, AccessAction>>>>
 export interface RouteRequest {
   route: RouteId;
   method: string;
-  /** Validated repository name ("" for routes without one). */
+  /** Repository name as in the path ("" for routes without one). */
   name: string;
   ref: string;
+}
+
+/** The action a route needs at first sight, before any lookup; undefined for routes without a repository. */
+export function actionOf(route: RouteId, method: string): AccessAction | undefined {
+  return BY_METHOD[route]?.[method];
 }
 
 /**
@@ -42,17 +48,17 @@ export async function requiredAccess(
   mayCreateAndUpdate: (repository: string) => boolean,
 ): Promise<RequiredAccess | undefined> {
   const { route, method, name, ref } = request;
-  if (route === "manifest" && method === "PUT") {
-    if (ref.includes(":") || mayCreateAndUpdate(name)) return { action: "create", repository: name };
+  const action = actionOf(route, method);
+  if (action === undefined) return undefined;
+  if (route === "manifest" && method === "PUT" && !ref.includes(":") && !mayCreateAndUpdate(name)) {
     const exists = (await storage.repositories.exists(name)) && (await storage.manifests.tags(name)).includes(ref);
     return { action: exists ? "update" : "create", repository: name };
   }
-  const action = BY_METHOD[route]?.[method];
-  return action === undefined ? undefined : { action, repository: name };
+  return { action, repository: name };
 }
 
 /** The token spec scope of a challenge: `repository:<name>:pull` or `…:pull,push` for writes. */
-export function tokenScope(access: RequiredAccess | undefined, route: RouteId): string | undefined {
+export function tokenScope(route: RouteId, access: RequiredAccess | undefined): string | undefined {
   if (route === "catalog") return "registry:catalog:*";
   if (!access) return undefined;
   const action = TOKEN_ACTIONS[access.action];
