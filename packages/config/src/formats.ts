@@ -44,6 +44,7 @@ export const FORMATS = {
   "berth-string-list": { rule: stringList(), coerce: toList },
   "berth-redis-url": { rule: redisUrl },
   "berth-http-url": { rule: httpUrl },
+  "berth-optional-http-url": { rule: optional(httpUrl) },
   // Sinks are an array of objects: convict only checks it is an array; sink-validation.ts
   // checks each sink with exact paths such as `extensions.events.sinks[1].type`.
   "berth-sinks": {

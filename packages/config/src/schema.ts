@@ -93,7 +93,7 @@ export const CONFIG_SCHEMA = {
       bearer: {
         realm: {
           doc: "Token service URL clients get their bearer tokens from.",
-          format: "berth-optional-string",
+          format: "berth-optional-http-url",
           default: undefined,
         },
         service: {

@@ -106,6 +106,12 @@ describe("parseConfig: http.auth.bearer", () => {
     assert.deepEqual(config.http.auth.bearer, { realm: "https://auth/token", service: "registry", certFile: join(files.dir, "signer.crt") });
   });
 
+  it("refuses a realm that is not an http(s) URL", () => {
+    const problems = problemsOfConfig(withBearer({ realm: "auth.example.com/token", service: "registry", cert: join(files.dir, "signer.crt") }));
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /^http\.auth\.bearer\.realm: "auth\.example\.com\/token" is not an http\(s\) URL/);
+  });
+
   it("refuses a partial block instead of running without the authentication it meant", () => {
     assert.deepEqual(problemsOfConfig(withBearer({ realm: "https://auth/token", service: "registry" })), [
       "http.auth.bearer: set realm, service and cert together (the token service URL, this registry's service name, the token signing certificate)",
