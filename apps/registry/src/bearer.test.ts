@@ -3,12 +3,14 @@
  * written for the tests; skopeo and podman log in through it.
  */
 import assert from "node:assert/strict";
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, sign } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { publicKeyFromPem } from "@berth/access";
 import { freePort } from "@berth/testing";
+import { BearerProvider } from "./auth/bearer.js";
+import { AuthenticationRequired } from "./auth/challenge.js";
 import { ProcessGroup, writeJsonFile } from "@berth/testing/process-harness";
 import { type TestPki, makeTestPki } from "@berth/testing/test-pki";
 import { type Answer, call, pushBlob, pushImage } from "./test-support/client.js";
@@ -123,6 +125,21 @@ describe("bearer token auth", () => {
     assert.equal(ok.code, 0, ok.stderr);
     const wrong = await podman("login", "--authfile", authfile, "--tls-verify=false", "-u", "alice", "-p", "nope", reg.host);
     assert.notEqual(wrong.code, 0);
+  });
+});
+
+describe("bearer provider", () => {
+  it("remembers a verified token until its expiry, and never serves an expired one", () => {
+    const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    let now = 1_800_000_000;
+    const provider = new BearerProvider({ realm: "https://auth/token", service: SERVICE, key: publicKey, now: () => now });
+    const encode = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
+    const input = `${encode({ alg: "ES256" })}.${encode({ sub: "alice", aud: SERVICE, exp: now + 30 })}`;
+    const token = `${input}.${sign("sha256", Buffer.from(input), { key: privateKey, dsaEncoding: "ieee-p1363" }).toString("base64url")}`;
+    const first = provider.verify(token, undefined);
+    assert.equal(provider.verify(token, undefined), first, "the second request is served from the cache");
+    now += 120;
+    assert.throws(() => provider.verify(token, undefined), (err: unknown) => err instanceof AuthenticationRequired && /expired/.test(err.message));
   });
 });
 
