@@ -31,6 +31,7 @@ const ACCESS: AccessControlSettings = {
   },
   adminPolicy: { users: ["root"], groups: [], actions: [...ALL] },
   groups: { pushers: ["carol"] },
+  metricsUsers: ["root"],
 };
 
 const USERS = ["alice", "bob", "carol", "root"];
@@ -113,6 +114,15 @@ describe("access control (zot's accessControl) with htpasswd", () => {
     // Automatic discovery (no `from`) must not find a source the caller cannot read either.
     const auto = await call(reg.url, "POST", `/v2/team-c/auto/blobs/uploads/?mount=${image.layers[0]!.digest}`, { headers: as("carol") });
     assert.equal(auto.status, 202);
+  });
+
+  it("/metrics only for the users accessControl.metrics names; /healthz stays open", async () => {
+    assertOciError(await call(reg.url, "GET", "/metrics"), 401, "UNAUTHORIZED");
+    assertOciError(await call(reg.url, "GET", "/metrics", { headers: as("bob") }), 403, "DENIED");
+    const metrics = await call(reg.url, "GET", "/metrics", { headers: as("root") });
+    assert.equal(metrics.status, 200);
+    assert.match(metrics.text, /berth_registry_requests_total/);
+    assert.equal((await call(reg.url, "GET", "/healthz")).status, 200);
   });
 
   it("skopeo: the allowed user pushes, another is denied", async () => {

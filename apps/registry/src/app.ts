@@ -100,6 +100,7 @@ export function createRegistryApp(options: RegistryAppOptions): RegistryApp {
 
   async function handle(ctx: Ctx, route: RouteMatch | undefined): Promise<void> {
     if (!route) throw new OciError("NAME_UNKNOWN", "no such endpoint", { status: 404, detail: {} });
+    if (route.id === "metrics") await auth.authorizeMetrics(ctx);
     if (route.id === "metrics" || route.id === "healthz") return serveOps(route, ctx.res);
     const handler = HANDLERS[route.id][ctx.req.method ?? ""];
     if (!handler) throw new OciError("UNSUPPORTED", "method not allowed", { detail: { method: ctx.req.method } });

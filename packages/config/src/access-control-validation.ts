@@ -6,6 +6,7 @@
  *   repositories: { "<glob>": { policies: [{ users, groups, actions }], defaultPolicy, anonymousPolicy } }
  *   adminPolicy: { users, groups, actions }
  *   groups: { "<group>": { users } }
+ *   metrics: { users }
  */
 import { describeValue } from "./describe-value.js";
 import { isPlainObject, joinPath } from "./key-case.js";
@@ -27,7 +28,7 @@ export function validateAccessControl(raw: unknown, out: Findings): AccessContro
   if (raw === undefined) return undefined;
   const block = objectAt(ACCESS_CONTROL_PATH, raw, out);
   if (!block) return undefined;
-  const keys = knownKeys(ACCESS_CONTROL_PATH, block, ["repositories", "adminPolicy", "groups"], out);
+  const keys = knownKeys(ACCESS_CONTROL_PATH, block, ["repositories", "adminPolicy", "groups", "metrics"], out);
   const repositories: Record<string, RepositoryAccess> = {};
   const reposPath = joinPath(ACCESS_CONTROL_PATH, "repositories");
   for (const [glob, value] of Object.entries(objectAt(reposPath, keys.repositories, out) ?? {})) {
@@ -44,7 +45,15 @@ export function validateAccessControl(raw: unknown, out: Findings): AccessContro
     if (group) groups[name] = strings(joinPath(at, "users"), knownKeys(at, group, ["users"], out).users, out);
   }
   const adminPolicy = accessRule(joinPath(ACCESS_CONTROL_PATH, "adminPolicy"), keys.adminPolicy ?? {}, out);
-  return { repositories, adminPolicy: adminPolicy ?? { users: [], groups: [], actions: [] }, groups };
+  const metricsPath = joinPath(ACCESS_CONTROL_PATH, "metrics");
+  const metrics = objectAt(metricsPath, keys.metrics, out);
+  const metricsUsers = metrics ? strings(joinPath(metricsPath, "users"), knownKeys(metricsPath, metrics, ["users"], out).users, out) : undefined;
+  return {
+    repositories,
+    adminPolicy: adminPolicy ?? { users: [], groups: [], actions: [] },
+    groups,
+    ...(metricsUsers === undefined ? {} : { metricsUsers }),
+  };
 }
 
 function repositoryAccess(at: string, raw: unknown, out: Findings): RepositoryAccess | undefined {

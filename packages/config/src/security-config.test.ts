@@ -71,17 +71,22 @@ describe("parseConfig: http.accessControl", () => {
     });
   });
 
-  it("names the exact path of a bad action, a bad list and a refused metrics block", () => {
+  it("reads the users allowed to read /metrics", () => {
+    const { config } = parseConfig(withAccess({ repositories: {}, metrics: { users: ["prometheus"] } }), { env: {} });
+    assert.deepEqual(config.http.accessControl?.metricsUsers, ["prometheus"]);
+  });
+
+  it("names the exact path of a bad action, a bad list and a bad metrics block", () => {
     const problems = problemsOfConfig(
       withAccess({
         repositories: { "**": { policies: [{ users: "alice", actions: ["pull"] }] } },
-        metrics: { users: ["prometheus"] },
+        metrics: { users: "prometheus" },
       }),
     );
     assert.deepEqual(problems, [
-      "http.accessControl.metrics: the list of users allowed to read /metrics (zot key) is not supported by Berth; Berth serves /metrics without auth: restrict it at the network (bind http.address to an internal interface or filter /metrics in a proxy)",
       'http.accessControl.repositories["**"].policies[0].users: "alice" must be an array of strings',
       'http.accessControl.repositories["**"].policies[0].actions[0]: "pull" is not an action (allowed: read, create, update, delete)',
+      'http.accessControl.metrics.users: "prometheus" must be an array of strings',
     ]);
   });
 

@@ -107,6 +107,8 @@ export interface AccessControlSettings {
   adminPolicy: AccessRule;
   /** Group name → its users. */
   groups: Record<string, string[]>;
+  /** Set = only these authenticated users may read `/metrics`; unset = `/metrics` is open. */
+  metricsUsers?: string[];
 }
 
 /** zot's `http.auth.bearer`: tokens issued by an external token service (Docker token spec). */

@@ -26,10 +26,6 @@ export const REFUSED_ZOT_KEYS: Readonly<Record<string, Refusal>> = {
     what: "zot API keys",
     instead: "use http.auth.htpasswd accounts or http.auth.bearer tokens for automation",
   },
-  "http.accessControl.metrics": {
-    what: "the list of users allowed to read /metrics",
-    instead: "Berth serves /metrics without auth: restrict it at the network (bind http.address to an internal interface or filter /metrics in a proxy)",
-  },
   "http.ratelimit": {
     what: "request rate limiting",
     instead: "rate-limit in a reverse proxy in front of the registry",

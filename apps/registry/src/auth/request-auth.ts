@@ -31,6 +31,8 @@ export interface RequestAuthOptions {
 export interface RequestAuth {
   authenticate(ctx: Ctx, route: RouteMatch): Promise<void>;
   authorize(ctx: Ctx, route: RouteMatch): Promise<void>;
+  /** `/metrics`: open, unless accessControl.metrics names the users who may read it. */
+  authorizeMetrics(ctx: Ctx): Promise<void>;
 }
 
 export function createRequestAuth(options: RequestAuthOptions): RequestAuth {
@@ -64,7 +66,17 @@ export function createRequestAuth(options: RequestAuthOptions): RequestAuth {
     return tokenScope(route.id, action === undefined ? undefined : { action, repository: route.name ?? "" });
   }
 
+  const metricsUsers = accessControl?.metricsUsers;
+
   return {
+    async authorizeMetrics(ctx) {
+      if (metricsUsers === undefined) return;
+      const identity = await authenticator.authenticate(ctx.req, undefined);
+      ctx.identity = identity;
+      ctx.user = identity?.user;
+      if (identity === undefined || !metricsUsers.includes(identity.user)) deny(identity, undefined);
+    },
+
     async authenticate(ctx, route) {
       const identity = await authenticator.authenticate(ctx.req, firstScope(ctx, route));
       ctx.identity = identity;
