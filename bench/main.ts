@@ -17,6 +17,7 @@ import { outboxThroughput } from "./cases/outbox-throughput.js";
 import { processMemory } from "./cases/process-memory.js";
 import { registryMemory } from "./cases/registry-memory.js";
 import { registryThroughput } from "./cases/registry-throughput.js";
+import { storageDurability } from "./cases/storage-durability.js";
 import { DOCKER_REGISTRY } from "./lib/baselines/docker-registry.js";
 import type { BenchCase, BenchContext } from "./lib/bench-case.js";
 import { buildApps, buildBaselines, ensureServices } from "./lib/build-apps.js";
@@ -25,7 +26,7 @@ import { progress } from "./lib/progress.js";
 import { REPO_ROOT, stopAll } from "./lib/spawn-app.js";
 import { type Row, renderTable, verdict } from "./lib/table.js";
 
-const CASES: readonly BenchCase[] = [registryThroughput, registryMemory, outboxThroughput, deliveryThroughput, latency, scale, processMemory];
+const CASES: readonly BenchCase[] = [registryThroughput, registryMemory, outboxThroughput, storageDurability, deliveryThroughput, latency, scale, processMemory];
 
 function parseCli(): { quick: boolean; only?: string[]; reps?: number; fromSource: boolean } {
   const { values } = parseArgs({

@@ -26,12 +26,14 @@ export interface BenchConfigOptions {
   workerHttpPort?: number;
   workerNatsPort?: number;
   dashboardPort?: number;
+  /** storage.fsyncDirectories (default true): false only for the durability case's "before" side. */
+  fsyncDirectories?: boolean;
 }
 
 export function rawBerthConfig(o: BenchConfigOptions): Record<string, unknown> {
   return {
     distSpecVersion: "1.1.1",
-    storage: { rootDirectory: join(o.dir, "storage") },
+    storage: { rootDirectory: join(o.dir, "storage"), ...(o.fsyncDirectories === false ? { fsyncDirectories: false } : {}) },
     http: { address: "127.0.0.1", port: o.registryPort ?? 0 },
     // Logging as a deployment would (warn), so neither side pays for per-request log lines.
     log: { level: "warn" },

@@ -20,6 +20,7 @@ export interface BerthRegistryOptions {
   events: boolean;
   sinks?: readonly BenchSink[];
   label?: string;
+  fsyncDirectories?: boolean;
 }
 
 export async function startBerthRegistry(o: BerthRegistryOptions): Promise<RunningRegistry> {
@@ -32,6 +33,7 @@ export async function startBerthRegistry(o: BerthRegistryOptions): Promise<Runni
     prefix: o.prefix,
     events: o.events,
     sinks: o.sinks ?? [],
+    ...(o.fsyncDirectories === undefined ? {} : { fsyncDirectories: o.fsyncDirectories }),
   });
   let proc: Spawned | undefined;
   try {

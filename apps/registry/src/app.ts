@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AccessControlSettings } from "@berth/config";
 import type { EventFactory, EventPublisher } from "@berth/events";
 import { OciError, validateRepositoryName } from "@berth/oci";
-import type { Storage } from "@berth/storage";
+import { type Storage, requireStorableName } from "@berth/storage";
 import type { Logger, Registry } from "@berth/telemetry";
 import type { BearerProviderOptions } from "./auth/bearer.js";
 import type { HtpasswdFile } from "./auth/htpasswd.js";
@@ -106,7 +106,7 @@ export function createRegistryApp(options: RegistryAppOptions): RegistryApp {
     if (!handler) throw new OciError("UNSUPPORTED", "method not allowed", { detail: { method: ctx.req.method } });
     ctx.ref = route.ref ?? "";
     await auth.authenticate(ctx, route);
-    if (route.name !== undefined) ctx.name = validateRepositoryName(route.name);
+    if (route.name !== undefined) ctx.name = requireStorableName(validateRepositoryName(route.name));
     await auth.authorize(ctx, route);
     await handler(ctx);
   }

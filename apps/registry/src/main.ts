@@ -5,12 +5,14 @@
  *   berth-registry [--config PATH]      (or BERTH_CONFIG=PATH; other BERTH_* env overrides are
  *                                        applied by @berth/config)
  */
+// First: sizes libuv's threadpool before anything uses it.
+import "./threadpool.js";
 import { readFile } from "node:fs/promises";
 import { publicKeyFromPem } from "@berth/access";
 import { type BearerSettings, ConfigError, type LdapSettings, type ListenerTls, configPathFromArgs, loadConfig } from "@berth/config";
 import { createEventFactory } from "@berth/events";
 import { openOutbox } from "@berth/outbox";
-import { StorageRootError, openStorage } from "@berth/storage";
+import { StorageRootError, openStorage, sweepTemporaryFiles } from "@berth/storage";
 import { createLogger, createMetricsRegistry } from "@berth/telemetry";
 import { type HtpasswdFile, parseHtpasswd } from "./auth/htpasswd.js";
 import { createRegistryApp } from "./app.js";
@@ -26,7 +28,9 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.log.level, output: config.log.output, name: "registry" });
   for (const warning of warnings) logger.warn(warning);
   const metrics = createMetricsRegistry("registry");
-  const storage = await openStorage(config.storage.rootDirectory);
+  const fsyncDirectories = config.storage.fsyncDirectories ?? true;
+  const storage = await openStorage(config.storage.rootDirectory, { fs: { syncDirectories: fsyncDirectories } });
+  if (!fsyncDirectories) logger.warn("storage.fsyncDirectories is false: a power loss can lose pushes the registry acknowledged");
   const htpasswd = await loadHtpasswd(config.http.auth.htpasswd?.path);
   for (const user of htpasswd?.skipped ?? []) logger.warn({ user }, "htpasswd entry is not bcrypt; ignored");
   const tls = config.http.tls ? await readTls(config.http.tls) : undefined;
@@ -62,6 +66,10 @@ async function main(): Promise<void> {
     "registry listening",
   );
   // In the background: a large root takes a while to walk, and pushes must not wait for it.
+  sweepTemporaryFiles(config.storage.rootDirectory).then(
+    ({ removed }) => removed.length > 0 && logger.warn({ files: removed.slice(0, 100), count: removed.length }, "removed temp files failed writes left in the storage root"),
+    (err: unknown) => logger.error({ err }, "could not sweep temp files from the storage root"),
+  );
   app.announceLeftovers().then(
     (names) => names.length > 0 && logger.warn({ repositories: names }, "announced repositories an earlier run created but never announced"),
     (err: unknown) => logger.error({ err }, "could not look for unannounced repositories"),

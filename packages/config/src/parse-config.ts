@@ -34,7 +34,7 @@ export interface ParsedConfig {
 /** The schema's values as convict returns them (input spellings, defaults filled in). */
 interface SchemaValues {
   distSpecVersion: string;
-  storage: { rootDirectory: string };
+  storage: { rootDirectory: string; fsyncDirectories: boolean };
   http: { address: string; port: number } & RegistryAuthValues;
   log: { level: LogLevel; output?: string };
   extensions: {
@@ -90,7 +90,7 @@ function resolve(
 ): BerthConfig {
   return {
     distSpecVersion: values.distSpecVersion,
-    storage: { rootDirectory: pathOrEmpty(values.storage.rootDirectory, ctx) },
+    storage: { rootDirectory: pathOrEmpty(values.storage.rootDirectory, ctx), fsyncDirectories: values.storage.fsyncDirectories },
     http: {
       address: values.http.address,
       port: values.http.port,

@@ -36,6 +36,13 @@ export const CONFIG_SCHEMA = {
       default: "",
       env: "BERTH_STORAGE_ROOT",
     },
+    fsyncDirectories: {
+      doc:
+        "fsync a directory after each rename or new entry in it, so an acknowledged push survives a power loss. " +
+        "false is for benchmarks only: a power loss can then lose pushes the registry acknowledged.",
+      format: "berth-boolean",
+      default: true,
+    },
   },
   http: {
     address: {

@@ -147,7 +147,11 @@ export interface LdapSettings {
 
 export interface BerthConfig {
   distSpecVersion: string;
-  storage: { rootDirectory: string };
+  storage: {
+    rootDirectory: string;
+    /** false only in benchmarks: directory fsyncs off (a power loss can lose acknowledged writes). Absent = true. */
+    fsyncDirectories?: boolean;
+  };
   http: ListenSettings & {
     tls?: ListenerTls;
     auth: { htpasswd?: { path: string }; ldap?: LdapSettings; bearer?: BearerSettings };

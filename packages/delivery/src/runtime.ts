@@ -4,7 +4,7 @@
  * delivery instead of failing it).
  */
 import type { BerthConfig, SinkConfig, SinkType } from "@berth/config";
-import { consumerConnection, getSinkStatus } from "@berth/queue";
+import { consumerConnection, getSinkStatus, watchRedisPersistence } from "@berth/queue";
 import type { Health, Logger, Registry } from "@berth/telemetry";
 import { createDeliveryMetrics } from "./delivery-metrics.js";
 import { SinkRunner } from "./sink-runner.js";
@@ -44,6 +44,7 @@ export async function startDeliveryRuntime(options: DeliveryRuntimeOptions): Pro
   const sinks = config.extensions.events.sinks.filter((s) => s.type === sinkType);
   const connection = consumerConnection(config.queue.redisUrl, `berth-worker-${sinkType}`);
   connection.on("error", (err) => logger.warn({ err: err.message }, "redis connection error"));
+  const persistence = watchRedisPersistence(connection, logger);
   const shutdown = new AbortController();
   const metrics = createDeliveryMetrics(options.metrics, () =>
     Promise.all(sinks.map((s) => getSinkStatus(connection, prefix, s))),
@@ -94,6 +95,7 @@ export async function startDeliveryRuntime(options: DeliveryRuntimeOptions): Pro
     // 4. The sinks (HTTP agents, NATS connections: drained by the sink's close()).
     await Promise.allSettled(deliverers.map((d) => d.close()));
     // 5. Redis last: everything above may still have needed it.
+    persistence.stop();
     await connection.quit().catch(() => connection.disconnect());
     logger.info("delivery runtime closed");
   }
@@ -108,7 +110,8 @@ export async function startDeliveryRuntime(options: DeliveryRuntimeOptions): Pro
       const workers = runners.map((r) => r.health());
       const redis = connection.status;
       const ok = closing === undefined && redis === "ready" && workers.every((w) => w.running);
-      return { ok, redis, closing: closing !== undefined, workers };
+      const redisPersistence = persistence.current();
+      return { ok, redis, closing: closing !== undefined, workers, ...(redisPersistence ? { redisPersistence } : {}) };
     },
   };
 }

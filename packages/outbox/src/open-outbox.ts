@@ -1,6 +1,7 @@
 import type { BerthConfig } from "@berth/config";
 import type { BerthEvent } from "@berth/events";
 import type { Logger, Registry } from "@berth/telemetry";
+import { watchRedisPersistence } from "@berth/queue";
 import type { Redis } from "ioredis";
 import { createEnqueuer } from "./enqueue.js";
 import { createJobRouter } from "./job-router.js";
@@ -85,6 +86,7 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
   const enqueuer = createEnqueuer(redis, config.queue.prefix);
   const relay = startJournalRelay({ journal, router, enqueuer, redisReady: () => isReady(redis), logger, metrics });
   relayKick = relay.kick;
+  const persistence = watchRedisPersistence(redis, logger);
   await firstConnection(redis, STARTUP_CONNECT_WAIT_MS);
 
   async function toJournal(batch: readonly BerthEvent[]): Promise<"journaled"> {
@@ -123,11 +125,13 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
       metrics.publishSeconds.observe({ outcome }, (now() - started) / 1000);
     },
     status(): OutboxStatus {
-      return { enabled: true, redisConnected: isReady(redis), journalDepth: journal.depth };
+      const redisPersistence = persistence.current();
+      return { enabled: true, redisConnected: isReady(redis), journalDepth: journal.depth, ...(redisPersistence ? { redisPersistence } : {}) };
     },
     close() {
       closing ??= (async () => {
         // Order: stop the relay, close the queues (shared connection), seal the journal, quit Redis.
+        persistence.stop();
         await relay.close();
         await enqueuer.close();
         await journal.close();

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
-import { isNotFound, writeFileAtomic } from "./atomic-file.js";
+import { isNotFound } from "./atomic-file.js";
+import type { DurableFs } from "./durable-fs.js";
 import { type OciIndex, emptyIndex, parseIndex, serializeIndex } from "./oci-index.js";
 import { indexPath } from "./paths.js";
 
@@ -27,7 +28,10 @@ interface RepoState {
 export class IndexCommitter {
   private readonly repos = new Map<string, RepoState>();
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly fs: DurableFs,
+  ) {}
 
   /** The current index (a snapshot: callers must not mutate it). */
   async read(repo: string): Promise<OciIndex> {
@@ -103,7 +107,7 @@ export class IndexCommitter {
     const text = serializeIndex(next);
     try {
       if (text !== state.written) {
-        await writeFileAtomic(indexPath(this.root, repo), text);
+        await this.fs.writeFile(indexPath(this.root, repo), text);
         state.written = text;
       }
       state.index = next;

@@ -7,3 +7,5 @@ export * from "./repository-store.js";
 export * from "./manifest-store.js";
 export * from "./index-committer.js";
 export * from "./storage.js";
+export * from "./durable-fs.js";
+export * from "./temp-sweep.js";

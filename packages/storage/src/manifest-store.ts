@@ -56,6 +56,12 @@ export interface ManifestStore {
   get(repo: string, reference: string): Promise<StoredManifest>;
   put(repo: string, input: PutManifestInput): Promise<PutManifestResult>;
   delete(repo: string, reference: string): Promise<DeletedManifest>;
+  /**
+   * Removes a blob no manifest of `repo` needs; false when it was not there. A blob that is a
+   * manifest's config, layer or child manifest, or a manifest itself, is refused as zot does:
+   * DENIED with status 405 naming the manifest (delete the manifest first).
+   */
+  deleteBlob(repo: string, digest: Digest): Promise<boolean>;
 }
 
 export interface TagStore {
@@ -126,6 +132,39 @@ export class FsManifestStore implements ManifestStore, TagStore, ReferrerStore {
     }
     const tags = removed.map((e) => e.annotations?.["org.opencontainers.image.ref.name"]).filter((t): t is string => !!t);
     return { digest: first.digest, mediaType: first.mediaType, tags };
+  }
+
+  async deleteBlob(repo: string, digest: Digest): Promise<boolean> {
+    const holder = await this.manifestNeeding(repo, digest.value);
+    if (holder !== undefined) {
+      throw new OciError("DENIED", "the blob is referenced by a manifest of this repository; delete the manifest first", {
+        status: 405,
+        detail: { digest: digest.value, manifest: holder },
+      });
+    }
+    return this.blobs.delete(repo, digest);
+  }
+
+  /** The digest of a manifest in `repo` that is `digest` or refers to it (config, layer, child). */
+  private async manifestNeeding(repo: string, digest: string): Promise<string | undefined> {
+    const index = await this.indexes.read(repo);
+    if (findByDigest(index, digest)) return digest;
+    const seen = new Set<string>();
+    for (const entry of index.manifests) {
+      if (seen.has(entry.digest)) continue;
+      seen.add(entry.digest);
+      const body = await this.bytes(repo, entry.digest);
+      if (!body) continue;
+      let parsed: ParsedManifest;
+      try {
+        parsed = parseManifest(body);
+      } catch {
+        continue; // a manifest zot accepted that we cannot parse: nothing we can tell it needs
+      }
+      const needs = parsed.kind === "image" ? parsed.blobs : parsed.manifests.map((m) => m.digest);
+      if (needs.includes(digest)) return entry.digest;
+    }
+    return undefined;
   }
 
   async tags(repo: string): Promise<string[]> {

@@ -17,10 +17,16 @@
  *
  * A directory is a repository when it holds `oci-layout`; a repository's `blobs` and `.uploads`
  * are never repositories themselves. Every path is built here, by pure functions, and nowhere else.
+ *
+ * Repository names nest (`a/b` lives inside `a/`), so a name component equal to one of the
+ * layout's own entries would put a repository inside another one's blobs (`x/blobs/sha256/<hex>`
+ * blocks that blob forever), or a directory where a file must go (`s/index.json`). Such names are
+ * refused with NAME_INVALID: see RESERVED_COMPONENTS. (Berth's dot-files and `.berth/` under the
+ * root cannot be named at all: the name grammar forbids a leading dot.)
  */
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import type { Digest } from "@berth/oci";
+import { type Digest, OciError } from "@berth/oci";
 
 export const OCI_LAYOUT_FILE = "oci-layout";
 export const INDEX_FILE = "index.json";
@@ -28,6 +34,34 @@ export const BLOBS_DIR = "blobs";
 export const UPLOADS_DIR = ".uploads";
 /** Berth's marker in a repository created but not yet announced (repository.created); zot and skopeo ignore it. */
 export const UNANNOUNCED_FILE = ".berth-unannounced";
+
+/**
+ * Name components that are the layout's own entries; also refused: any component ending in
+ * `.tmp`. Only after the first component: the root itself is never a repository, so `blobs/a` is
+ * a fine name, while `x/blobs` would live inside repository `x`'s blobs.
+ */
+export const RESERVED_COMPONENTS: readonly string[] = [OCI_LAYOUT_FILE, INDEX_FILE, BLOBS_DIR, UPLOADS_DIR, UNANNOUNCED_FILE];
+
+const TEMP_SUFFIX = ".tmp";
+
+/** The first component of `repo` that collides with the layout, if any. */
+export function reservedComponentOf(repo: string): string | undefined {
+  return repo
+    .split("/")
+    .slice(1)
+    .find((c) => RESERVED_COMPONENTS.includes(c) || c.endsWith(TEMP_SUFFIX));
+}
+
+/** NAME_INVALID for a name whose directory would collide with a repository's own files. */
+export function requireStorableName(repo: string): string {
+  const reserved = reservedComponentOf(repo);
+  if (reserved !== undefined) {
+    throw new OciError("NAME_INVALID", `repository name component "${reserved}" is reserved by the storage layout`, {
+      detail: { name: repo.slice(0, 300), reserved: RESERVED_COMPONENTS },
+    });
+  }
+  return repo;
+}
 
 /** `repo` is always a validated repository name: the grammar forbids `..`, leading `/` and dots. */
 export function repositoryPath(root: string, repo: string): string {
@@ -69,13 +103,20 @@ export function uploadPath(root: string, repo: string, uuid: string): string {
 
 /** A scratch file beside uploads, for a blob streamed in one request. */
 export function uploadTempPath(root: string, repo: string, label: string): string {
-  return join(uploadsPath(root, repo), `${label}.${randomSuffix()}.tmp`);
+  return join(uploadsPath(root, repo), `${label}.${randomSuffix()}${TEMP_SUFFIX}`);
 }
 
 /** A sibling temp file for an atomic replace of `target` (same directory → same filesystem). */
 export function tempPathFor(target: string): string {
-  return `${target}.${randomSuffix()}.tmp`;
+  return `${target}.${randomSuffix()}${TEMP_SUFFIX}`;
 }
+
+/** A temp file this layout writes (`<name>.<12 hex>.tmp`): never an acknowledged state. */
+export function isTempFileName(name: string): boolean {
+  return TEMP_FILE_PATTERN.test(name);
+}
+
+const TEMP_FILE_PATTERN = /\.[0-9a-f]{12}\.tmp$/;
 
 export const UPLOAD_ID_PATTERN = /^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$/;
 

@@ -1,7 +1,7 @@
-import { mkdir, readdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { isValidRepositoryName } from "@berth/oci";
-import { isNotFound, pathExists, writeFileAtomic } from "./atomic-file.js";
+import { listDirectory, pathExists } from "./atomic-file.js";
+import type { DurableFs } from "./durable-fs.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import { emptyIndex, serializeIndex } from "./oci-index.js";
 import {
@@ -10,6 +10,8 @@ import {
   UNANNOUNCED_FILE,
   UPLOADS_DIR,
   blobsPath,
+  requireStorableName,
+  reservedComponentOf,
   indexPath,
   ociLayoutPath,
   unannouncedPath,
@@ -44,7 +46,10 @@ export class FsRepositoryStore implements RepositoryStore {
   private catalog: Set<string> | undefined;
   private readonly mutex = new KeyedMutex();
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly fs: DurableFs,
+  ) {}
 
   async exists(repo: string): Promise<boolean> {
     if (this.known.has(repo)) return true;
@@ -56,14 +61,13 @@ export class FsRepositoryStore implements RepositoryStore {
   ensure(repo: string, announce?: Announce): Promise<boolean> {
     if (this.announced.has(repo)) return Promise.resolve(false);
     return this.mutex.run(repo, async () => {
+      requireStorableName(repo);
       if (this.announced.has(repo)) return false;
       const created = !(await this.exists(repo));
       if (created) await this.create(repo);
       if (created || (await pathExists(unannouncedPath(this.root, repo)))) {
         await announce?.();
-        await unlink(unannouncedPath(this.root, repo)).catch((err: unknown) => {
-          if (!isNotFound(err)) throw err;
-        });
+        await this.fs.remove(unannouncedPath(this.root, repo));
       }
       this.announced.add(repo);
       return created;
@@ -78,13 +82,14 @@ export class FsRepositoryStore implements RepositoryStore {
   }
 
   private async create(repo: string): Promise<void> {
-    await mkdir(blobsPath(this.root, repo), { recursive: true });
-    await mkdir(uploadsPath(this.root, repo), { recursive: true });
-    await writeFileAtomic(indexPath(this.root, repo), serializeIndex(emptyIndex()));
-    // The marker before oci-layout: a repository never exists without it until it is announced.
-    await writeFileAtomic(unannouncedPath(this.root, repo), "");
+    await this.fs.ensureDirectory(blobsPath(this.root, repo));
+    await this.fs.ensureDirectory(uploadsPath(this.root, repo));
+    await this.fs.writeFile(indexPath(this.root, repo), serializeIndex(emptyIndex()));
+    // The marker before oci-layout, each durable before the next: after a power loss a repository
+    // never exists without its marker until it is announced.
+    await this.fs.writeFile(unannouncedPath(this.root, repo), "");
     // oci-layout last: it is what marks the directory as a repository.
-    await writeFileAtomic(ociLayoutPath(this.root, repo), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+    await this.fs.writeFile(ociLayoutPath(this.root, repo), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
     this.known.add(repo);
     this.catalog?.add(repo);
   }
@@ -101,17 +106,11 @@ export class FsRepositoryStore implements RepositoryStore {
 
   private async walk(dir: string, prefix: string[], found: Set<string>, depth: number, unannounced?: Set<string>): Promise<void> {
     if (depth > MAX_WALK_DEPTH) return;
-    let entries: import("node:fs").Dirent[];
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      if (isNotFound(err)) return;
-      throw err;
-    }
+    const entries = await listDirectory(dir);
     const isRepo = entries.some((e) => e.isFile() && e.name === OCI_LAYOUT_FILE);
     const name = prefix.join("/");
     // zot keeps its own files under the root (cache.db, _trivy): only valid names are repositories.
-    if (isRepo && isValidRepositoryName(name)) {
+    if (isRepo && isValidRepositoryName(name) && reservedComponentOf(name) === undefined) {
       found.add(name);
       if (entries.some((e) => e.isFile() && e.name === UNANNOUNCED_FILE)) unannounced?.add(name);
     }

@@ -1,5 +1,6 @@
-import { access, constants, mkdir } from "node:fs/promises";
+import { access, constants } from "node:fs/promises";
 import { type BlobStore, FsBlobStore } from "./blob-store.js";
+import { DurableFs, type DurableFsOptions } from "./durable-fs.js";
 import { IndexCommitter } from "./index-committer.js";
 import { FsManifestStore, type ManifestStore, type ReferrerStore, type TagStore } from "./manifest-store.js";
 import { FsRepositoryStore, type RepositoryStore } from "./repository-store.js";
@@ -25,18 +26,24 @@ export class StorageRootError extends Error {
   }
 }
 
+export interface StorageOptions {
+  /** The write layer's options: an observer for tests, directory fsync off for the bench. */
+  fs?: DurableFsOptions;
+}
+
 /** Opens (creating if needed) a storage root; throws StorageRootError when it is not writable. */
-export async function openStorage(root: string): Promise<Storage> {
+export async function openStorage(root: string, options: StorageOptions = {}): Promise<Storage> {
+  const fs = new DurableFs(options.fs);
   try {
-    await mkdir(root, { recursive: true });
+    await fs.ensureDirectory(root);
     await access(root, constants.W_OK | constants.R_OK | constants.X_OK);
   } catch (err) {
     throw new StorageRootError(root, (err as NodeJS.ErrnoException).code ?? String(err), { cause: err });
   }
-  const repositories = new FsRepositoryStore(root);
-  const blobs = new FsBlobStore(root, repositories);
-  const uploads = new FsUploadStore(root);
-  const indexes = new IndexCommitter(root);
+  const repositories = new FsRepositoryStore(root, fs);
+  const blobs = new FsBlobStore(root, repositories, fs);
+  const uploads = new FsUploadStore(root, fs);
+  const indexes = new IndexCommitter(root, fs);
   const manifests = new FsManifestStore(root, indexes, blobs);
   return { root, repositories, blobs, uploads, manifests };
 }

@@ -71,13 +71,16 @@ async function ownServer(
 }
 
 /** A redis-server this test controls (to kill, restart, or run with AOF), on a free port. */
-export function startRedisServer(options: { appendonly?: boolean } = {}): Promise<OwnServer> {
+export function startRedisServer(
+  options: { appendonly?: boolean; appendfsync?: "always" | "everysec" | "no"; extraArgs?: string[] } = {},
+): Promise<OwnServer> {
   return ownServer(
     "redis",
     "redis-server",
     (port, dir) => [
       "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "",
-      "--appendonly", options.appendonly ? "yes" : "no", "--appendfsync", "always",
+      "--appendonly", options.appendonly ? "yes" : "no", "--appendfsync", options.appendfsync ?? "always",
+      ...(options.extraArgs ?? []),
     ],
     "redis",
   );

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createEventFactory } from "@berth/events";
-import { type Storage, openStorage } from "@berth/storage";
+import { type Storage, type StorageOptions, openStorage } from "@berth/storage";
 import { Registry, silentLogger } from "@berth/telemetry";
 import { type RegistryApp, type RegistryAppOptions, createRegistryApp } from "../app.js";
 import { RecordingPublisher } from "./recording-publisher.js";
@@ -21,6 +21,8 @@ export interface RunningRegistry {
 
 export type FixtureOptions = Partial<Omit<RegistryAppOptions, "storage" | "publisher" | "events" | "logger" | "metrics">> & {
   root?: string;
+  /** Options for the storage's write layer (an observer of every change). */
+  storageOptions?: StorageOptions;
   eventSource?: string;
   typePrefix?: string;
 };
@@ -29,7 +31,7 @@ export type FixtureOptions = Partial<Omit<RegistryAppOptions, "storage" | "publi
 export async function startRegistry(options: FixtureOptions = {}): Promise<RunningRegistry> {
   const ownRoot = options.root === undefined;
   const root = options.root ?? (await mkdtemp(join(tmpdir(), "berth-registry-")));
-  const storage = await openStorage(root);
+  const storage = await openStorage(root, options.storageOptions);
   const publisher = new RecordingPublisher();
   const metrics = new Registry();
   const factoryOptions: { source?: string; typePrefix?: string } = {};
