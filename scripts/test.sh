@@ -5,11 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System tools the tests drive for real: skopeo and podman (OCI clients), chromium (dashboard
-# browser test).
+# browser test), slapd (the LDAP directory the registry's LDAP auth is tested against).
 need=()
 command -v skopeo >/dev/null || need+=(skopeo)
 command -v chromium >/dev/null || need+=(chromium)
 command -v podman >/dev/null || need+=(podman)
+command -v slapd >/dev/null || need+=(slapd)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]} (apt)"
   if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi

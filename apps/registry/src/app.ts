@@ -1,16 +1,21 @@
 import { randomUUID } from "node:crypto";
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AccessControlSettings } from "@berth/config";
 import type { EventFactory, EventPublisher } from "@berth/events";
 import { OciError, validateRepositoryName } from "@berth/oci";
 import { type Storage, requireStorableName } from "@berth/storage";
 import type { Logger, Registry } from "@berth/telemetry";
-import { HtpasswdAuthenticator, type HtpasswdFile, parseBasicAuth } from "./auth/htpasswd.js";
+import type { BearerProviderOptions } from "./auth/bearer.js";
+import type { HtpasswdFile } from "./auth/htpasswd.js";
+import type { LdapProviderOptions } from "./auth/ldap.js";
+import { createRequestAuth } from "./auth/request-auth.js";
 import { RegistryEvents } from "./events/registry-events.js";
 import { announceLeftovers } from "./events/repository-creation.js";
 import { HANDLERS } from "./handlers/dispatch.js";
 import type { Ctx, RegistryDeps } from "./http/context.js";
 import { sendError } from "./http/error-mapper.js";
 import { createHttpMetrics } from "./http/http-metrics.js";
+import { type RegistryServer, type TlsMaterial, createRegistryServer, reloadTls } from "./http/listener.js";
 import { type RouteMatch, matchRoute } from "./http/router.js";
 import type { LintSettings } from "./lint.js";
 
@@ -24,6 +29,12 @@ export interface RegistryAppOptions {
   metrics: Registry;
   /** Parsed htpasswd; absent = anonymous access. */
   htpasswd?: HtpasswdFile;
+  /** A directory checking Basic credentials htpasswd does not know (zot's http.auth.ldap). */
+  ldap?: LdapProviderOptions;
+  /** Bearer tokens from a token service (zot's http.auth.bearer). */
+  bearer?: BearerProviderOptions;
+  /** zot's accessControl: who may do what per repository glob. */
+  accessControl?: AccessControlSettings;
   lint?: LintSettings;
   /** Extra `/healthz` fields (the outbox status); `ok: false` in it turns the answer into 503. */
   health?: () => Record<string, unknown>;
@@ -31,11 +42,15 @@ export interface RegistryAppOptions {
   readOnly?: boolean;
   /** Requests in flight beyond this are refused with TOOMANYREQUESTS (429). */
   maxInFlight?: number;
+  /** Serve HTTPS only, with this certificate (and client-certificate auth when it has a CA). */
+  tls?: TlsMaterial;
 }
 
 export interface RegistryApp {
   /** Not listening: the caller (main.ts or a test) calls `listen`. */
-  server: Server;
+  server: RegistryServer;
+  /** New TLS material for new connections (certificate renewal); throws when it is unusable. */
+  reloadTls(tls: TlsMaterial): void;
   /** Requests currently being handled. */
   inFlight(): number;
   /** Announces repositories an earlier run created but died before announcing; their names. */
@@ -43,6 +58,9 @@ export interface RegistryApp {
   /** Stops accepting, lets in-flight requests (uploads) finish for up to `graceMs`, then cuts. */
   close(graceMs?: number): Promise<void>;
 }
+
+/** Until a request is authorized it may do nothing. */
+const NO_ACCESS = { can: () => false, showsInCatalog: () => false };
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -53,18 +71,18 @@ export function createRegistryApp(options: RegistryAppOptions): RegistryApp {
     lint: options.lint ?? { enable: false, mandatoryAnnotations: [] },
     readOnly: options.readOnly ?? false,
   };
-  const auth = options.htpasswd ? new HtpasswdAuthenticator(options.htpasswd) : undefined;
+  const auth = createRequestAuth({
+    ...(options.htpasswd ? { htpasswd: options.htpasswd } : {}),
+    ...(options.ldap ? { ldap: options.ldap } : {}),
+    ...(options.bearer ? { bearer: options.bearer } : {}),
+    ...(options.accessControl ? { accessControl: options.accessControl } : {}),
+    clientCertificates: options.tls?.ca !== undefined,
+    storage: options.storage,
+  });
   const httpMetrics = createHttpMetrics(options.metrics);
   const maxInFlight = options.maxInFlight ?? 4096;
   let inFlight = 0;
   let idle: (() => void) | undefined;
-
-  async function authenticate(req: IncomingMessage): Promise<string | undefined> {
-    if (!auth) return undefined;
-    const credentials = parseBasicAuth(req.headers.authorization);
-    if (credentials && (await auth.verify(credentials.user, credentials.password))) return credentials.user;
-    throw new OciError("UNAUTHORIZED", undefined, { detail: {} });
-  }
 
   async function serveOps(route: RouteMatch, res: ServerResponse): Promise<void> {
     if (route.id === "metrics") {
@@ -82,12 +100,14 @@ export function createRegistryApp(options: RegistryAppOptions): RegistryApp {
 
   async function handle(ctx: Ctx, route: RouteMatch | undefined): Promise<void> {
     if (!route) throw new OciError("NAME_UNKNOWN", "no such endpoint", { status: 404, detail: {} });
+    if (route.id === "metrics") await auth.authorizeMetrics(ctx);
     if (route.id === "metrics" || route.id === "healthz") return serveOps(route, ctx.res);
     const handler = HANDLERS[route.id][ctx.req.method ?? ""];
     if (!handler) throw new OciError("UNSUPPORTED", "method not allowed", { detail: { method: ctx.req.method } });
-    ctx.user = await authenticate(ctx.req);
-    if (route.name !== undefined) ctx.name = requireStorableName(validateRepositoryName(route.name));
     ctx.ref = route.ref ?? "";
+    await auth.authenticate(ctx, route);
+    if (route.name !== undefined) ctx.name = requireStorableName(validateRepositoryName(route.name));
+    await auth.authorize(ctx, route);
     await handler(ctx);
   }
 
@@ -109,6 +129,8 @@ export function createRegistryApp(options: RegistryAppOptions): RegistryApp {
       requestId,
       log,
       user: undefined,
+      identity: undefined,
+      access: NO_ACCESS,
       deps,
       bytesIn: 0,
       bytesOut: 0,
@@ -134,7 +156,7 @@ export function createRegistryApp(options: RegistryAppOptions): RegistryApp {
     work.catch((err: unknown) => sendError(res, err, log));
   }
 
-  const server = createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 30_000 }, onRequest);
+  const server = createRegistryServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 30_000 }, onRequest, options.tls);
   // A malformed request line or header never reaches the handler: answer 400 and close.
   server.on("clientError", (_err, socket) => {
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
@@ -143,6 +165,7 @@ export function createRegistryApp(options: RegistryAppOptions): RegistryApp {
 
   return {
     server,
+    reloadTls: (tls) => reloadTls(server, tls),
     inFlight: () => inFlight,
     announceLeftovers: () => announceLeftovers(deps.storage.repositories, deps.events),
     async close(graceMs = 10_000) {

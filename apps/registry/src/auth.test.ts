@@ -71,4 +71,9 @@ describe("read-only registry", () => {
     assert.equal(res.code(), "DENIED");
     assert.equal((await call(reg.url, "GET", "/v2/")).status, 200);
   });
+
+  it("ignores credentials it has no provider to check (a client's stored login)", async () => {
+    assert.equal((await call(reg.url, "GET", "/v2/", { headers: basic("someone", "pw") })).status, 200);
+    assert.equal((await call(reg.url, "GET", "/v2/", { headers: { Authorization: "Bearer abc" } })).status, 200);
+  });
 });

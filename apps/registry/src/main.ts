@@ -8,13 +8,17 @@
 // First: sizes libuv's threadpool before anything uses it.
 import "./threadpool.js";
 import { readFile } from "node:fs/promises";
-import { ConfigError, configPathFromArgs, loadConfig } from "@berth/config";
+import { publicKeyFromPem } from "@berth/access";
+import { type BearerSettings, ConfigError, type LdapSettings, type ListenerTls, configPathFromArgs, loadConfig } from "@berth/config";
 import { createEventFactory } from "@berth/events";
 import { openOutbox } from "@berth/outbox";
 import { StorageRootError, openStorage, sweepTemporaryFiles } from "@berth/storage";
 import { createLogger, createMetricsRegistry } from "@berth/telemetry";
 import { type HtpasswdFile, parseHtpasswd } from "./auth/htpasswd.js";
 import { createRegistryApp } from "./app.js";
+import type { BearerProviderOptions } from "./auth/bearer.js";
+import type { LdapProviderOptions } from "./auth/ldap.js";
+import type { TlsMaterial } from "./http/listener.js";
 
 /** How long in-flight requests (uploads) may run on after a stop signal. */
 const SHUTDOWN_GRACE_MS = 25_000;
@@ -32,6 +36,10 @@ async function main(): Promise<void> {
   if (!fsyncDirectories) logger.warn("storage.fsyncDirectories is false: a power loss can lose pushes the registry acknowledged");
   const htpasswd = await loadHtpasswd(config.http.auth.htpasswd?.path);
   for (const user of htpasswd?.skipped ?? []) logger.warn({ user }, "htpasswd entry is not bcrypt; ignored");
+  const tls = config.http.tls ? await readTls(config.http.tls) : undefined;
+  const bearer = config.http.auth.bearer ? await loadBearer(config.http.auth.bearer) : undefined;
+  const ldap = config.http.auth.ldap ? await ldapOptions(config.http.auth.ldap) : undefined;
+  const { accessControl } = config.http;
   const outbox = await openOutbox({ config, logger, metrics });
   const { source, typePrefix } = config.extensions.events;
   const app = createRegistryApp({
@@ -43,10 +51,21 @@ async function main(): Promise<void> {
     ...(htpasswd ? { htpasswd } : {}),
     lint: config.extensions.lint,
     health: () => ({ outbox: outbox.status() }),
+    ...(tls ? { tls } : {}),
+    ...(bearer ? { bearer } : {}),
+    ...(ldap ? { ldap } : {}),
+    ...(accessControl ? { accessControl } : {}),
   });
   await listen(app.server, config.http.port, config.http.address);
   logger.info(
-    { address: config.http.address, port: config.http.port, root: config.storage.rootDirectory, auth: htpasswd ? "htpasswd" : "anonymous" },
+    {
+      address: config.http.address,
+      port: config.http.port,
+      root: config.storage.rootDirectory,
+      auth: [htpasswd && "htpasswd", ldap && "ldap", bearer && "bearer", tls?.ca && "client-certificate"].filter(Boolean).join("+") || "anonymous",
+      accessControl: accessControl !== undefined,
+      tls: tls ? (tls.ca ? "mutual" : "server") : "off",
+    },
     "registry listening",
   );
   // In the background: a large root takes a while to walk, and pushes must not wait for it.
@@ -78,6 +97,19 @@ async function main(): Promise<void> {
     logger.flush();
     process.exit(0);
   };
+  // Certificate renewal without a restart: SIGHUP re-reads cert, key and CA bundle; a bad file
+  // keeps the material in use and says why.
+  const tlsFiles = config.http.tls;
+  if (tlsFiles) {
+    process.on("SIGHUP", () => {
+      readTls(tlsFiles)
+        .then((material) => app.reloadTls(material))
+        .then(
+          () => logger.info({ cert: tlsFiles.certFile }, "TLS certificate reloaded"),
+          (err: unknown) => logger.error({ err: String(err) }, "TLS certificate not reloaded; the previous one stays in use"),
+        );
+    });
+  }
   process.once("SIGTERM", () => void stop("SIGTERM"));
   process.once("SIGINT", () => void stop("SIGINT"));
 }
@@ -91,7 +123,35 @@ async function loadHtpasswd(path: string | undefined): Promise<HtpasswdFile | un
   }
 }
 
-function listen(server: import("node:http").Server, port: number, address: string): Promise<void> {
+async function ldapOptions(settings: LdapSettings): Promise<LdapProviderOptions> {
+  const { caCertFile, skipVerify, ...rest } = settings;
+  const ca = caCertFile ? await readFile(caCertFile) : undefined;
+  return { ...rest, tls: { rejectUnauthorized: !skipVerify, ...(ca ? { ca } : {}) } };
+}
+
+async function loadBearer(settings: BearerSettings): Promise<BearerProviderOptions> {
+  try {
+    const key = publicKeyFromPem(await readFile(settings.certFile));
+    return { realm: settings.realm, service: settings.service, key };
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new StartupError(`http.auth.bearer.cert ${settings.certFile} holds no usable certificate or public key: ${reason}`);
+  }
+}
+
+async function readTls(files: ListenerTls): Promise<TlsMaterial> {
+  const read = async (path: string) => {
+    try {
+      return await readFile(path);
+    } catch (err) {
+      throw new StartupError(`cannot read TLS file ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    }
+  };
+  const [cert, key, ca] = await Promise.all([read(files.certFile), read(files.keyFile), files.caCertFile ? read(files.caCertFile) : undefined]);
+  return { cert, key, ...(ca ? { ca } : {}) };
+}
+
+function listen(server: import("node:net").Server, port: number, address: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once("error", (err: NodeJS.ErrnoException) => {
       if (err.code === "EADDRINUSE") reject(new StartupError(`port ${port} on ${address} is already in use`));
@@ -108,8 +168,11 @@ class StartupError extends Error {
 
 main().catch((err: unknown) => {
   // Start-up errors are for a human reading a terminal: one clear line, no stack.
-  if (err instanceof ConfigError) console.error(`registry: invalid configuration:\n  ${err.problems.join("\n  ")}`);
-  else if (err instanceof StorageRootError) console.error(`registry: ${err.message}`);
+  if (err instanceof ConfigError) {
+    // Exit 2, as `berth config check` does for the same file.
+    console.error(`registry: invalid configuration:\n  ${err.problems.join("\n  ")}`);
+    process.exit(2);
+  } else if (err instanceof StorageRootError) console.error(`registry: ${err.message}`);
   else if (err instanceof StartupError) console.error(`registry: ${err.message}`);
   else console.error("registry: failed to start", err);
   process.exit(1);

@@ -41,6 +41,7 @@ export const FORMATS = {
   "berth-optional-path": { rule: optional(nonEmptyString) },
   "berth-secret": { rule: optional(secretString) },
   "berth-port": { rule: port, coerce: toPort },
+  "berth-optional-port": { rule: optional(port), coerce: toPort },
   "berth-boolean": { rule: boolean, coerce: toBoolean },
   "berth-log-level": { rule: oneOf(LOG_LEVELS), coerce: toLowerCase },
   "berth-string-list": { rule: stringList(), coerce: toList },
@@ -49,10 +50,15 @@ export const FORMATS = {
   "berth-redis-url": { rule: redisUrl },
   "berth-http-url": { rule: httpUrl },
   "berth-duration": { rule: positiveDuration },
+  "berth-optional-http-url": { rule: optional(httpUrl) },
   // Sinks are an array of objects: convict only checks it is an array; sink-validation.ts
   // checks each sink with exact paths such as `extensions.events.sinks[1].type`.
   "berth-sinks": {
     rule: (v) => (Array.isArray(v) ? undefined : "must be an array of sink objects"),
+  },
+  // Checked in detail, with exact paths, by access-control-validation.ts.
+  "berth-access-control": {
+    rule: (v) => (v === undefined || (typeof v === "object" && v !== null && !Array.isArray(v)) ? undefined : "must be an object"),
   },
 } satisfies Record<string, BerthFormat>;
 

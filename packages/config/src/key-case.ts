@@ -1,11 +1,12 @@
 /**
  * Rewrites a raw config onto canonical key spellings before validation: keys match
  * case-insensitively (as in zot), unknown keys are dropped with a warning naming their full
- * path, and values of the wrong shape (a string where an object belongs) become problems.
+ * path — or refused when ignoring them would weaken security or move data (zot-keys.ts) — and values of the wrong shape (a string where an object belongs) become problems.
  * JSON `null` counts as "not set".
  */
 import { describeValue } from "./describe-value.js";
 import type { KeyShape } from "./key-tree.js";
+import { unknownKeyFinding } from "./zot-keys.js";
 
 export interface CanonicalResult {
   value: unknown;
@@ -94,7 +95,9 @@ function walkObject(
   for (const [key, value] of Object.entries(raw)) {
     const canonical = table.get(key.toLowerCase());
     if (canonical === undefined) {
-      out.warnings.push(`${joinPath(path, key)}: unknown key, ignored`);
+      const finding = unknownKeyFinding(joinPath(path, key), value);
+      if ("problem" in finding) out.problems.push(finding.problem);
+      else out.warnings.push(finding.warning);
       continue;
     }
     const earlier = spelledAs.get(canonical);

@@ -51,6 +51,7 @@ function shapeOfSchema(node: SchemaNode, path: string): KeyShape {
     const childPath = path === "" ? key : `${path}.${key}`;
     if (!isSchemaLeaf(child)) keys[key] = shapeOfSchema(child, childPath);
     else if (childPath === "queue.redis") keys[key] = { kind: "open" };
+    else if (childPath === "http.accessControl") keys[key] = { kind: "map" };
     else if (childPath === "extensions.events.sinks") {
       keys[key] = { kind: "list", item: SINK_SHAPE, itemLabel: "sink objects", itemNoun: "a sink object" };
     } else keys[key] = leaf;

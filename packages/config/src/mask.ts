@@ -64,6 +64,12 @@ function maskRedis(topology: RedisTopology): RedisTopology {
   }
 }
 
+function maskHttp(http: BerthConfig["http"]): BerthConfig["http"] {
+  const ldap = http.auth.ldap;
+  if (!ldap) return http;
+  return { ...http, auth: { ...http.auth, ldap: { ...ldap, ...(ldap.bindPassword === undefined ? {} : { bindPassword: MASK }) } } };
+}
+
 /** A deep copy of `config` with every secret replaced by "*****" (unset secrets stay unset). */
 export function maskConfig(config: BerthConfig): unknown {
   const masked: BerthConfig = {
@@ -72,6 +78,7 @@ export function maskConfig(config: BerthConfig): unknown {
       ...config.extensions,
       events: { ...config.extensions.events, sinks: config.extensions.events.sinks.map(maskSink) },
     },
+    http: maskHttp(config.http),
     queue: { ...config.queue, redis: maskRedis(config.queue.redis) },
     dashboard: {
       ...config.dashboard,

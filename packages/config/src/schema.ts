@@ -57,6 +57,23 @@ export const CONFIG_SCHEMA = {
       default: D.DEFAULT_HTTP_PORT,
       env: "BERTH_HTTP_PORT",
     },
+    tls: {
+      cert: {
+        doc: "Server certificate (PEM, chain allowed) of the registry listener; with `key` the registry speaks HTTPS only.",
+        format: "berth-optional-path",
+        default: undefined,
+      },
+      key: {
+        doc: "Private key (PEM) of `cert`.",
+        format: "berth-optional-path",
+        default: undefined,
+      },
+      cacert: {
+        doc: "CA bundle (PEM) client certificates must chain to; set = every client must present one (mTLS).",
+        format: "berth-optional-path",
+        default: undefined,
+      },
+    },
     auth: {
       htpasswd: {
         path: {
@@ -65,6 +82,44 @@ export const CONFIG_SCHEMA = {
           default: undefined,
         },
       },
+      ldap: {
+        address: { doc: "Directory server host name or address.", format: "berth-optional-string", default: undefined },
+        port: { doc: "Directory server port; default 636 (LDAPS) or 389 (insecure, StartTLS).", format: "berth-optional-port", default: undefined },
+        insecure: { doc: "Plain LDAP without TLS (credentials travel in clear).", format: "berth-boolean", default: false },
+        startTLS: { doc: "Upgrade a plain LDAP connection with StartTLS (unset and not insecure: LDAPS).", format: "berth-boolean", default: false },
+        skipVerify: { doc: "Do not verify the directory's certificate.", format: "berth-boolean", default: false },
+        cacert: { doc: "CA bundle the directory's certificate must chain to.", format: "berth-optional-path", default: undefined },
+        baseDN: { doc: "Where users are searched.", format: "berth-optional-string", default: undefined },
+        subtreeSearch: { doc: "Search the whole subtree under baseDN.", format: "berth-boolean", default: false },
+        userAttribute: { doc: "Attribute holding the user name (uid, sAMAccountName).", format: "berth-optional-string", default: undefined },
+        userGroupAttribute: { doc: "Attribute whose values are the user's groups (memberOf).", format: "berth-optional-string", default: undefined },
+        userFilter: { doc: "Extra filter a user entry must match.", format: "berth-optional-string", default: undefined },
+        credentialsFile: { doc: "JSON file with bindDN and bindPassword of the search account.", format: "berth-optional-path", default: undefined },
+        bindDN: { doc: "Search account DN (older zot configs; prefer credentialsFile).", format: "berth-optional-string", default: undefined },
+        bindPassword: { doc: "Search account password.", format: "berth-secret", default: undefined, sensitive: true },
+      },
+      bearer: {
+        realm: {
+          doc: "Token service URL clients get their bearer tokens from.",
+          format: "berth-optional-http-url",
+          default: undefined,
+        },
+        service: {
+          doc: "This registry's name at the token service (the tokens' audience).",
+          format: "berth-optional-string",
+          default: undefined,
+        },
+        cert: {
+          doc: "PEM certificate or public key of the token service's signing key.",
+          format: "berth-optional-path",
+          default: undefined,
+        },
+      },
+    },
+    accessControl: {
+      doc: "zot's per-repository access control; see the access control table.",
+      format: "berth-access-control",
+      default: undefined,
     },
   },
   log: {

@@ -119,6 +119,79 @@ export interface EventLogSettings {
   maxEvents: number;
 }
 
+/** TLS of the registry listener (zot's `http.tls`); absolute paths of readable files. */
+export interface ListenerTls {
+  certFile: string;
+  keyFile: string;
+  /** Set = clients must present a certificate that chains to this CA bundle (mTLS). */
+  caCertFile?: string;
+}
+
+/** zot's access-control actions: pull = read; push of a new tag = create, of an existing one = update. */
+export const ACCESS_ACTIONS = ["read", "create", "update", "delete"] as const;
+export type AccessAction = (typeof ACCESS_ACTIONS)[number];
+
+/** Who (users, or members of groups) may do which actions. */
+export interface AccessRule {
+  users: string[];
+  groups: string[];
+  actions: AccessAction[];
+}
+
+export interface RepositoryAccess {
+  policies: AccessRule[];
+  /** Actions of every authenticated user. */
+  defaultPolicy: AccessAction[];
+  /** Actions of requests without credentials. */
+  anonymousPolicy: AccessAction[];
+}
+
+/** zot's `http.accessControl`. */
+export interface AccessControlSettings {
+  /** Keyed by repository glob; the longest glob that matches a repository decides for it. */
+  repositories: Record<string, RepositoryAccess>;
+  /** Applies to every repository, after the repository's own policy said no. */
+  adminPolicy: AccessRule;
+  /** Group name → its users. */
+  groups: Record<string, string[]>;
+  /** Set = only these authenticated users may read `/metrics`; unset = `/metrics` is open. */
+  metricsUsers?: string[];
+}
+
+/** zot's `http.auth.bearer`: tokens issued by an external token service (Docker token spec). */
+export interface BearerSettings {
+  /** Token service URL clients are sent to (`WWW-Authenticate: Bearer realm=…`). */
+  realm: string;
+  /** This registry's name at the token service: the `service` parameter and the tokens' `aud`. */
+  service: string;
+  /** PEM certificate (or public key) whose key signs the tokens. */
+  certFile: string;
+}
+
+/** zot's `http.auth.ldap`: users checked by a bind against a directory. */
+export interface LdapSettings {
+  /** `ldap://host:port` (insecure or StartTLS) or `ldaps://host:port`. */
+  url: string;
+  /** Upgrade the `ldap://` connection with StartTLS before binding. */
+  startTLS: boolean;
+  /** Accept any server certificate (zot's skipVerify); for tests only. */
+  skipVerify: boolean;
+  /** CA bundle the directory's certificate must chain to; unset = the system's CAs. */
+  caCertFile?: string;
+  baseDN: string;
+  /** Search the whole subtree under baseDN, not only its direct children. */
+  subtreeSearch: boolean;
+  /** Attribute holding the user name (`uid`, `sAMAccountName`). */
+  userAttribute: string;
+  /** Attribute whose values are the user's groups for accessControl (`memberOf`, `ou`). */
+  userGroupAttribute?: string;
+  /** Extra LDAP filter a user entry must match, e.g. `(objectClass=person)`. */
+  userFilter?: string;
+  /** Search account; unset = anonymous search. */
+  bindDN?: string;
+  bindPassword?: string;
+}
+
 export interface BerthConfig {
   distSpecVersion: string;
   storage: {
@@ -126,7 +199,11 @@ export interface BerthConfig {
     /** false only in benchmarks: directory fsyncs off (a power loss can lose acknowledged writes). Absent = true. */
     fsyncDirectories?: boolean;
   };
-  http: ListenSettings & { auth: { htpasswd?: { path: string } } };
+  http: ListenSettings & {
+    tls?: ListenerTls;
+    auth: { htpasswd?: { path: string }; ldap?: LdapSettings; bearer?: BearerSettings };
+    accessControl?: AccessControlSettings;
+  };
   log: { level: LogLevel; output?: string };
   extensions: {
     lint: { enable: boolean; mandatoryAnnotations: string[] };

@@ -7,6 +7,5 @@ export {
   openOutbox,
 } from "./open-outbox.js";
 export { JOURNAL_DIRECTORY, journalDirectory } from "./journal.js";
-export { compileRepositoryGlob, compileRepositoryGlobs, type RepositoryMatcher } from "./repository-glob.js";
 export { createSinkFilter, type SinkFilter } from "./sink-filter.js";
 export { createJobRouter, type DeliveryJob, type JobRouter, type QueueBatch } from "./job-router.js";

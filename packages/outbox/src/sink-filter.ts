@@ -1,6 +1,6 @@
 import type { SinkConfig } from "@berth/config";
 import { type BerthEvent, eventKindOf } from "@berth/events";
-import { compileRepositoryGlobs } from "./repository-glob.js";
+import { compileRepositoryGlobs } from "@berth/oci";
 
 export type SinkFilter = (event: BerthEvent) => boolean;
 

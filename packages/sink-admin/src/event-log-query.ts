@@ -3,7 +3,7 @@
  * `berth events list` and `berth events replay`.
  */
 import { type BerthEvent, eventKindOf } from "@berth/events";
-import { compileRepositoryGlobs } from "@berth/outbox";
+import { compileRepositoryGlobs } from "@berth/oci";
 import { type LoggedEvent, readEventLog } from "@berth/queue";
 import type { SinkAdminContext } from "./context.js";
 

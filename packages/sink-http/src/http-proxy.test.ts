@@ -9,7 +9,7 @@ import { createHttpSink } from "./http-sink.js";
 import { type ForwardProxy, startForwardProxy } from "./test-support/forward-proxy.js";
 import { httpSinkConfig } from "./test-support/http-harness.js";
 import { type Receiver, startReceiver } from "./test-support/receiver.js";
-import { type TestPki, makeTestPki } from "./test-support/test-ca.js";
+import { type TestPki, makeTestPki } from "@berth/testing/test-pki";
 
 const factory = createEventFactory();
 const event = () => factory.build("image.updated", { name: "alpine", reference: "3.20", digest: "sha256:abc" });

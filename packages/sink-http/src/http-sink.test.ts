@@ -5,7 +5,7 @@ import { createEventFactory } from "@berth/events";
 import { createHttpSink } from "./http-sink.js";
 import { httpSinkConfig } from "./test-support/http-harness.js";
 import { type Receiver, startReceiver } from "./test-support/receiver.js";
-import { type TestPki, makeTestPki } from "./test-support/test-ca.js";
+import { type TestPki, makeTestPki } from "@berth/testing/test-pki";
 import { webhookSignature } from "./webhook-signature.js";
 
 const factory = createEventFactory();

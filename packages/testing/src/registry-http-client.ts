@@ -4,6 +4,7 @@
  * https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md
  */
 import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import type { ContentBlob } from "./oci-layout-fixture.js";
 
 export interface RegistryResponse {
@@ -23,9 +24,11 @@ export interface RequestOptions {
 export class RegistryHttpClient {
   private readonly authorization: string | undefined;
 
+  /** `tls` for an https `baseUrl`: the CA to trust, and a client certificate for mTLS. */
   constructor(
     readonly baseUrl: string,
     creds?: { username: string; password: string },
+    private readonly tls?: { ca: Buffer; cert?: Buffer; key?: Buffer },
   ) {
     this.authorization = creds ? `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString("base64")}` : undefined;
   }
@@ -40,8 +43,9 @@ export class RegistryHttpClient {
     if (options.body !== undefined) headers["Content-Length"] ??= String(Buffer.byteLength(options.body));
     const base = new URL(this.baseUrl);
     return new Promise((resolve, reject) => {
-      const req = httpRequest(
-        { host: base.hostname, port: base.port, method, path, headers, agent: false, signal: AbortSignal.timeout(options.timeoutMs ?? 10_000) },
+      const send = base.protocol === "https:" ? httpsRequest : httpRequest;
+      const req = send(
+        { host: base.hostname, port: base.port, method, path, headers, agent: false, signal: AbortSignal.timeout(options.timeoutMs ?? 10_000), ...this.tls },
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));

@@ -48,11 +48,11 @@ describe("berth config check", () => {
   });
 
   it("prints warnings on stderr, keeping stdout pure JSON", async () => {
-    const file = writeConfig("warn.json", { storage: { rootDirectory: "/tmp/x" }, http: { tls: {} } });
+    const file = writeConfig("warn.json", { storage: { rootDirectory: "/tmp/x" }, http: { colour: "red" } });
     const io = recordIo();
     assert.equal(await checkConfig([`--config=${file}`], io), 0);
     assert.ok(JSON.parse(io.stdout.join("\n")));
-    assert.deepEqual(io.stderr.slice(0, 1), ["warning: http.tls: unknown key, ignored"]);
+    assert.deepEqual(io.stderr.slice(0, 1), ["warning: http.colour: unknown key, ignored"]);
   });
 
   it("prints every problem and exits 2 for an invalid config", async () => {
@@ -76,6 +76,24 @@ describe("berth config check", () => {
     assert.ok(stderr.includes('extensions.events.sinks[0].timeout: "fast" is not a duration (examples: 500ms, 1s, 10s)'));
     assert.ok(stderr.includes('extensions.events.sinks[1].type: "kafka" is not supported (allowed: http, nats)'));
     assert.doesNotMatch(stderr, /pw-hidden/);
+  });
+
+  it("exits 2 on zot security and storage keys Berth does not implement, one line per key", async () => {
+    // Each of these configs used to pass with "unknown key, ignored" warnings and start a
+    // registry that was open, or stored images somewhere else than configured.
+    const file = writeConfig("fail-open.json", {
+      storage: { rootDirectory: "/tmp/x", storageDriver: { name: "s3", bucket: "b" }, subPaths: { "/a": { rootDirectory: "/tmp/a" } } },
+      http: { auth: { openid: { providers: { oidc: { issuer: "https://idp" } } } }, ratelimit: { rate: 10 } },
+      log: { audit: "/var/log/audit.log" },
+    });
+    const io = recordIo();
+    assert.equal(await checkConfig([file], io), 2);
+    assert.deepEqual(io.stdout, []);
+    const stderr = io.stderr.join("\n");
+    assert.match(stderr, /\(5 problems\):/);
+    for (const key of ["storage.storageDriver", "storage.subPaths", "http.auth.openid", "http.ratelimit", "log.audit"]) {
+      assert.match(stderr, new RegExp(`  - ${key.replace(".", "\\.")}: .* is not supported by Berth; \\S`), key);
+    }
   });
 
   it("exits 2 when the file cannot be read", async () => {

@@ -66,6 +66,9 @@ async function tryMount(ctx: Ctx, mount: string): Promise<boolean> {
   const fromParam = ctx.query.get("from");
   const from = fromParam === null ? await blobs.locate(digest) : fromParam;
   if (from === undefined || !isValidRepositoryName(from) || reservedComponentOf(from) !== undefined) return false;
+  // Mounting copies content out of `from`: only from a repository the caller may read, else
+  // a digest alone would let anyone take any layer (the client then uploads it instead).
+  if (!ctx.access.can("read", from)) return false;
   if (!(await blobs.mount(from, ctx.name, digest))) return false;
   created(ctx, digest.value);
   return true;

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AccessAction, Identity } from "@berth/access";
 import type { RequestContext } from "@berth/events";
 import type { Storage } from "@berth/storage";
 import type { Logger } from "@berth/telemetry";
@@ -26,10 +27,19 @@ export interface Ctx {
   log: Logger;
   /** The authenticated user, when auth is configured. */
   user: string | undefined;
+  /** Who made the request; undefined = anonymous. */
+  identity: Identity | undefined;
+  /** What this request's identity may do beyond the route's own check (mount sources, catalog). */
+  access: RequestAccess;
   deps: RegistryDeps;
   /** Payload bytes moved, for the bytes-in/out metrics. */
   bytesIn: number;
   bytesOut: number;
+}
+
+export interface RequestAccess {
+  can(action: AccessAction, repository: string): boolean;
+  showsInCatalog(repository: string): boolean;
 }
 
 export type Handler = (ctx: Ctx) => Promise<void>;

@@ -2,6 +2,7 @@ import type { ServerResponse } from "node:http";
 import { OciError } from "@berth/oci";
 import { LockUnavailableError } from "@berth/storage";
 import type { Logger } from "@berth/telemetry";
+import { AuthenticationRequired, BASIC_CHALLENGE } from "../auth/challenge.js";
 
 /** The spec's error body (distribution-spec "Error Codes"): `{"errors":[{code,message,detail}]}`. */
 export function errorBody(err: OciError): string {
@@ -24,7 +25,7 @@ export function sendError(res: ServerResponse, thrown: unknown, log: Logger): vo
   if (err instanceof OciError) {
     status = err.status;
     body = errorBody(err);
-    if (status === 401) res.setHeader("WWW-Authenticate", 'Basic realm="Berth Registry"');
+    if (status === 401) res.setHeader("WWW-Authenticate", err instanceof AuthenticationRequired ? err.challenge : BASIC_CHALLENGE);
     if (status === 503) res.setHeader("Retry-After", "1");
   } else if (isClientAbort(err)) {
     log.debug({ err }, "client went away");

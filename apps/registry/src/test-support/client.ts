@@ -1,4 +1,5 @@
 import { Agent, request } from "node:http";
+import { request as httpsRequest } from "node:https";
 import type { Image } from "./oci-content.js";
 
 /** A thin fetch wrapper over the registry's HTTP API (tests only). */
@@ -11,16 +12,26 @@ export interface Answer {
   code(): string | undefined;
 }
 
+/** What a test's https client trusts (`ca`) and presents (`cert` + `key`, for mTLS). */
+export interface ClientTls {
+  ca: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
 /** node:http rather than fetch: fetch normalises `..` out of paths, which tests must send. */
 export function call(
   base: string,
   method: string,
   path: string,
-  init: { headers?: Record<string, string>; body?: Buffer | string } = {},
+  init: { headers?: Record<string, string>; body?: Buffer | string; tls?: ClientTls } = {},
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const { hostname, port } = new URL(base);
-    const req = request({ hostname, port, path, method, headers: init.headers ?? {}, agent }, (res) => {
+    const { hostname, port, protocol } = new URL(base);
+    const options = { hostname, port, path, method, headers: init.headers ?? {} };
+    const send = protocol === "https:" ? httpsRequest : request;
+    // A TLS client certificate belongs to one connection: no shared keep-alive agent for https.
+    const req = send(protocol === "https:" ? { ...options, ...init.tls, agent: false } : { ...options, agent }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("error", reject);
@@ -53,10 +64,11 @@ export function call(
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
 /** Monolithic blob push (POST ?digest=). */
-export async function pushBlob(base: string, name: string, digest: string, data: Buffer, headers: Record<string, string> = {}): Promise<Answer> {
+export async function pushBlob(base: string, name: string, digest: string, data: Buffer, headers: Record<string, string> = {}, tls?: ClientTls): Promise<Answer> {
   return call(base, "POST", `/v2/${name}/blobs/uploads/?digest=${digest}`, {
     headers: { "Content-Type": "application/octet-stream", ...headers },
     body: data,
+    ...(tls ? { tls } : {}),
   });
 }
 
@@ -67,17 +79,18 @@ export async function pushManifest(
   body: Buffer,
   mediaType: string,
   headers: Record<string, string> = {},
+  tls?: ClientTls,
 ): Promise<Answer> {
-  return call(base, "PUT", `/v2/${name}/manifests/${reference}`, { headers: { "Content-Type": mediaType, ...headers }, body });
+  return call(base, "PUT", `/v2/${name}/manifests/${reference}`, { headers: { "Content-Type": mediaType, ...headers }, body, ...(tls ? { tls } : {}) });
 }
 
 /** Pushes an image's blobs then its manifest under `reference`; throws unless every step succeeds. */
-export async function pushImage(base: string, name: string, reference: string, image: Image, headers: Record<string, string> = {}): Promise<Answer> {
+export async function pushImage(base: string, name: string, reference: string, image: Image, headers: Record<string, string> = {}, tls?: ClientTls): Promise<Answer> {
   for (const blob of [image.config, ...image.layers]) {
-    const answer = await pushBlob(base, name, blob.digest, blob.data, headers);
+    const answer = await pushBlob(base, name, blob.digest, blob.data, headers, tls);
     if (answer.status !== 201) throw new Error(`blob push ${answer.status} ${answer.text}`);
   }
-  const answer = await pushManifest(base, name, reference, image.manifest, image.mediaType, headers);
+  const answer = await pushManifest(base, name, reference, image.manifest, image.mediaType, headers, tls);
   if (answer.status !== 201) throw new Error(`manifest push ${answer.status} ${answer.text}`);
   return answer;
 }

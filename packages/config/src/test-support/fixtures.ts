@@ -2,6 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ConfigError } from "../config-error.js";
+import { parseConfig } from "../parse-config.js";
 
 export const EXAMPLES_DIR = fileURLToPath(new URL("../../examples/", import.meta.url));
 
@@ -36,4 +38,15 @@ export function minimalConfig(): Record<string, unknown> {
 export function sinksOf(config: Record<string, unknown>): Record<string, unknown>[] {
   const ext = config.extensions as { events: { sinks: Record<string, unknown>[] } };
   return ext.events.sinks;
+}
+
+/** The problems parseConfig reports for `raw` (no env); fails the test when it accepts it. */
+export function problemsOfConfig(raw: unknown): string[] {
+  try {
+    parseConfig(raw, { env: {} });
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error("the config was accepted");
 }
