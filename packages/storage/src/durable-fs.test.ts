@@ -59,6 +59,13 @@ describe("DurableFs", () => {
     assert.equal(log.length, before);
   });
 
+  it("removing a file that is not there, in a directory that is not there either, is false, not an error", async () => {
+    const { log, fs } = recording();
+    assert.equal(await fs.remove(join(root, "nowhere", "sha256", "abc")), false);
+    assert.equal(await fs.linkOrCopy(join(root, "nowhere", "from"), join(root, "elsewhere", "to")), false);
+    assert.deepEqual(log.filter((c) => c.op === "sync-dir" && c.path.includes("nowhere")), []);
+  });
+
   it("a write that fails after its temp file exists leaves no temp file", async () => {
     const dir = join(root, "fail");
     await mkdir(join(dir, "target"), { recursive: true });

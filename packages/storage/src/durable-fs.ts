@@ -111,7 +111,7 @@ export class DurableFs {
         await this.copy(from, to);
         return "copied";
       }
-    });
+    }, (made) => made === "linked" || made === "copied");
     // Another request may have made `to` an instant ago: answer only once it is durable.
     if (made === "existed") await this.awaitDurable(dirname(to));
     return made !== "gone";
@@ -128,7 +128,7 @@ export class DurableFs {
       }
       this.observe({ op: "unlink", path });
       return true;
-    });
+    }, (removed) => removed);
   }
 
   /**
@@ -195,18 +195,22 @@ export class DurableFs {
   }
 
   /**
-   * Runs `change` (which alters entries of `dir`), then fsyncs `dir`. Until that fsync is done,
-   * `dir` counts as unsynced: from before the change starts, so no one sees the entry unmarked.
+   * Runs `change` (which alters entries of `dir`), then fsyncs `dir` unless `changed` says it
+   * altered nothing (a file that was not there: its directory may not exist either). Until that
+   * fsync is done, `dir` counts as unsynced: from before the change starts, so no one sees the
+   * entry unmarked.
    */
-  private async changing<T>(dir: string, change: () => Promise<T>): Promise<T> {
+  private async changing<T>(dir: string, change: () => Promise<T>, changed: (result: T) => boolean = () => true): Promise<T> {
     this.unsynced.set(dir, (this.unsynced.get(dir) ?? 0) + 1);
     try {
       const result = await change();
-      // A directory that does not exist holds no change to make durable (removing a file from a
-      // repository that was never created: 404, not a failed fsync).
-      await this.syncDirectory(dir).catch((err: unknown) => {
-        if (!isNotFound(err)) throw err;
-      });
+      // Nothing changed (removing a file that was not there), nothing to make durable; a directory
+      // that does not exist holds no change either (a repository that was never created: 404).
+      if (changed(result)) {
+        await this.syncDirectory(dir).catch((err: unknown) => {
+          if (!isNotFound(err)) throw err;
+        });
+      }
       return result;
     } finally {
       const left = (this.unsynced.get(dir) ?? 1) - 1;
