@@ -9,11 +9,14 @@ import { LOG_LEVELS } from "./types.js";
 import {
   anyString,
   boolean,
+  duration,
   httpUrl,
+  integerAtLeast,
   nonEmptyString,
   oneOf,
   optional,
   port,
+  positiveDuration,
   redisUrl,
   required,
   type Rule,
@@ -26,7 +29,7 @@ export interface BerthFormat {
   coerce?: (text: string) => unknown;
 }
 
-const toPort = (text: string): unknown => (/^\d+$/.test(text) ? Number(text) : text);
+const toInteger = (text: string): unknown => (/^\d+$/.test(text) ? Number(text) : text);
 const toBoolean = (text: string): unknown => ({ true: true, false: false })[text] ?? text;
 const toList = (text: string): unknown => text.split(",").map((s) => s.trim());
 const toLowerCase = (text: string): unknown => text.toLowerCase();
@@ -37,8 +40,12 @@ export const FORMATS = {
   "berth-required-path": { rule: required("a directory path", nonEmptyString) },
   "berth-optional-path": { rule: optional(nonEmptyString) },
   "berth-secret": { rule: optional(secretString) },
-  "berth-port": { rule: port, coerce: toPort },
+  "berth-port": { rule: port, coerce: toInteger },
   "berth-boolean": { rule: boolean, coerce: toBoolean },
+  "berth-positive-duration": { rule: positiveDuration },
+  "berth-duration": { rule: duration },
+  "berth-count": { rule: integerAtLeast(0), coerce: toInteger },
+  "berth-positive-count": { rule: integerAtLeast(1), coerce: toInteger },
   "berth-log-level": { rule: oneOf(LOG_LEVELS), coerce: toLowerCase },
   "berth-string-list": { rule: stringList(), coerce: toList },
   "berth-redis-url": { rule: redisUrl },

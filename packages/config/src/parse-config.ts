@@ -12,9 +12,10 @@ import { canonicalizeKeys, isPlainObject } from "./key-case.js";
 import { CONFIG_SHAPE } from "./key-tree.js";
 import { CONFIG_SCHEMA } from "./schema.js";
 import { validateSchema } from "./schema-validation.js";
+import { parseDuration } from "./duration.js";
 import { resolveSecret } from "./secrets.js";
 import { SINKS_PATH, validateSinks } from "./sink-validation.js";
-import type { BerthConfig, LogLevel } from "./types.js";
+import type { BerthConfig, HttpLimits, LogLevel } from "./types.js";
 
 export type Env = Record<string, string | undefined>;
 
@@ -33,8 +34,20 @@ export interface ParsedConfig {
 /** The schema's values as convict returns them (input spellings, defaults filled in). */
 interface SchemaValues {
   distSpecVersion: string;
-  storage: { rootDirectory: string; fsyncDirectories: boolean };
-  http: { address: string; port: number; auth: { htpasswd: { path?: string } } };
+  storage: { rootDirectory: string; fsyncDirectories: boolean; minFreeBytes: number };
+  http: {
+    address: string;
+    port: number;
+    auth: { htpasswd: { path?: string } };
+    headerTimeout: string;
+    idleTimeout: string;
+    bodyMinRate: number;
+    bodyRateWindow: string;
+    stallTimeout: string;
+    maxInFlight: number;
+    maxBufferedBodyBytes: number;
+    metricsAuth: boolean;
+  };
   log: { level: LogLevel; output?: string };
   extensions: {
     lint: { enable: boolean; mandatoryAnnotations: string[] };
@@ -91,11 +104,17 @@ function resolve(
   const htpasswd = readableFile("http.auth.htpasswd.path", values.http.auth.htpasswd.path, ctx);
   return {
     distSpecVersion: values.distSpecVersion,
-    storage: { rootDirectory: pathOrEmpty(values.storage.rootDirectory, ctx), fsyncDirectories: values.storage.fsyncDirectories },
+    storage: {
+      rootDirectory: pathOrEmpty(values.storage.rootDirectory, ctx),
+      fsyncDirectories: values.storage.fsyncDirectories,
+      minFreeBytes: values.storage.minFreeBytes,
+    },
     http: {
       address: values.http.address,
       port: values.http.port,
       auth: htpasswd === undefined ? {} : { htpasswd: { path: htpasswd } },
+      limits: httpLimits(values.http),
+      metricsAuth: metricsAuth(values.http, ctx),
     },
     log: {
       level: values.log.level,
@@ -118,6 +137,28 @@ function resolve(
     },
     workers: values.workers,
   };
+}
+
+// Bad durations were reported by the schema check; 0 stands in so resolving can go on.
+const ms = (text: string): number => parseDuration(text) ?? 0;
+
+function httpLimits(http: SchemaValues["http"]): HttpLimits {
+  return {
+    headerTimeoutMs: ms(http.headerTimeout),
+    idleTimeoutMs: ms(http.idleTimeout),
+    bodyMinBytesPerSecond: http.bodyMinRate,
+    bodyRateWindowMs: ms(http.bodyRateWindow),
+    stallTimeoutMs: ms(http.stallTimeout),
+    maxInFlight: http.maxInFlight,
+    maxBufferedBodyBytes: http.maxBufferedBodyBytes,
+  };
+}
+
+function metricsAuth(http: SchemaValues["http"], ctx: Findings): boolean {
+  if (http.metricsAuth === true && !http.auth.htpasswd.path) {
+    ctx.problems.push("http.metricsAuth: needs http.auth.htpasswd.path (the users /metrics would accept)");
+  }
+  return http.metricsAuth === true;
 }
 
 // Path values of the wrong type were already reported by the schema check; resolving them would
