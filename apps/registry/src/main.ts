@@ -40,6 +40,9 @@ async function main(): Promise<void> {
     ...(htpasswd ? { htpasswd } : {}),
     lint: config.extensions.lint,
     health: () => ({ outbox: outbox.status() }),
+    limits: config.http.limits,
+    metricsAuth: config.http.metricsAuth,
+    minFreeBytes: config.storage.minFreeBytes,
   });
   await listen(app.server, config.http.port, config.http.address);
   logger.info(
