@@ -17,13 +17,19 @@ import type { Writable } from "node:stream";
  * has to wait, and the read-ahead of a waiting transfer goes back to the pool (re-read later from
  * the page cache). A stalled download so holds one chunk, not a megabyte.
  */
-const CHUNK_BYTES = 64 * 1024;
+const CHUNK_BYTES = 32 * 1024;
 /** Chunks per disk read while the socket keeps up (512 KiB reads). */
-const READ_BATCH = 8;
-/** Idle buffers kept for the next downloads (16 fast transfers × a full batch). */
-const MAX_POOLED = 16 * READ_BATCH;
+const READ_BATCH = 16;
+/**
+ * Read-ahead buffers (a batch's chunks after the first) out at once, process-wide: many clients
+ * starting at once must not allocate 512 KiB each before their sockets push back.
+ */
+const MAX_READ_AHEAD = 16 * (READ_BATCH - 1);
+/** Idle buffers kept for the next downloads. */
+const MAX_POOLED = MAX_READ_AHEAD + 16;
 
 const pool: Buffer[] = [];
+let readAheadOut = 0;
 
 function takeBuffer(): Buffer {
   return pool.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES);
@@ -45,21 +51,28 @@ export async function sendFileRange(file: FileHandle, out: Writable, start: numb
   let batch = 1;
   while (position <= end) {
     const buffers = takeBatch(batch, end - position + 1);
-    const bytesRead = await readBatch(file, buffers, position, end - position + 1);
-    if (bytesRead === 0) {
-      buffers.forEach(giveBack);
-      throw new Error(`blob file ended at ${position}, before ${end + 1}`);
+    let sent: { bytes: number; waited: boolean };
+    try {
+      const bytesRead = await readBatch(file, buffers, position, end - position + 1);
+      if (bytesRead === 0) {
+        buffers.forEach(giveBack);
+        throw new Error(`blob file ended at ${position}, before ${end + 1}`);
+      }
+      sent = await writeBatch(out, buffers, bytesRead, closed);
+    } finally {
+      readAheadOut -= buffers.length - 1;
     }
-    const sent = await writeBatch(out, buffers, bytesRead, closed);
     position += sent.bytes;
     batch = sent.waited ? 1 : Math.min(batch * 2, READ_BATCH);
   }
 }
 
+/** The first chunk always; read-ahead while the process-wide allowance lasts. */
 function takeBatch(count: number, remaining: number): Buffer[] {
-  const buffers: Buffer[] = [];
-  for (let left = remaining; buffers.length < count && left > 0; left -= CHUNK_BYTES) buffers.push(takeBuffer());
-  return buffers;
+  const wanted = Math.min(count, Math.ceil(remaining / CHUNK_BYTES));
+  const readAhead = Math.max(0, Math.min(wanted - 1, MAX_READ_AHEAD - readAheadOut));
+  readAheadOut += readAhead;
+  return Array.from({ length: 1 + readAhead }, takeBuffer);
 }
 
 /** Reads at most `wanted` bytes at `position` into `buffers`, in order. */

@@ -7,8 +7,13 @@ describe("MemoryBudget", () => {
     const budget = new MemoryBudget(10);
     const a = await budget.reserve(6, new AbortController().signal);
     const order: string[] = [];
-    const b = budget.reserve(6, new AbortController().signal).then((release) => (order.push("b"), release));
-    const c = budget.reserve(2, new AbortController().signal).then((release) => (order.push("c"), release));
+    const inLine = (name: string, bytes: number) =>
+      budget.reserve(bytes, new AbortController().signal).then((release) => {
+        order.push(name);
+        return release;
+      });
+    const b = inLine("b", 6);
+    const c = inLine("c", 2);
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(order, [], "c waits behind b although 2 bytes are free");
     assert.equal(budget.inUse(), 6);
