@@ -21,6 +21,8 @@ export interface BerthRegistryOptions {
   sinks?: readonly BenchSink[];
   label?: string;
   fsyncDirectories?: boolean;
+  /** Extra registry `http` keys (limits). */
+  http?: Record<string, unknown>;
 }
 
 export async function startBerthRegistry(o: BerthRegistryOptions): Promise<RunningRegistry> {
@@ -34,6 +36,7 @@ export async function startBerthRegistry(o: BerthRegistryOptions): Promise<Runni
     events: o.events,
     sinks: o.sinks ?? [],
     ...(o.fsyncDirectories === undefined ? {} : { fsyncDirectories: o.fsyncDirectories }),
+    ...(o.http ? { http: o.http } : {}),
   });
   let proc: Spawned | undefined;
   try {
