@@ -113,6 +113,24 @@ describe("HTTP edge limits", () => {
     conn.socket.destroy();
   });
 
+  it("a request the registry itself is slow to answer is not cut as stalled", async () => {
+    let release: () => void = () => undefined;
+    reg.publisher.hold = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    try {
+      const pending = call(reg.url, "POST", "/v2/edge/slow-outbox/blobs/uploads/");
+      // Held in the outbox (repository.created) past the stall timeout and two sweeps: the client is
+      // waiting, nothing is pending towards it, so nothing may be cut.
+      await new Promise((r) => setTimeout(r, LIMITS.stallTimeoutMs + 1000));
+      release();
+      assert.equal((await pending).status, 202);
+    } finally {
+      reg.publisher.hold = undefined;
+      release();
+    }
+  });
+
   it("a chunked manifest over 4 MiB is answered 413 SIZE_INVALID, not reset", async () => {
     const { hostname, port } = new URL(reg.url);
     const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {

@@ -15,8 +15,8 @@ export const DEFAULT_LOG_LEVEL: LogLevel = "info";
  * The registry's defences against slow and hostile clients (README "Hardening"). A header must
  * arrive within 20 s; a keep-alive connection may idle 30 s between requests; a request body
  * must move at least 1 KiB/s averaged over each 30 s window (a push over a 10 kbit/s link
- * survives, a stalled body is cut within 30–60 s); a connection on which nothing moves for 60 s
- * while a request is in flight (a download nobody reads) is closed.
+ * survives, a stalled body is cut within 30–40 s); a response the client stops reading for 60 s
+ * (a download nobody reads) closes its connection.
  */
 export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
   headerTimeoutMs: 20_000,

@@ -92,7 +92,7 @@ export const CONFIG_SCHEMA = {
       default: formatDuration(D.DEFAULT_HTTP_LIMITS.bodyRateWindowMs),
     },
     stallTimeout: {
-      doc: "A connection on which no byte moves for this long while a request is in flight is closed (downloads nobody reads).",
+      doc: "A response whose bytes wait for the client and none is taken for this long closes the connection (downloads nobody reads).",
       format: "berth-positive-duration",
       default: formatDuration(D.DEFAULT_HTTP_LIMITS.stallTimeoutMs),
     },

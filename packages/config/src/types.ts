@@ -76,7 +76,7 @@ export interface HttpLimits {
   /** A request body must average at least this many bytes/s over each window; 0 = no minimum. */
   bodyMinBytesPerSecond: number;
   bodyRateWindowMs: number;
-  /** Nothing moving on a connection with a request in flight for this long closes it. */
+  /** Response bytes waiting for the client with none taken for this long close the connection. */
   stallTimeoutMs: number;
   /** API requests in flight beyond this get 429 (`/healthz` and `/metrics` are not counted). */
   maxInFlight: number;

@@ -7,10 +7,13 @@
  * - a keep-alive connection idles at most `idleTimeoutMs` between requests;
  * - a request body must average `bodyMinBytesPerSecond` over each `bodyRateWindowMs`: a minimum
  *   rate, not a deadline, so a slow but honest multi-GB push survives and a stalled one is cut;
- * - a connection on which nothing moves for `stallTimeoutMs` while a request is in flight (a
- *   download the client stopped reading) is closed, releasing its buffers and file handle.
+ * - a response whose bytes wait for the client, none of them taken for `stallTimeoutMs` (a
+ *   download the client stopped reading), closes the connection, releasing its buffers and file
+ *   handle. Time the server spends on its own work is never counted.
+ *
+ * One sweep per server checks every request in progress; a timer per request would cost more.
  */
-import type { IncomingMessage, Server, ServerOptions } from "node:http";
+import type { IncomingMessage, Server, ServerOptions, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { HttpLimits } from "@berth/config";
 import { hasBody } from "./body.js";
@@ -35,42 +38,22 @@ export function serverOptions(limits: HttpLimits): ServerOptions {
 }
 
 export function applyServerLimits(server: Server, limits: HttpLimits, hooks: LimitHooks): void {
-  server.timeout = limits.stallTimeoutMs;
-  server.on("timeout", (socket: Socket) => {
-    hooks.onCut("stalled", socket);
-    socket.destroy();
-  });
-  if (limits.bodyMinBytesPerSecond > 0) watchBodyRates(server, limits, hooks);
-}
-
-interface BodyWatch {
-  req: IncomingMessage;
-  windowStart: number;
-  bytesAtStart: number;
-}
-
-/** One sweep per server checks every body in progress; a timer per request would cost more. */
-function watchBodyRates(server: Server, limits: HttpLimits, hooks: LimitHooks): void {
   const window = limits.bodyRateWindowMs;
-  const minBytes = (limits.bodyMinBytesPerSecond * window) / 1000;
-  const watches = new Set<BodyWatch>();
+  const minBodyBytes = (limits.bodyMinBytesPerSecond * window) / 1000;
+  const watches = new Set<Watch>();
   let sweeper: NodeJS.Timeout | undefined;
+
+  const cut = (watch: Watch, reason: CutReason) => {
+    watches.delete(watch);
+    hooks.onCut(reason, watch.socket);
+    watch.socket.destroy();
+  };
 
   const sweep = () => {
     const now = Date.now();
     for (const watch of watches) {
-      const { req } = watch;
-      const socket = req.socket;
-      // Bytes already received and not yet read mean the server is the one waiting (disk,
-      // memory budget): not the client's fault. Start a fresh window.
-      if (req.readableLength > 0) restart(watch, now);
-      else if (now - watch.windowStart >= window) {
-        if (socket.bytesRead - watch.bytesAtStart < minBytes) {
-          watches.delete(watch);
-          hooks.onCut("slow-body", socket);
-          socket.destroy();
-        } else restart(watch, now);
-      }
+      if (minBodyBytes > 0 && bodyTooSlow(watch, now, window, minBodyBytes)) cut(watch, "slow-body");
+      else if (stalled(watch, now, limits.stallTimeoutMs)) cut(watch, "stalled");
     }
     if (watches.size === 0) {
       clearInterval(sweeper);
@@ -78,19 +61,65 @@ function watchBodyRates(server: Server, limits: HttpLimits, hooks: LimitHooks): 
     }
   };
 
-  server.on("request", (req: IncomingMessage) => {
-    if (!hasBody(req) || req.complete) return;
-    const watch: BodyWatch = { req, windowStart: Date.now(), bytesAtStart: req.socket.bytesRead };
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    const now = Date.now();
+    const { socket } = req;
+    const watch: Watch = {
+      req,
+      socket,
+      body: hasBody(req) && !req.complete,
+      windowStart: now,
+      bytesAtStart: socket.bytesRead,
+      written: socket.bytesWritten,
+      writtenAt: now,
+    };
     watches.add(watch);
-    const done = () => watches.delete(watch);
-    req.once("end", done);
-    req.once("close", done);
-    sweeper ??= setInterval(sweep, Math.max(50, Math.floor(window / 4))).unref();
+    req.once("end", () => {
+      watch.body = false;
+    });
+    res.once("close", () => watches.delete(watch));
+    sweeper ??= setInterval(sweep, Math.max(50, Math.floor(Math.min(window, limits.stallTimeoutMs) / 4))).unref();
   });
   server.once("close", () => clearInterval(sweeper));
 }
 
-function restart(watch: BodyWatch, now: number): void {
-  watch.windowStart = now;
-  watch.bytesAtStart = watch.req.socket.bytesRead;
+/** One request in progress, with what the sweeps last saw of its connection. */
+interface Watch {
+  req: IncomingMessage;
+  socket: Socket;
+  /** A request body is still being received. */
+  body: boolean;
+  windowStart: number;
+  bytesAtStart: number;
+  written: number;
+  writtenAt: number;
+}
+
+/** The body moved fewer than `minBytes` over a whole window while the server was waiting for it. */
+function bodyTooSlow(watch: Watch, now: number, window: number, minBytes: number): boolean {
+  if (!watch.body) return false;
+  const received = watch.socket.bytesRead - watch.bytesAtStart;
+  // Bytes received and not yet read mean the server is the one waiting (disk, memory budget):
+  // not the client's fault. Each window starts afresh.
+  if (watch.req.readableLength > 0 || now - watch.windowStart >= window) {
+    const slow = watch.req.readableLength === 0 && received < minBytes;
+    watch.windowStart = now;
+    watch.bytesAtStart = watch.socket.bytesRead;
+    return slow;
+  }
+  return false;
+}
+
+/**
+ * Response bytes are waiting for the client and none left for `stallTimeoutMs`: the client
+ * stopped reading. A server busy with its own work (nothing pending) is never counted.
+ */
+function stalled(watch: Watch, now: number, stallTimeoutMs: number): boolean {
+  const { socket } = watch;
+  if (socket.writableLength === 0 || socket.bytesWritten !== watch.written) {
+    watch.written = socket.bytesWritten;
+    watch.writtenAt = now;
+    return false;
+  }
+  return now - watch.writtenAt >= stallTimeoutMs;
 }
