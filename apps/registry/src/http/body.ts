@@ -13,7 +13,9 @@ export async function readBody(req: IncomingMessage, res: ServerResponse, limit:
   const gone = new AbortController();
   const onClose = () => gone.abort(Object.assign(new Error("client went away while waiting"), { code: "ECONNABORTED" }));
   res.once("close", onClose);
-  const release = await budget.reserve(Number.isNaN(declared) ? limit : declared, gone.signal);
+  // A chunked body may be anything up to the limit: it reserves the limit.
+  const expected = !hasBody(req) ? 0 : Number.isNaN(declared) ? limit : declared;
+  const release = await budget.reserve(expected, gone.signal);
   res.off("close", onClose);
   res.once("close", release);
   return collect(req, limit);
