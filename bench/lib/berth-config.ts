@@ -31,13 +31,15 @@ export interface BenchConfigOptions {
   fsyncDirectories?: boolean;
   /** A storage root shared with other registry processes (replicas); default `<dir>/storage`. */
   rootDirectory?: string;
+  /** Extra registry `http` keys (limits). */
+  http?: Record<string, unknown>;
 }
 
 export function rawBerthConfig(o: BenchConfigOptions): Record<string, unknown> {
   return {
     distSpecVersion: "1.1.1",
     storage: { rootDirectory: o.rootDirectory ?? join(o.dir, "storage"), ...(o.fsyncDirectories === false ? { fsyncDirectories: false } : {}) },
-    http: { address: "127.0.0.1", port: o.registryPort ?? 0 },
+    http: { address: "127.0.0.1", port: o.registryPort ?? 0, ...o.http },
     // Logging as a deployment would (warn), so neither side pays for per-request log lines.
     log: { level: "warn" },
     extensions: {

@@ -23,6 +23,8 @@ export interface BerthRegistryOptions {
   fsyncDirectories?: boolean;
   /** Serve this storage root (shared by replicas, or prepared beforehand) instead of a fresh one. */
   rootDirectory?: string;
+  /** Extra registry `http` keys (limits). */
+  http?: Record<string, unknown>;
 }
 
 export async function startBerthRegistry(o: BerthRegistryOptions): Promise<RunningRegistry> {
@@ -37,6 +39,7 @@ export async function startBerthRegistry(o: BerthRegistryOptions): Promise<Runni
     sinks: o.sinks ?? [],
     ...(o.fsyncDirectories === undefined ? {} : { fsyncDirectories: o.fsyncDirectories }),
     ...(o.rootDirectory ? { rootDirectory: o.rootDirectory } : {}),
+    ...(o.http ? { http: o.http } : {}),
   });
   let proc: Spawned | undefined;
   try {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { AccessControlSettings } from "@berth/config";
+import { type AccessControlSettings, DEFAULT_HTTP_LIMITS, type HttpLimits } from "@berth/config";
 import type { EventFactory, EventPublisher } from "@berth/events";
 import { OciError, validateRepositoryName } from "@berth/oci";
 import { type Storage, requireStorableName } from "@berth/storage";
@@ -14,9 +14,12 @@ import { announceLeftovers } from "./events/repository-creation.js";
 import { HANDLERS } from "./handlers/dispatch.js";
 import type { Ctx, RegistryDeps } from "./http/context.js";
 import { sendError } from "./http/error-mapper.js";
+import { createDiskSpaceCheck } from "./http/disk-space.js";
 import { createHttpMetrics } from "./http/http-metrics.js";
 import { type RegistryServer, type TlsMaterial, createRegistryServer, reloadTls } from "./http/listener.js";
+import { MemoryBudget } from "./http/memory-budget.js";
 import { type RouteMatch, matchRoute } from "./http/router.js";
+import { applyServerLimits, serverOptions } from "./http/server-limits.js";
 import type { LintSettings } from "./lint.js";
 
 export interface RegistryAppOptions {
@@ -40,10 +43,14 @@ export interface RegistryAppOptions {
   health?: () => Record<string, unknown>;
   /** Refuse every write with DENIED. */
   readOnly?: boolean;
-  /** Requests in flight beyond this are refused with TOOMANYREQUESTS (429). */
-  maxInFlight?: number;
   /** Serve HTTPS only, with this certificate (and client-certificate auth when it has a CA). */
   tls?: TlsMaterial;
+  /** Timeouts, in-flight cap, body memory budget; unset keys take DEFAULT_HTTP_LIMITS. */
+  limits?: Partial<HttpLimits>;
+  /** `/metrics` asks for credentials too (any authenticated user; accessControl.metrics narrows it). */
+  metricsAuth?: boolean;
+  /** `/healthz` reports low disk (503) when the storage root has fewer free bytes; 0 = never. */
+  minFreeBytes?: number;
 }
 
 export interface RegistryApp {
@@ -51,7 +58,7 @@ export interface RegistryApp {
   server: RegistryServer;
   /** New TLS material for new connections (certificate renewal); throws when it is unusable. */
   reloadTls(tls: TlsMaterial): void;
-  /** Requests currently being handled. */
+  /** API requests currently being handled (`/healthz` and `/metrics` not counted). */
   inFlight(): number;
   /** Announces repositories an earlier run created but died before announcing; their names. */
   announceLeftovers(): Promise<string[]>;
@@ -64,12 +71,18 @@ const NO_ACCESS = { can: () => false, showsInCatalog: () => false };
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+function isOps(route: RouteMatch | undefined): boolean {
+  return route?.id === "metrics" || route?.id === "healthz";
+}
+
 export function createRegistryApp(options: RegistryAppOptions): RegistryApp {
+  const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
   const deps: RegistryDeps = {
     storage: options.storage,
     events: new RegistryEvents(options.events, options.publisher, options.logger),
     lint: options.lint ?? { enable: false, mandatoryAnnotations: [] },
     readOnly: options.readOnly ?? false,
+    bodyBudget: new MemoryBudget(limits.maxBufferedBodyBytes),
   };
   const auth = createRequestAuth({
     ...(options.htpasswd ? { htpasswd: options.htpasswd } : {}),
@@ -80,11 +93,13 @@ export function createRegistryApp(options: RegistryAppOptions): RegistryApp {
     storage: options.storage,
   });
   const httpMetrics = createHttpMetrics(options.metrics);
-  const maxInFlight = options.maxInFlight ?? 4096;
+  const { maxInFlight } = limits;
+  const diskSpace = createDiskSpaceCheck(options.storage.root, options.minFreeBytes ?? 0);
   let inFlight = 0;
   let idle: (() => void) | undefined;
 
-  async function serveOps(route: RouteMatch, res: ServerResponse): Promise<void> {
+  async function serveOps(ctx: Ctx, route: RouteMatch): Promise<void> {
+    const { res } = ctx;
     if (route.id === "metrics") {
       const text = await options.metrics.metrics();
       res.writeHead(200, { "Content-Type": options.metrics.contentType }).end(text);
@@ -92,16 +107,24 @@ export function createRegistryApp(options: RegistryAppOptions): RegistryApp {
     }
     const extra = options.health?.() ?? {};
     const eventsPending = deps.events.pendingCount();
+    const disk = await diskSpace();
     // Events the outbox refused (disk and Redis both failing) are not durable: not healthy.
-    const health = { ok: true, ...extra, ...(eventsPending > 0 ? { ok: false, eventsPending } : {}) };
+    // Nor is a disk about to refuse pushes (pulls still work, but operators must act).
+    const health = {
+      ok: true,
+      ...extra,
+      ...(disk ? { disk } : {}),
+      ...(disk?.low ? { ok: false } : {}),
+      ...(eventsPending > 0 ? { ok: false, eventsPending } : {}),
+    };
     const body = JSON.stringify(health);
     res.writeHead(health.ok === false ? 503 : 200, { "Content-Type": "application/json" }).end(body);
   }
 
   async function handle(ctx: Ctx, route: RouteMatch | undefined): Promise<void> {
     if (!route) throw new OciError("NAME_UNKNOWN", "no such endpoint", { status: 404, detail: {} });
-    if (route.id === "metrics") await auth.authorizeMetrics(ctx);
-    if (route.id === "metrics" || route.id === "healthz") return serveOps(route, ctx.res);
+    if (route.id === "metrics") await auth.authorizeMetrics(ctx, options.metricsAuth ?? false);
+    if (route.id === "metrics" || route.id === "healthz") return serveOps(ctx, route);
     const handler = HANDLERS[route.id][ctx.req.method ?? ""];
     if (!handler) throw new OciError("UNSUPPORTED", "method not allowed", { detail: { method: ctx.req.method } });
     ctx.ref = route.ref ?? "";
@@ -137,9 +160,11 @@ export function createRegistryApp(options: RegistryAppOptions): RegistryApp {
     };
     res.setHeader("X-Request-Id", requestId);
     res.setHeader("Docker-Distribution-API-Version", "registry/2.0");
-    inFlight++;
+    // Ops endpoints are outside the cap, so API traffic can never starve them.
+    const counted = !isOps(route);
+    if (counted) inFlight++;
     res.once("close", () => {
-      inFlight--;
+      if (counted) inFlight--;
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const routeId = route?.id ?? "unknown";
       httpMetrics.observe(routeId, req.method ?? "", res.statusCode, seconds, ctx.bytesIn, ctx.bytesOut);
@@ -147,19 +172,27 @@ export function createRegistryApp(options: RegistryAppOptions): RegistryApp {
         { method: req.method, route: routeId, name: ctx.name || undefined, status: res.statusCode, ms: Math.round(seconds * 1000), user: ctx.user },
         "request",
       );
-      if (inFlight === 0) idle?.();
+      if (counted && inFlight === 0) idle?.();
     });
     const work =
-      inFlight > maxInFlight
+      counted && inFlight > maxInFlight
         ? Promise.reject(new OciError("TOOMANYREQUESTS", undefined, { detail: { maxInFlight } }))
         : handle(ctx, route);
     work.catch((err: unknown) => sendError(res, err, log));
   }
 
-  const server = createRegistryServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 30_000 }, onRequest, options.tls);
-  // A malformed request line or header never reaches the handler: answer 400 and close.
-  server.on("clientError", (_err, socket) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+  const server = createRegistryServer(serverOptions(limits), onRequest, options.tls);
+  applyServerLimits(server, limits, {
+    onCut(reason, socket) {
+      httpMetrics.connectionCut(reason);
+      options.logger.warn({ reason, remote: socket.remoteAddress }, "closed a connection that did not keep up");
+    },
+  });
+  // A malformed request line or header never reaches the handler: answer 400 and close. Headers
+  // that did not arrive within http.headerTimeout get 408.
+  server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+    const status = err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "408 Request Timeout" : "400 Bad Request";
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     else socket.destroy();
   });
 

@@ -47,7 +47,7 @@ describe("htpasswd auth", () => {
 describe("access policies", () => {
   let reg: RunningRegistry;
   before(async () => {
-    reg = await startRegistry({ readOnly: true, maxInFlight: 0 });
+    reg = await startRegistry({ readOnly: true, limits: { maxInFlight: 0 } });
   });
   after(() => reg.stop());
 

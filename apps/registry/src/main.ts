@@ -55,6 +55,9 @@ async function main(): Promise<void> {
     ...(bearer ? { bearer } : {}),
     ...(ldap ? { ldap } : {}),
     ...(accessControl ? { accessControl } : {}),
+    limits: config.http.limits,
+    metricsAuth: config.http.metricsAuth,
+    minFreeBytes: config.storage.minFreeBytes,
   });
   await listen(app.server, config.http.port, config.http.address);
   logger.info(

@@ -28,11 +28,12 @@ export interface BerthFormat {
   coerce?: (text: string) => unknown;
 }
 
-const toPort = (text: string): unknown => (/^\d+$/.test(text) ? Number(text) : text);
+const toInteger = (text: string): unknown => (/^\d+$/.test(text) ? Number(text) : text);
+/** zot writes ports as numbers or numeric strings ("8080"). */
+const toPort = toInteger;
 const toBoolean = (text: string): unknown => ({ true: true, false: false })[text] ?? text;
 const toList = (text: string): unknown => text.split(",").map((s) => s.trim());
 const toLowerCase = (text: string): unknown => text.toLowerCase();
-const toInteger = (text: string): unknown => (/^\d+$/.test(text) ? Number(text) : text);
 
 export const FORMATS = {
   "berth-string": { rule: nonEmptyString },
@@ -43,13 +44,14 @@ export const FORMATS = {
   "berth-port": { rule: port, coerce: toPort },
   "berth-optional-port": { rule: optional(port), coerce: toPort },
   "berth-boolean": { rule: boolean, coerce: toBoolean },
+  "berth-positive-duration": { rule: positiveDuration },
+  "berth-duration": { rule: positiveDuration },
+  "berth-count": { rule: integerAtLeast(0), coerce: toInteger },
+  "berth-positive-count": { rule: integerAtLeast(1), coerce: toInteger },
   "berth-log-level": { rule: oneOf(LOG_LEVELS), coerce: toLowerCase },
   "berth-string-list": { rule: stringList(), coerce: toList },
-  "berth-count": { rule: integerAtLeast(0), coerce: toInteger },
-  "berth-positive-duration": { rule: positiveDuration },
   "berth-redis-url": { rule: redisUrl },
   "berth-http-url": { rule: httpUrl },
-  "berth-duration": { rule: positiveDuration },
   "berth-optional-http-url": { rule: optional(httpUrl) },
   // Sinks are an array of objects: convict only checks it is an array; sink-validation.ts
   // checks each sink with exact paths such as `extensions.events.sinks[1].type`.

@@ -17,7 +17,7 @@ import { resolveSecret } from "./secrets.js";
 import { clusterSafePrefix, resolveRedisTopology } from "./redis-topology.js";
 import { SINKS_PATH, validateSinks } from "./sink-validation.js";
 import { type ResolveContext, readableFile, resolveRegistryAuth, resolveListenerTls, type RegistryAuthValues } from "./registry-auth.js";
-import type { BerthConfig, LogLevel } from "./types.js";
+import type { BerthConfig, HttpLimits, LogLevel } from "./types.js";
 
 export type Env = Record<string, string | undefined>;
 
@@ -36,8 +36,19 @@ export interface ParsedConfig {
 /** The schema's values as convict returns them (input spellings, defaults filled in). */
 interface SchemaValues {
   distSpecVersion: string;
-  storage: { rootDirectory: string; fsyncDirectories: boolean };
-  http: { address: string; port: number } & RegistryAuthValues;
+  storage: { rootDirectory: string; fsyncDirectories: boolean; minFreeBytes: number };
+  http: {
+    address: string;
+    port: number;
+    headerTimeout: string;
+    idleTimeout: string;
+    bodyMinRate: number;
+    bodyRateWindow: string;
+    stallTimeout: string;
+    maxInFlight: number;
+    maxBufferedBodyBytes: number;
+    metricsAuth: boolean;
+  } & RegistryAuthValues;
   log: { level: LogLevel; output?: string };
   extensions: {
     lint: { enable: boolean; mandatoryAnnotations: string[] };
@@ -94,12 +105,18 @@ function resolve(
   const redis = resolveRedisTopology(values.queue.redis, redisObject, ctx);
   return {
     distSpecVersion: values.distSpecVersion,
-    storage: { rootDirectory: pathOrEmpty(values.storage.rootDirectory, ctx), fsyncDirectories: values.storage.fsyncDirectories },
+    storage: {
+      rootDirectory: pathOrEmpty(values.storage.rootDirectory, ctx),
+      fsyncDirectories: values.storage.fsyncDirectories,
+      minFreeBytes: values.storage.minFreeBytes,
+    },
     http: {
       address: values.http.address,
       port: values.http.port,
       ...resolveListenerTls(values.http.tls, ctx),
       ...resolveRegistryAuth(values.http, accessControl, dig(input, "http", "auth", "ldap"), ctx),
+      limits: httpLimits(values.http),
+      metricsAuth: metricsAuth(values.http, input, ctx),
     },
     log: {
       level: values.log.level,
@@ -148,6 +165,33 @@ function withoutRedisObject(input: Record<string, unknown>): {
   if (!isPlainObject(queue) || !isPlainObject(queue.redis)) return { input };
   const { redis, ...rest } = queue;
   return { input: { ...input, queue: rest }, redisObject: redis };
+}
+
+// Bad durations were reported by the schema check; 0 stands in so resolving can go on.
+const ms = (text: string): number => parseDuration(text) ?? 0;
+
+function httpLimits(http: SchemaValues["http"]): HttpLimits {
+  return {
+    headerTimeoutMs: ms(http.headerTimeout),
+    idleTimeoutMs: ms(http.idleTimeout),
+    bodyMinBytesPerSecond: http.bodyMinRate,
+    bodyRateWindowMs: ms(http.bodyRateWindow),
+    stallTimeoutMs: ms(http.stallTimeout),
+    maxInFlight: http.maxInFlight,
+    maxBufferedBodyBytes: http.maxBufferedBodyBytes,
+  };
+}
+
+function metricsAuth(http: SchemaValues["http"], input: Record<string, unknown>, ctx: Findings): boolean {
+  const authConfigured =
+    http.auth.htpasswd.path !== undefined ||
+    http.auth.bearer.realm !== undefined ||
+    Object.keys(dig(input, "http", "auth", "ldap")).length > 0 ||
+    http.tls.cacert !== undefined;
+  if (http.metricsAuth === true && !authConfigured) {
+    ctx.problems.push("http.metricsAuth: needs a way to authenticate (http.auth.htpasswd, bearer, ldap or http.tls.cacert)");
+  }
+  return http.metricsAuth === true;
 }
 
 // Path values of the wrong type were already reported by the schema check; resolving them would

@@ -44,6 +44,11 @@ export const CONFIG_SCHEMA = {
       format: "berth-boolean",
       default: true,
     },
+    minFreeBytes: {
+      doc: "`/healthz` reports the storage disk as low (503) with fewer free bytes than this; 0 = never.",
+      format: "berth-count",
+      default: D.DEFAULT_MIN_FREE_BYTES,
+    },
   },
   http: {
     address: {
@@ -120,6 +125,46 @@ export const CONFIG_SCHEMA = {
       doc: "zot's per-repository access control; see the access control table.",
       format: "berth-access-control",
       default: undefined,
+    },
+    headerTimeout: {
+      doc: "The request line and headers must arrive within this.",
+      format: "berth-positive-duration",
+      default: formatDuration(D.DEFAULT_HTTP_LIMITS.headerTimeoutMs),
+    },
+    idleTimeout: {
+      doc: "A keep-alive connection idle between requests is closed after this.",
+      format: "berth-positive-duration",
+      default: formatDuration(D.DEFAULT_HTTP_LIMITS.idleTimeoutMs),
+    },
+    bodyMinRate: {
+      doc: "Bytes per second a request body must average over each bodyRateWindow, or the connection is cut; 0 = no minimum.",
+      format: "berth-count",
+      default: D.DEFAULT_HTTP_LIMITS.bodyMinBytesPerSecond,
+    },
+    bodyRateWindow: {
+      doc: "The window bodyMinRate is averaged over.",
+      format: "berth-positive-duration",
+      default: formatDuration(D.DEFAULT_HTTP_LIMITS.bodyRateWindowMs),
+    },
+    stallTimeout: {
+      doc: "A response whose bytes wait for the client and none is taken for this long closes the connection (downloads nobody reads).",
+      format: "berth-positive-duration",
+      default: formatDuration(D.DEFAULT_HTTP_LIMITS.stallTimeoutMs),
+    },
+    maxInFlight: {
+      doc: "API requests in flight beyond this are answered 429; /healthz and /metrics are not counted.",
+      format: "berth-positive-count",
+      default: D.DEFAULT_HTTP_LIMITS.maxInFlight,
+    },
+    maxBufferedBodyBytes: {
+      doc: "Bytes of request bodies held in memory at once (manifest PUTs); further PUTs wait their turn.",
+      format: "berth-positive-count",
+      default: D.DEFAULT_HTTP_LIMITS.maxBufferedBodyBytes,
+    },
+    metricsAuth: {
+      doc: "Ask for the registry's htpasswd credentials on /metrics too (needs http.auth.htpasswd.path).",
+      format: "berth-boolean",
+      default: false,
     },
   },
   log: {

@@ -108,6 +108,23 @@ export interface DurabilitySettings {
   timeoutMs: number;
 }
 
+/** Limits of the registry's HTTP edge against slow and hostile clients; durations in ms. */
+export interface HttpLimits {
+  /** The request line and headers must arrive within this. */
+  headerTimeoutMs: number;
+  /** A keep-alive connection idle between requests is closed after this. */
+  idleTimeoutMs: number;
+  /** A request body must average at least this many bytes/s over each window; 0 = no minimum. */
+  bodyMinBytesPerSecond: number;
+  bodyRateWindowMs: number;
+  /** Response bytes waiting for the client with none taken for this long close the connection. */
+  stallTimeoutMs: number;
+  /** API requests in flight beyond this get 429 (`/healthz` and `/metrics` are not counted). */
+  maxInFlight: number;
+  /** Request bodies read into memory (manifests) at once, in bytes; further ones wait. */
+  maxBufferedBodyBytes: number;
+}
+
 export interface ListenSettings {
   address: string;
   port: number;
@@ -198,11 +215,16 @@ export interface BerthConfig {
     rootDirectory: string;
     /** false only in benchmarks: directory fsyncs off (a power loss can lose acknowledged writes). Absent = true. */
     fsyncDirectories?: boolean;
+    /** `/healthz` reports low disk below this many free bytes; 0 = never. */
+    minFreeBytes: number;
   };
   http: ListenSettings & {
     tls?: ListenerTls;
     auth: { htpasswd?: { path: string }; ldap?: LdapSettings; bearer?: BearerSettings };
     accessControl?: AccessControlSettings;
+    limits: HttpLimits;
+    /** `/metrics` asks for credentials too (any authenticated user). */
+    metricsAuth: boolean;
   };
   log: { level: LogLevel; output?: string };
   extensions: {

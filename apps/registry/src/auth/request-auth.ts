@@ -31,8 +31,11 @@ export interface RequestAuthOptions {
 export interface RequestAuth {
   authenticate(ctx: Ctx, route: RouteMatch): Promise<void>;
   authorize(ctx: Ctx, route: RouteMatch): Promise<void>;
-  /** `/metrics`: open, unless accessControl.metrics names the users who may read it. */
-  authorizeMetrics(ctx: Ctx): Promise<void>;
+  /**
+   * `/metrics`: open, unless `http.metricsAuth` asks for any authenticated user or
+   * accessControl.metrics names the users who may read it.
+   */
+  authorizeMetrics(ctx: Ctx, requireAuthenticated: boolean): Promise<void>;
 }
 
 export function createRequestAuth(options: RequestAuthOptions): RequestAuth {
@@ -69,12 +72,12 @@ export function createRequestAuth(options: RequestAuthOptions): RequestAuth {
   const metricsUsers = accessControl?.metricsUsers;
 
   return {
-    async authorizeMetrics(ctx) {
-      if (metricsUsers === undefined) return;
+    async authorizeMetrics(ctx, requireAuthenticated) {
+      if (metricsUsers === undefined && !requireAuthenticated) return;
       const identity = await authenticator.authenticate(ctx.req, undefined);
       ctx.identity = identity;
       ctx.user = identity?.user;
-      if (identity === undefined || !metricsUsers.includes(identity.user)) deny(identity, undefined);
+      if (identity === undefined || (metricsUsers !== undefined && !metricsUsers.includes(identity.user))) deny(identity, undefined);
     },
 
     async authenticate(ctx, route) {

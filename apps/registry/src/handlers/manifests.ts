@@ -5,6 +5,7 @@ import {
   type ParsedManifest,
   digestOf,
   isDigest,
+  isValidTag,
   parseDigest,
   parseManifest,
   validateTag,
@@ -30,6 +31,11 @@ function checkReference(reference: string): void {
 }
 
 export async function getManifest(ctx: Ctx): Promise<void> {
+  // Nothing can be stored under an invalid tag, so a read of one finds nothing: 404, as the OCI
+  // conformance suite expects (`.INVALID_MANIFEST_NAME`). A malformed digest stays DIGEST_INVALID.
+  if (!ctx.ref.includes(":") && !isValidTag(ctx.ref)) {
+    throw new OciError("MANIFEST_UNKNOWN", undefined, { detail: { reference: ctx.ref.slice(0, 128) } });
+  }
   checkReference(ctx.ref);
   await requireRepository(ctx);
   const manifest = await ctx.deps.storage.manifests.get(ctx.name, ctx.ref);
@@ -50,7 +56,7 @@ export async function getManifest(ctx: Ctx): Promise<void> {
 export async function putManifest(ctx: Ctx): Promise<void> {
   requireWritable(ctx);
   checkReference(ctx.ref);
-  const body = await readBody(ctx.req, MAX_MANIFEST_BYTES);
+  const body = await readBody(ctx.req, ctx.res, MAX_MANIFEST_BYTES, ctx.deps.bodyBudget);
   ctx.bytesIn += body.length;
   const parsed = parseManifest(body, ctx.req.headers["content-type"]);
   const digest = manifestDigest(ctx.ref, body);

@@ -5,6 +5,7 @@ import type { Storage } from "@berth/storage";
 import type { Logger } from "@berth/telemetry";
 import type { RegistryEvents } from "../events/registry-events.js";
 import type { LintSettings } from "../lint.js";
+import type { MemoryBudget } from "./memory-budget.js";
 
 /** What every handler may use: the stores, the event boundary, settings. */
 export interface RegistryDeps {
@@ -12,6 +13,8 @@ export interface RegistryDeps {
   events: RegistryEvents;
   lint: LintSettings;
   readOnly: boolean;
+  /** Bytes of request bodies held in memory at once (manifest PUTs). */
+  bodyBudget: MemoryBudget;
 }
 
 /** One request, already routed and authenticated. */

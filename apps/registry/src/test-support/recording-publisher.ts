@@ -5,8 +5,11 @@ export class RecordingPublisher implements EventPublisher {
   readonly events: BerthEvent[] = [];
   /** When set, publish rejects with it (to show the registry survives a failing outbox). */
   failWith: Error | undefined;
+  /** When set, publish waits for it (a slow outbox). */
+  hold: Promise<void> | undefined;
 
   async publish(events: readonly BerthEvent[]): Promise<void> {
+    if (this.hold) await this.hold;
     if (this.failWith) throw this.failWith;
     this.events.push(...events);
   }

@@ -2,7 +2,7 @@
  * Test fixtures of the contract suite: events, a BerthConfig around one sink, a producer that
  * enqueues the way the outbox does, and Redis clean-up by prefix.
  */
-import type { BerthConfig, SinkConfig } from "@berth/config";
+import { type BerthConfig, DEFAULT_HTTP_LIMITS, type SinkConfig } from "@berth/config";
 import { type BerthEvent, createEventFactory } from "@berth/events";
 import {
   DELIVERY_JOB_NAME,
@@ -31,8 +31,8 @@ export function configWithSink(sink: SinkConfig, redisUrl: string, prefix: strin
   const listen = { address: "127.0.0.1", port: 0 };
   return {
     distSpecVersion: "1.1.1",
-    storage: { rootDirectory: "/nonexistent" },
-    http: { ...listen, auth: {} },
+    storage: { rootDirectory: "/nonexistent", minFreeBytes: 0 },
+    http: { ...listen, auth: {}, limits: DEFAULT_HTTP_LIMITS, metricsAuth: false },
     log: { level: "warn" },
     extensions: {
       lint: { enable: false, mandatoryAnnotations: [] },

@@ -1,5 +1,5 @@
 /** Dev-only builders for outbox tests: typed config literals and events. */
-import type { BerthConfig, RedisTopology, SinkConfig } from "@berth/config";
+import { type BerthConfig, DEFAULT_HTTP_LIMITS, type RedisTopology, type SinkConfig } from "@berth/config";
 import { type BerthEvent, type EventKind, createEventFactory } from "@berth/events";
 import { testQueueConfig, testSinkConfig } from "@berth/testing";
 
@@ -27,8 +27,8 @@ export function testConfig(options: {
   const listen = { address: "127.0.0.1", port: 0 };
   return {
     distSpecVersion: "1.1.1",
-    storage: { rootDirectory: options.root },
-    http: { ...listen, auth: {} },
+    storage: { rootDirectory: options.root, minFreeBytes: 0 },
+    http: { ...listen, auth: {}, limits: DEFAULT_HTTP_LIMITS, metricsAuth: false },
     log: { level: "warn" },
     extensions: {
       lint: { enable: false, mandatoryAnnotations: [] },

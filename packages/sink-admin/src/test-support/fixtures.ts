@@ -1,4 +1,4 @@
-import type { BerthConfig, SinkConfig } from "@berth/config";
+import { type BerthConfig, DEFAULT_HTTP_LIMITS, type SinkConfig } from "@berth/config";
 import { createEventFactory, type BerthEvent, type EventKind } from "@berth/events";
 import { DEAD_LETTER_JOB_NAME, type DeadLetterJobData, deadLetterQueueName } from "@berth/queue";
 import { testQueueConfig, testSinkConfig } from "@berth/testing";
@@ -21,8 +21,8 @@ export function httpSinkConfig(name: string, overrides: Partial<SinkConfig> = {}
 export function berthConfig(sinks: SinkConfig[], redisUrl: string, prefix: string): BerthConfig {
   return {
     distSpecVersion: "1.1.1",
-    storage: { rootDirectory: "/tmp/berth-unused" },
-    http: { address: "127.0.0.1", port: 0, auth: {} },
+    storage: { rootDirectory: "/tmp/berth-unused", minFreeBytes: 0 },
+    http: { address: "127.0.0.1", port: 0, auth: {}, limits: DEFAULT_HTTP_LIMITS, metricsAuth: false },
     log: { level: "error" },
     extensions: {
       lint: { enable: false, mandatoryAnnotations: [] },
