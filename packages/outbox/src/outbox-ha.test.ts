@@ -99,8 +99,11 @@ describe("outbox under Sentinel with queue.durability.minReplicas 1", () => {
       await replica.start();
       await set.waitReplica(replica);
       await waitFor("the relay to drain", () => outbox.status().journalDepth === 0, { timeoutMs: 20_000 });
-      // Once it is back, the journal is relayed: the first event too (at least once), each once.
-      await eachQueueHolds(config, [...confirmed, ...unconfirmed].map((e) => e.id));
+      // Once it is back, the journal is relayed, each event once. The first one's jobs reached
+      // this master together with its "sequenced" marker (one script call) and were delivered:
+      // the script skips it rather than delivering it a second time. After a failover to a replica
+      // that never got that call, marker and jobs would both be missing and it would be added again.
+      await eachQueueHolds(config, [...confirmed, ...unconfirmed.slice(1)].map((e) => e.id));
     } finally {
       await outbox.close();
     }
