@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { SinkConfig } from "@berth/config";
-import { type WorkerProcess, enqueue, sampleEvent, spawnWorker, writeConfigFile } from "@berth/delivery/contract";
+import { type WorkerProcess, enqueue, sampleEvent, spawnWorker, writeConfigFile } from "@berth/delivery-contract";
 import { adminConnection } from "@berth/queue";
 import { SHARED_REDIS_URL, deleteKeysByPrefix, testSinkConfig, uniqueName, waitFor } from "@berth/testing";
 import { type Sample, familyNames, parseSamples, sampleValue } from "./test-support/prometheus-text.js";

@@ -61,7 +61,7 @@ export async function enqueue(conn: Redis, prefix: string, sink: SinkConfig, eve
   }
 }
 
-// Kept here too so sink packages get every contract fixture from @berth/delivery/contract.
+// Kept here too so sink packages get every contract fixture from @berth/delivery-contract.
 export { deleteKeysByPrefix } from "@berth/testing";
 
 /** The dead letters of a sink (oldest first), as the dashboard and CLI would read them. */
