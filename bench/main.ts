@@ -15,6 +15,7 @@ import { latency } from "./cases/latency.js";
 import { scale } from "./cases/scale.js";
 import { outboxThroughput } from "./cases/outbox-throughput.js";
 import { processMemory } from "./cases/process-memory.js";
+import { recovery } from "./cases/recovery.js";
 import { registryMemory } from "./cases/registry-memory.js";
 import { registryThroughput } from "./cases/registry-throughput.js";
 import { DOCKER_REGISTRY } from "./lib/baselines/docker-registry.js";
@@ -25,7 +26,7 @@ import { progress } from "./lib/progress.js";
 import { REPO_ROOT, stopAll } from "./lib/spawn-app.js";
 import { type Row, renderTable, verdict } from "./lib/table.js";
 
-const CASES: readonly BenchCase[] = [registryThroughput, registryMemory, outboxThroughput, deliveryThroughput, latency, scale, processMemory];
+const CASES: readonly BenchCase[] = [registryThroughput, registryMemory, outboxThroughput, deliveryThroughput, latency, recovery, scale, processMemory];
 
 function parseCli(): { quick: boolean; only?: string[]; reps?: number; fromSource: boolean } {
   const { values } = parseArgs({

@@ -66,6 +66,8 @@ export interface DeliverersOptions {
   target: DeliveryTarget;
   processes: number;
   concurrency: number;
+  /** Overrides of the sink's `breaker` block in the config file. */
+  breaker?: Record<string, unknown>;
 }
 
 export async function startDeliverers(o: DeliverersOptions): Promise<Deliverers> {
@@ -76,7 +78,7 @@ export async function startDeliverers(o: DeliverersOptions): Promise<Deliverers>
     redisUrl: o.ctx.redisUrl,
     prefix,
     events: true,
-    sinks: [benchSink(o.target, o.concurrency)],
+    sinks: [{ ...benchSink(o.target, o.concurrency), ...(o.breaker ? { breaker: o.breaker } : {}) }],
   };
   const config = resolvedConfig(configOptions);
   const sink = config.extensions.events.sinks[0]!;

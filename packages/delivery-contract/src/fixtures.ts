@@ -74,3 +74,13 @@ export async function readDeadLetters(conn: Redis, prefix: string, sink: SinkCon
     await queue.close();
   }
 }
+
+/** How many attempts each job held in backoff (the sink queue's delayed set) has made so far. */
+export async function heldAttempts(conn: Redis, prefix: string, sink: SinkConfig): Promise<number[]> {
+  const queue = new Queue<DeliveryJobData>(sinkQueueName(sink), { connection: conn, prefix });
+  try {
+    return (await queue.getDelayed()).map((j) => j.attemptsMade);
+  } finally {
+    await queue.close();
+  }
+}

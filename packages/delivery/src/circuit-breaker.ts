@@ -52,17 +52,22 @@ export class SinkBreaker {
     return this.failedSinceReset || now - this.lastResetAt >= RESET_INTERVAL_MS;
   }
 
-  async onSuccess(): Promise<void> {
+  /**
+   * Closes the breaker (when `successNeedsWrite`, or always with `force`). Returns the failure
+   * streak this success ended: non-zero for exactly one process per streak.
+   */
+  async onSuccess(force = false): Promise<number> {
     const now = Date.now();
-    if (!this.successNeedsWrite(now)) return;
+    if (!force && !this.successNeedsWrite(now)) return 0;
     const wasHalfOpen = (await breakerOpenUntil(this.conn, this.prefix, this.sink)) !== undefined;
-    await closeBreaker(this.conn, this.prefix, this.sink);
+    const failures = await closeBreaker(this.conn, this.prefix, this.sink);
     this.failedSinceReset = false;
     this.lastResetAt = now;
     if (wasHalfOpen) {
       this.logger.info({ sink: this.sink.name }, "circuit breaker closed: probe delivered");
       this.metrics.breakerTransitions.inc({ sink: this.sink.name, state: "closed" });
     }
+    return failures;
   }
 
   async onFailure(failure: AttemptFailure): Promise<void> {

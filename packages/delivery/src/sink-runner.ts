@@ -25,6 +25,7 @@ import { SinkBreaker } from "./circuit-breaker.js";
 import { moveToDeadLetters, sweepFailedJobs } from "./dead-letter.js";
 import type { DeliveryMetrics } from "./delivery-metrics.js";
 import { createBackoffStrategy } from "./retry-policy.js";
+import { SinkRecovery } from "./sink-recovery.js";
 import type { Sink } from "./sink.js";
 
 /**
@@ -57,6 +58,7 @@ export class SinkRunner {
   readonly queue: Queue<DeliveryJobData>;
   readonly deadLetters: Queue<DeadLetterJobData>;
   private readonly breaker: SinkBreaker;
+  private readonly recovery: SinkRecovery;
   private readonly pendingMoves = new Set<Promise<void>>();
   /** Attempts in flight, aborted together when the shutdown grace period ends. */
   private readonly inFlight = new Set<AttemptSignal>();
@@ -73,6 +75,7 @@ export class SinkRunner {
     this.queue = new Queue(sinkQueueName(sink), { connection, prefix });
     this.deadLetters = new Queue(deadLetterQueueName(sink), { connection, prefix });
     this.breaker = new SinkBreaker(connection, prefix, sink, o.logger, o.metrics);
+    this.recovery = new SinkRecovery({ ...o, queue: this.queue, breaker: this.breaker });
     this.worker = new Worker<DeliveryJobData>(
       sinkQueueName(sink),
       // One argument only: a processor that takes BullMQ's per-job signal makes BullMQ create one
@@ -110,6 +113,7 @@ export class SinkRunner {
 
   start(): void {
     this.breaker.start();
+    this.recovery.start();
     void this.worker.run().catch((err) => this.o.logger.error({ sink: this.o.sink.name, err }, "worker stopped"));
     const sweep = () => this.track(this.sweep());
     sweep();
@@ -130,6 +134,7 @@ export class SinkRunner {
   async stopWorker(force = false): Promise<void> {
     clearInterval(this.sweepTimer);
     this.breaker.stop();
+    this.recovery.stop();
     await this.worker.close(force);
   }
 
@@ -166,7 +171,11 @@ export class SinkRunner {
         await job.log(`attempt ${attempt}: delivered ${receipt.detail} in ${Math.round(ms)} ms`);
       }
       if (this.breaker.successNeedsWrite()) {
-        await this.breaker.onSuccess().catch((err) => logger.warn({ sink: sink.name, err }, "breaker update failed"));
+        const endedStreak = await this.breaker.onSuccess().catch((err) => {
+          logger.warn({ sink: sink.name, err }, "breaker update failed");
+          return 0;
+        });
+        if (endedStreak > 0) this.track(this.recovery.promoteHeld(endedStreak));
       }
     } catch (err) {
       const ms = performance.now() - started;

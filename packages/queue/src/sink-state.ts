@@ -186,18 +186,39 @@ export async function halfOpenBreaker(conn: Redis, prefix: string, sink: SinkRef
   });
 }
 
-/** A delivery succeeded: the breaker closes and the consecutive-failure count restarts. */
-export async function closeBreaker(conn: Redis, prefix: string, sink: SinkRef): Promise<void> {
-  await conn
+/**
+ * A delivery succeeded: the breaker closes and the consecutive-failure count restarts. Returns the
+ * count it cleared, read and deleted in one transaction, so when several processes see successes
+ * at once exactly one of them learns that a failure streak ended (and promotes the held retries).
+ */
+export async function closeBreaker(conn: Redis, prefix: string, sink: SinkRef): Promise<number> {
+  const results = await conn
     .multi()
     .hdel(sinkStateKey(prefix, sink), "breakerOpenedAt", "breakerOpenUntil")
-    .del(sinkFailuresKey(prefix, sink))
+    .getdel(sinkFailuresKey(prefix, sink))
     .exec();
+  const [err, cleared] = results?.[1] ?? [null, null];
+  if (err) throw err;
+  return Number(cleared ?? 0);
 }
 
 /** Counts one failed attempt; returns the consecutive failures so far (all processes). */
 export async function recordSinkFailure(conn: Redis, prefix: string, sink: SinkRef): Promise<number> {
   return conn.incr(sinkFailuresKey(prefix, sink));
+}
+
+/** The consecutive failures so far (all processes); 0 while the sink delivers. */
+export async function sinkFailureCount(conn: Redis, prefix: string, sink: SinkRef): Promise<number> {
+  return Number((await conn.get(sinkFailuresKey(prefix, sink))) ?? 0);
+}
+
+/**
+ * Claims the sink's recovery probe for `ttlMs`: true for one caller across every process, so a
+ * failing sink is probed once per interval whatever the number of workers.
+ */
+export async function claimSinkProbe(conn: Redis, prefix: string, sink: SinkRef, ttlMs: number): Promise<boolean> {
+  const key = `${prefix}:berth:sink-probe:${sinkQueueName(sink)}`;
+  return (await conn.set(key, String(process.pid), "PX", Math.max(1, Math.round(ttlMs)), "NX")) === "OK";
 }
 
 export async function getSinkStatus(conn: Redis, prefix: string, sink: SinkRef): Promise<SinkStatus> {

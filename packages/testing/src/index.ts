@@ -6,3 +6,4 @@ export * from "./sink-config.js";
 export * from "./redis-keys.js";
 export * from "./seeded-random.js";
 export * from "./redis-cpu.js";
+export * from "./capture-logger.js";
