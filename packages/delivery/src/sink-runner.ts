@@ -24,6 +24,7 @@ import { AttemptSignal, SignalPool } from "./attempt-signal.js";
 import { SinkBreaker } from "./circuit-breaker.js";
 import { moveToDeadLetters, sweepFailedJobs } from "./dead-letter.js";
 import type { DeliveryMetrics } from "./delivery-metrics.js";
+import { FailureLog } from "./failure-log.js";
 import { createBackoffStrategy } from "./retry-policy.js";
 import { SinkRecovery } from "./sink-recovery.js";
 import type { Sink } from "./sink.js";
@@ -51,6 +52,8 @@ export interface SinkRunnerOptions {
   /** Aborted when the grace period of a shutdown ends: in-flight attempts give up. */
   shutdownSignal: AbortSignal;
   workerName: string;
+  /** How often a failing sink's warn summary is logged (default 60 s). */
+  failureSummaryEveryMs?: number;
 }
 
 export class SinkRunner {
@@ -59,6 +62,7 @@ export class SinkRunner {
   readonly deadLetters: Queue<DeadLetterJobData>;
   private readonly breaker: SinkBreaker;
   private readonly recovery: SinkRecovery;
+  private readonly failureLog: FailureLog;
   private readonly pendingMoves = new Set<Promise<void>>();
   /** Attempts in flight, aborted together when the shutdown grace period ends. */
   private readonly inFlight = new Set<AttemptSignal>();
@@ -76,6 +80,7 @@ export class SinkRunner {
     this.deadLetters = new Queue(deadLetterQueueName(sink), { connection, prefix });
     this.breaker = new SinkBreaker(connection, prefix, sink, o.logger, o.metrics);
     this.recovery = new SinkRecovery({ ...o, queue: this.queue, breaker: this.breaker });
+    this.failureLog = new FailureLog(sink.name, o.logger, o.failureSummaryEveryMs);
     this.worker = new Worker<DeliveryJobData>(
       sinkQueueName(sink),
       // One argument only: a processor that takes BullMQ's per-job signal makes BullMQ create one
@@ -170,6 +175,7 @@ export class SinkRunner {
       if (job.opts.removeOnComplete !== true) {
         await job.log(`attempt ${attempt}: delivered ${receipt.detail} in ${Math.round(ms)} ms`);
       }
+      this.failureLog.delivered();
       if (this.breaker.successNeedsWrite()) {
         const endedStreak = await this.breaker.onSuccess().catch((err) => {
           logger.warn({ sink: sink.name, err }, "breaker update failed");
@@ -204,6 +210,7 @@ export class SinkRunner {
     );
     // Our own shutdown says nothing about the destination's health.
     if (failure.reason !== "shutdown") {
+      if (!final) this.failureLog.failed(failure, job.data.event.id, attempt);
       await this.breaker.onFailure(failure).catch((err) => logger.warn({ sink: sink.name, err }, "breaker update failed"));
     }
     if (failure.pauseSink) {
