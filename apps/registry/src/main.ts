@@ -6,11 +6,12 @@
  *                                        applied by @berth/config)
  */
 import { readFile } from "node:fs/promises";
-import { ConfigError, configPathFromArgs, loadConfig } from "@berth/config";
+import { parseArgs } from "node:util";
+import { CONFIG_OPTION, ConfigError, configPathFrom, isParseArgsError, loadConfig } from "@berth/config";
 import { createEventFactory } from "@berth/events";
 import { openOutbox } from "@berth/outbox";
 import { StorageRootError, openStorage } from "@berth/storage";
-import { createLogger, createMetricsRegistry } from "@berth/telemetry";
+import { catchStopSignals, createLogger, createMetricsRegistry } from "@berth/telemetry";
 import { type HtpasswdFile, parseHtpasswd } from "./auth/htpasswd.js";
 import { createRegistryApp } from "./app.js";
 
@@ -18,7 +19,10 @@ import { createRegistryApp } from "./app.js";
 const SHUTDOWN_GRACE_MS = 25_000;
 
 async function main(): Promise<void> {
-  const { config, warnings } = await loadConfig({ file: configPathFromArgs(process.argv.slice(2), process.env), env: process.env });
+  // First: a signal during start-up waits for it instead of killing the process mid-way.
+  const signals = catchStopSignals();
+  const { values } = parseArgs({ args: process.argv.slice(2), options: CONFIG_OPTION });
+  const { config, warnings } = await loadConfig({ file: configPathFrom(values.config, process.env), env: process.env });
   const logger = createLogger({ level: config.log.level, output: config.log.output, name: "registry" });
   for (const warning of warnings) logger.warn(warning);
   const metrics = createMetricsRegistry("registry");
@@ -48,10 +52,7 @@ async function main(): Promise<void> {
     (err: unknown) => logger.error({ err }, "could not look for unannounced repositories"),
   );
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+  signals.onStop(async (signal) => {
     logger.info({ signal }, "shutting down");
     // Order: stop taking requests and let uploads in flight finish (they may still publish
     // events), then close the outbox (flushes its journal/relay), then exit.
@@ -60,9 +61,7 @@ async function main(): Promise<void> {
     logger.info("stopped");
     logger.flush();
     process.exit(0);
-  };
-  process.once("SIGTERM", () => void stop("SIGTERM"));
-  process.once("SIGINT", () => void stop("SIGINT"));
+  });
 }
 
 async function loadHtpasswd(path: string | undefined): Promise<HtpasswdFile | undefined> {
@@ -94,6 +93,7 @@ main().catch((err: unknown) => {
   if (err instanceof ConfigError) console.error(`registry: invalid configuration:\n  ${err.problems.join("\n  ")}`);
   else if (err instanceof StorageRootError) console.error(`registry: ${err.message}`);
   else if (err instanceof StartupError) console.error(`registry: ${err.message}`);
+  else if (isParseArgsError(err)) console.error(`registry: ${err.message} (usage: berth-registry [--config PATH])`);
   else console.error("registry: failed to start", err);
   process.exit(1);
 });
