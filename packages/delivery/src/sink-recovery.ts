@@ -4,9 +4,9 @@
  * - a success that ends a failure streak promotes the sink's delayed retries. The streak's end is
  *   learnt by exactly one process (closeBreaker clears the shared count in one transaction), so
  *   the promotion runs once whatever the number of workers;
- * - while the sink is failing and everything it holds is delayed, nothing would ever test the
- *   destination before the next backoff ends, so one process per interval (claimSinkProbe) probes
- *   it with the due-soonest held event, delivered outside the queue: a probe costs that job no
+ * - while the sink is failing and everything it holds is delayed (and not due within two
+ *   intervals), nothing would test the destination before the next backoff ends, so one process
+ *   per interval (claimSinkProbe) probes it with the due-soonest held event, delivered outside the queue: a probe costs that job no
  *   attempt, so probing never shortens the retry budget. A failed probe counts as a failure for
  *   the breaker (an open breaker stops the probes until its cool-down ends); a delivered one
  *   removes the job it stood for and promotes the rest.
@@ -93,6 +93,10 @@ export class SinkRecovery {
     // Paused by an operator or a 410: not ours to test. Jobs running: they are the probe.
     if (paused || running > 0 || (counts["delayed"] ?? 0) === 0) return undefined;
     const [job] = await queue.getDelayed(0, 0);
+    // A retry due within a couple of intervals runs soon anyway: probing it would only race it.
+    // (BullMQ keeps the retry's delay on the job; the attempt that failed started at processedOn.)
+    const due = (job?.processedOn ?? job?.timestamp ?? 0) + (job?.delay ?? 0);
+    if (!job || due - Date.now() < 2 * probeIntervalMs(sink)) return undefined;
     return job;
   }
 
