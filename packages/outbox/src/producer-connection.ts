@@ -30,7 +30,8 @@ export function createProducerConnection(url: string, options: ProducerConnectio
     enableReadyCheck: true,
     // No auto-pipelining: measured here, ioredis's pipeline machinery costs ~130 µs of CPU per
     // publish when publishes rarely overlap (the registry's normal case), more than the write it
-    // saves. The enqueuer corks the socket instead, so a publish's adds still leave in one write.
+    // saves. A publish's adds leave in one write anyway: the enqueuer sends all of them, for every
+    // queue and every publish gathered meanwhile, as one add-jobs script call (enqueue.ts).
     enableAutoPipelining: false,
     retryStrategy: reconnectDelay,
   });
