@@ -7,7 +7,15 @@
  */
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { CONFIG_OPTION, ConfigError, configPathFrom, isParseArgsError, loadConfig } from "@berth/config";
+import {
+  CONFIG_OPTION,
+  ConfigError,
+  changesNeedingRestart,
+  configPathFrom,
+  isParseArgsError,
+  loadConfig,
+  reloadConfigOnSighup,
+} from "@berth/config";
 import { createEventFactory } from "@berth/events";
 import { openOutbox } from "@berth/outbox";
 import { StorageRootError, openStorage } from "@berth/storage";
@@ -22,7 +30,8 @@ async function main(): Promise<void> {
   // First: a signal during start-up waits for it instead of killing the process mid-way.
   const signals = catchStopSignals();
   const { values } = parseArgs({ args: process.argv.slice(2), options: CONFIG_OPTION });
-  const { config, warnings } = await loadConfig({ file: configPathFrom(values.config, process.env), env: process.env });
+  const file = configPathFrom(values.config, process.env);
+  const { config, warnings } = await loadConfig({ file, env: process.env });
   const logger = createLogger({ level: config.log.level, output: config.log.output, name: "registry" });
   for (const warning of warnings) logger.warn(warning);
   const metrics = createMetricsRegistry("registry");
@@ -52,7 +61,26 @@ async function main(): Promise<void> {
     (err: unknown) => logger.error({ err }, "could not look for unannounced repositories"),
   );
 
+  // SIGHUP: the outbox routes to the new config's sinks; an invalid config is refused.
+  let current = config;
+  const reloader = reloadConfigOnSighup({
+    file,
+    env: process.env,
+    apply({ config: next, warnings: nextWarnings }) {
+      for (const w of nextWarnings) logger.warn(w);
+      const restart = changesNeedingRestart(current, next);
+      if (restart.length > 0) logger.warn({ keys: restart }, "config reload: these keys need a restart to take effect");
+      const applied = outbox.applySinks(next.extensions.events.enable ? next.extensions.events.sinks : []);
+      current = next;
+      const sinks = next.extensions.events.sinks.map((s) => s.name);
+      if (applied) logger.info({ sinks }, "config reloaded");
+      else logger.warn({ sinks }, "config reloaded; events were off at start-up, so turning them on needs a restart");
+    },
+    refused: (err) => logger.error({ problems: err.problems }, "config reload refused; still running on the previous config"),
+    failed: (err) => logger.error({ err }, "config reload failed"),
+  });
   signals.onStop(async (signal) => {
+    reloader.stop();
     logger.info({ signal }, "shutting down");
     // Order: stop taking requests and let uploads in flight finish (they may still publish
     // events), then close the outbox (flushes its journal/relay), then exit.
