@@ -1,8 +1,8 @@
 /**
- * Hot reload with real processes: a registry and a worker-http on one config file, SIGHUP after
- * each edit. Added sink → the registry routes to it and the worker delivers to it; changed address
+ * Hot reload with real processes: a registry, a worker-http and the dashboard on one config
+ * file, SIGHUP after each edit. Added sink → the registry routes to it and the worker delivers to it; changed address
  * → the next attempt goes to the new one; removed sink → its held event stays queued (and counted)
- * while nothing new is routed to it; invalid config → refused, logged, the old one keeps running.
+ * while nothing new is routed to it, and the dashboard keeps showing it; invalid config → refused, logged, the old one keeps running.
  */
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
@@ -16,7 +16,7 @@ import { RegistryHttpClient } from "@berth/testing/registry-http-client";
 
 const HOOK = { username: "hook", password: "hook-secret-reload" };
 
-describe("hot reload on SIGHUP (registry + worker-http)", () => {
+describe("hot reload on SIGHUP (registry, worker-http, dashboard)", () => {
   const group = new ProcessGroup();
   const conn = adminConnection(SHARED_REDIS_URL);
   const prefix = uniqueName("reload");
@@ -24,6 +24,7 @@ describe("hot reload on SIGHUP (registry + worker-http)", () => {
   let file: string;
   let registry: ManagedProcess;
   let worker: ManagedProcess;
+  let dashboard: ManagedProcess;
   let client: RegistryHttpClient;
   const receivers: Record<"a" | "b" | "c", HttpEventReceiver> = {} as never;
   let aDown = false;
@@ -39,6 +40,7 @@ describe("hot reload on SIGHUP (registry + worker-http)", () => {
     retry: { attempts: 80, delay: "1h", maxDelay: "1h" },
   });
   let registryPort = 0;
+  let dashboardPort = 0;
   async function writeConfig(sinks: unknown[] | "invalid"): Promise<void> {
     const events = sinks === "invalid" ? { enable: true, sinks: [{ name: "bad", type: "kafka", address: "x" }] } : { enable: true, sinks };
     await writeFile(
@@ -50,17 +52,21 @@ describe("hot reload on SIGHUP (registry + worker-http)", () => {
         extensions: { events },
         queue: { redis: SHARED_REDIS_URL, prefix },
         workers: { http: { address: "127.0.0.1", port: 0 }, nats: { address: "127.0.0.1", port: 0 } },
+        dashboard: { address: "127.0.0.1", port: dashboardPort, auth: { anonymous: true } },
       }),
     );
   }
-  /** SIGHUP to both processes; resolves with their reload log lines. */
+  /** SIGHUP to every process; resolves with their reload log lines. */
   async function reload(msg: RegExp): Promise<LogLine[]> {
-    const from = [registry.lines.length, worker.lines.length];
-    process.kill(registry.pid!, "SIGHUP");
-    process.kill(worker.pid!, "SIGHUP");
-    return Promise.all(
-      [registry, worker].map((p, i) => p.waitForLine((l) => msg.test(String(l.msg)), { fromLine: from[i], timeoutMs: 20_000 })),
-    );
+    const procs = [registry, worker, dashboard];
+    const from = procs.map((p) => p.lines.length);
+    for (const p of procs) process.kill(p.pid!, "SIGHUP");
+    return Promise.all(procs.map((p, i) => p.waitForLine((l) => msg.test(String(l.msg)), { fromLine: from[i], timeoutMs: 20_000 })));
+  }
+  /** The queues the dashboard shows. */
+  async function boards(): Promise<string[]> {
+    const res = await fetch(`http://127.0.0.1:${dashboardPort}/api/queues`, { signal: AbortSignal.timeout(5_000) });
+    return ((await res.json()) as { queues: { name: string }[] }).queues.map((q) => q.name).sort();
   }
   /** Pushes a new image; returns its repository name. */
   async function push(): Promise<string> {
@@ -75,15 +81,16 @@ describe("hot reload on SIGHUP (registry + worker-http)", () => {
   before(async () => {
     tmp = await makeTempDir("reload");
     file = `${tmp.path}/config.json`;
-    registryPort = await freePort();
+    [registryPort, dashboardPort] = await Promise.all([freePort(), freePort()]);
     receivers.a = await startHttpEventReceiver({ ...HOOK, decide: () => (aDown ? "unavailable" : "accept") });
     receivers.b = await startHttpEventReceiver(HOOK);
     receivers.c = await startHttpEventReceiver(HOOK);
     await writeConfig([sink("a", receivers.a)]);
     const ready = (l: LogLine) => /worker ready/.test(String(l.msg));
-    [registry, worker] = await Promise.all([
+    [registry, worker, dashboard] = await Promise.all([
       group.start({ name: "registry", script: "apps/registry/src/main.ts", args: ["--config", file], ready: { port: registryPort } }),
       group.start({ name: "worker-http", script: "apps/worker-http/src/main.ts", args: ["--config", file], ready: { log: ready } }),
+      group.start({ name: "dashboard", script: "apps/dashboard/src/main.ts", args: ["--config", file], ready: { port: dashboardPort } }),
     ]);
     client = new RegistryHttpClient(`http://127.0.0.1:${registryPort}`);
   });
@@ -97,9 +104,11 @@ describe("hot reload on SIGHUP (registry + worker-http)", () => {
 
   test("an added sink is routed to and delivered to", async () => {
     await writeConfig([sink("a", receivers.a), sink("b", receivers.b)]);
+    assert.deepEqual(await boards(), ["sink.http.a", "sink.http.a.dead"]);
     await reload(/^config reloaded/);
     const repo = await push();
     await waitFor("the event at a and at b", () => got(receivers.a, repo) && got(receivers.b, repo), { timeoutMs: 20_000 });
+    assert.deepEqual(await boards(), ["sink.http.a", "sink.http.a.dead", "sink.http.b", "sink.http.b.dead"]);
   });
 
   test("a changed address applies from the next attempt", async () => {
@@ -116,7 +125,7 @@ describe("hot reload on SIGHUP (registry + worker-http)", () => {
     for (const line of [registryLine!, workerLine!]) {
       assert.match(JSON.stringify(line["problems"]), /sinks\[0\]\.type/);
     }
-    assert.ok(registry.running && worker.running);
+    assert.ok(registry.running && worker.running && dashboard.running);
     const repo = await push();
     await waitFor("the event at a and at c", () => got(receivers.a, repo) && got(receivers.c, repo), { timeoutMs: 20_000 });
   });
@@ -133,6 +142,7 @@ describe("hot reload on SIGHUP (registry + worker-http)", () => {
     const status = await getSinkStatus(conn, prefix, aSink);
     assert.ok(status.delayed + status.waiting >= 1, `a's held event is still queued: ${JSON.stringify(status)}`);
     assert.equal(got(receivers.a, held), false);
+    assert.ok((await boards()).includes("sink.http.a"), "the dashboard still shows a's queue");
     aDown = false;
     // Nothing serves a's queue any more, and the registry routed nothing new to it.
     const counts = await getSinkStatus(conn, prefix, aSink);

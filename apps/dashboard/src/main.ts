@@ -5,7 +5,7 @@
  */
 import type { Server } from "node:http";
 import { parseArgs } from "node:util";
-import { CONFIG_OPTION, configPathFrom, loadConfig } from "@berth/config";
+import { CONFIG_OPTION, configPathFrom, loadConfig, reloadConfigOnSighup } from "@berth/config";
 import { adminConnection, consumerConnection } from "@berth/queue";
 import { catchStopSignals, createLogger } from "@berth/telemetry";
 import { createDashboardApp } from "./app.js";
@@ -16,11 +16,13 @@ const APP = "berth-dashboard";
 async function main(): Promise<void> {
   // First: a signal during start-up waits for it instead of killing the process mid-way.
   const signals = catchStopSignals();
+  let file: string | undefined;
   let loaded: Awaited<ReturnType<typeof loadConfig>>;
   let auth: Awaited<ReturnType<typeof resolveDashboardAuth>>;
   try {
     const { values } = parseArgs({ args: process.argv.slice(2), options: CONFIG_OPTION });
-    loaded = await loadConfig({ file: configPathFrom(values.config, process.env), env: process.env });
+    file = configPathFrom(values.config, process.env);
+    loaded = await loadConfig({ file, env: process.env });
     auth = await resolveDashboardAuth(loaded.config.dashboard.auth);
   } catch (err) {
     // A ConfigError's message already lists every problem, once.
@@ -44,7 +46,16 @@ async function main(): Promise<void> {
   const bound = server.address();
   logger.info({ address, port: typeof bound === "object" && bound ? bound.port : port, readOnly: config.dashboard.auth.readOnly }, "dashboard listening");
 
+  // SIGHUP: boards for the new config's sinks; an invalid config is refused.
+  const reloader = reloadConfigOnSighup({
+    file,
+    env: process.env,
+    current: config,
+    logger,
+    apply: async (next) => ({ added: await dashboard.applySinks(next) }),
+  });
   signals.onStop(async (signal) => {
+    reloader.stop();
     logger.info({ signal }, "shutting down");
     // Order: stop taking requests, stop the parker and queues, then close Redis.
     await new Promise<void>((resolve) => {

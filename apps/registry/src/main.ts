@@ -10,7 +10,6 @@ import { parseArgs } from "node:util";
 import {
   CONFIG_OPTION,
   ConfigError,
-  changesNeedingRestart,
   configPathFrom,
   isParseArgsError,
   loadConfig,
@@ -62,22 +61,16 @@ async function main(): Promise<void> {
   );
 
   // SIGHUP: the outbox routes to the new config's sinks; an invalid config is refused.
-  let current = config;
   const reloader = reloadConfigOnSighup({
     file,
     env: process.env,
-    apply({ config: next, warnings: nextWarnings }) {
-      for (const w of nextWarnings) logger.warn(w);
-      const restart = changesNeedingRestart(current, next);
-      if (restart.length > 0) logger.warn({ keys: restart }, "config reload: these keys need a restart to take effect");
-      const applied = outbox.applySinks(next.extensions.events.enable ? next.extensions.events.sinks : []);
-      current = next;
-      const sinks = next.extensions.events.sinks.map((s) => s.name);
-      if (applied) logger.info({ sinks }, "config reloaded");
-      else logger.warn({ sinks }, "config reloaded; events were off at start-up, so turning them on needs a restart");
+    current: config,
+    logger,
+    apply(next) {
+      const sinks = next.extensions.events.enable ? next.extensions.events.sinks : [];
+      if (!outbox.applySinks(sinks)) logger.warn({}, "events were off at start-up: turning them on needs a restart");
+      return { sinks: sinks.map((s) => s.name) };
     },
-    refused: (err) => logger.error({ problems: err.problems }, "config reload refused; still running on the previous config"),
-    failed: (err) => logger.error({ err }, "config reload failed"),
   });
   signals.onStop(async (signal) => {
     reloader.stop();

@@ -8,4 +8,10 @@ export { MASK, formatConfig, maskConfig, maskUrlPassword } from "./mask.js";
 export { formatDuration, parseDuration } from "./duration.js";
 export { defaultSinkName, sinkEnvName } from "./sink-name.js";
 export { CONFIG_SCHEMA } from "./schema.js";
-export { type ConfigReloadOptions, type ConfigReloader, changesNeedingRestart, reloadConfigOnSighup } from "./reload.js";
+export {
+  type ConfigReloadOptions,
+  type ConfigReloader,
+  type ReloadLogger,
+  changesNeedingRestart,
+  reloadConfigOnSighup,
+} from "./reload.js";

@@ -9,15 +9,21 @@ import { loadConfig } from "./load-config.js";
 import type { Env, ParsedConfig as LoadedConfig } from "./parse-config.js";
 import type { BerthConfig } from "./types.js";
 
+/** The few logger methods a reload needs (a pino logger has them). */
+export interface ReloadLogger {
+  info(details: object, msg: string): void;
+  warn(details: object, msg: string): void;
+  error(details: object, msg: string): void;
+}
+
 export interface ConfigReloadOptions {
   file: string | undefined;
   env: Env;
-  /** A valid new config; the process applies it. */
-  apply(loaded: LoadedConfig): Promise<void> | void;
-  /** The new config is invalid (or unreadable): nothing was applied. */
-  refused(err: ConfigError): void;
-  /** `apply` itself failed. */
-  failed(err: unknown): void;
+  /** The config the process runs on now. */
+  current: BerthConfig;
+  logger: ReloadLogger;
+  /** Applies a valid new config (what the process can: its sinks); returns details to log. */
+  apply(next: BerthConfig): Promise<object> | object;
 }
 
 export interface ConfigReloader {
@@ -26,21 +32,32 @@ export interface ConfigReloader {
   stop(): void;
 }
 
+/**
+ * Logs `config reloaded` (with what `apply` returned), `config reload refused` (with every
+ * problem; nothing applied) or `config reload failed`; keys a restart would need are warned about.
+ */
 export function reloadConfigOnSighup(options: ConfigReloadOptions): ConfigReloader {
+  const { logger } = options;
+  let current = options.current;
   let queue: Promise<void> = Promise.resolve();
   const once = async () => {
     let loaded: LoadedConfig;
     try {
       loaded = await loadConfig({ file: options.file, env: options.env });
     } catch (err) {
-      if (err instanceof ConfigError) options.refused(err);
-      else options.failed(err);
+      if (err instanceof ConfigError) logger.error({ problems: err.problems }, "config reload refused; still running on the previous config");
+      else logger.error({ err }, "config reload failed");
       return;
     }
     try {
-      await options.apply(loaded);
+      for (const warning of loaded.warnings) logger.warn({}, warning);
+      const restart = changesNeedingRestart(current, loaded.config);
+      if (restart.length > 0) logger.warn({ keys: restart }, "config reload: these keys need a restart to take effect");
+      const details = await options.apply(loaded.config);
+      current = loaded.config;
+      logger.info(details, "config reloaded");
     } catch (err) {
-      options.failed(err);
+      logger.error({ err }, "config reload failed");
     }
   };
   const reload = () => {

@@ -10,7 +10,6 @@ import {
   CONFIG_OPTION,
   type SinkConfig,
   type SinkType,
-  changesNeedingRestart,
   configPathFrom,
   loadConfig,
   reloadConfigOnSighup,
@@ -104,21 +103,13 @@ export async function runWorkerProcess(options: WorkerProcessOptions): Promise<v
   logger.info({ port: ops.port, address: listen.address, sinks: runtime.sinks }, "worker ready; ops server listening");
 
   const running = runtime;
-  let current = config;
   // SIGHUP: the sinks of the new config take effect (sink-set.ts); an invalid config is refused.
   const reloader = reloadConfigOnSighup({
     file: configPathFrom(flags.configFlag, options.env),
     env: options.env,
-    async apply({ config: next, warnings: nextWarnings }) {
-      for (const w of nextWarnings) logger.warn(w);
-      const restart = changesNeedingRestart(current, next);
-      if (restart.length > 0) logger.warn({ keys: restart }, "config reload: these keys need a restart to take effect");
-      const change = await running.applySinks(next);
-      current = next;
-      logger.info({ ...change, sinks: running.sinks }, "config reloaded");
-    },
-    refused: (err) => logger.error({ problems: err.problems }, "config reload refused; still running on the previous config"),
-    failed: (err) => logger.error({ err }, "config reload failed"),
+    current: config,
+    logger,
+    apply: async (next) => ({ ...(await running.applySinks(next)), sinks: running.sinks }),
   });
   signals.onStop(async (signal) => {
     reloader.stop();
