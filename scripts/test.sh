@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System tools the tests drive for real: skopeo and podman (OCI clients), chromium (dashboard
-# browser test).
+# browser test); promtool (Debian's prometheus package, ~35 s to install) checks the alert rules.
 need=()
+command -v promtool >/dev/null || need+=(prometheus)
 command -v skopeo >/dev/null || need+=(skopeo)
 command -v chromium >/dev/null || need+=(chromium)
 command -v podman >/dev/null || need+=(podman)
@@ -29,4 +30,5 @@ export BERTH_CHAOS_SEED="${BERTH_CHAOS_SEED:-12345}"
 # ELIFECYCLE line instead of the runner's `N passed, N failed`.
 pnpm typecheck
 pnpm lint
+promtool check rules deploy/prometheus/berth-alerts.yml
 exec node scripts/run-tests.mjs --suite all

@@ -64,8 +64,10 @@ export async function startDeliveryRuntime(options: DeliveryRuntimeOptions): Pro
       workerName: `${sinkType}-${process.pid}`,
     }),
   );
-  const metrics = createDeliveryMetrics(options.metrics, () =>
-    Promise.all(set.sinks.map((s) => getSinkStatus(connection, prefix, s))),
+  const metrics = createDeliveryMetrics(
+    options.metrics,
+    () => Promise.all(set.sinks.map((s) => getSinkStatus(connection, prefix, s))),
+    () => connection.status === "ready",
   );
   await set.apply(sinks);
   if (sinks.length === 0) logger.warn({ sinkType }, "no sinks of this type configured; nothing to deliver");
