@@ -7,6 +7,9 @@
  */
 export type StopHandler = (signal: NodeJS.Signals) => Promise<void> | void;
 
+/** A start-up still running this long after a stop signal is not waited for any longer. */
+export const STARTUP_STOP_WAIT_MS = 15_000;
+
 export interface StopSignals {
   /** The shutdown to run; runs at once if a signal already came. */
   onStop(handler: StopHandler): void;
@@ -18,13 +21,22 @@ export function catchStopSignals(signals: readonly NodeJS.Signals[] = ["SIGTERM"
   let handler: StopHandler | undefined;
   let requested: NodeJS.Signals | undefined;
   let started = false;
+  let startupWait: NodeJS.Timeout | undefined;
   const fire = () => {
     if (started || handler === undefined || requested === undefined) return;
     started = true;
+    clearTimeout(startupWait);
     void handler(requested);
   };
   for (const signal of signals) {
     process.on(signal, (s: NodeJS.Signals) => {
+      if (requested === undefined && handler === undefined) {
+        // Stuck start-up (say, a dependency that never answers): exit rather than ignore the signal.
+        startupWait = setTimeout(() => {
+          process.stderr.write(`stopped by ${s} during a start-up that did not finish within ${STARTUP_STOP_WAIT_MS} ms\n`);
+          process.exit(1);
+        }, STARTUP_STOP_WAIT_MS).unref();
+      }
       requested ??= s;
       fire();
     });
