@@ -95,7 +95,7 @@ export const recovery: BenchCase = {
   method:
     "One worker-http process (concurrency 16, breaker threshold 10, cool-down 2 s as in the quick start's config); 1,000 events against a receiver " +
     "answering 503 with Retry-After: 3600 until every event is held (those tried wait an hour in backoff, the rest behind the open breaker), then " +
-    "the receiver answers 204: seconds from that switch to the last arrival (Berth column). Baseline: the same worker draining 1,000 fresh events from the moment the queue is resumed. Recovery is at most " +
-    "one breaker cool-down plus one probe interval, then the drain.",
+    "the receiver answers 204: seconds from that switch to the last arrival (Berth column). The Retry-After also holds the recovery probe off, so the return is noticed by the breaker's half-open step. Baseline: the same worker draining 1,000 fresh events from the moment the queue is resumed. Recovery takes at most " +
+    "one breaker cool-down, then the drain.",
   run,
 };

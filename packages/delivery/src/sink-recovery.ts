@@ -8,15 +8,16 @@
  *   intervals), nothing would test the destination before the next backoff ends, so one process
  *   per interval (claimSinkProbe) probes it with the due-soonest held event, delivered outside the queue: a probe costs that job no
  *   attempt, so probing never shortens the retry budget. A failed probe counts as a failure for
- *   the breaker (an open breaker stops the probes until its cool-down ends); a delivered one
- *   removes the job it stood for and promotes the rest.
+ *   the breaker (an open breaker stops the probes until its cool-down ends), and a `Retry-After`
+ *   from the destination holds every probe off for as long; a delivered one removes the job it
+ *   stood for and promotes the rest.
  */
 import type { SinkConfig } from "@berth/config";
-import { type DeliveryJobData, breakerState, claimSinkProbe, sinkFailureCount } from "@berth/queue";
+import { type DeliveryJobData, breakerState, claimSinkProbe, holdSinkProbe, sinkFailureCount } from "@berth/queue";
 import type { Logger } from "@berth/telemetry";
 import type { Job, Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { classifyFailure } from "./attempt-failure.js";
+import { type AttemptFailure, classifyFailure } from "./attempt-failure.js";
 import { AttemptSignal } from "./attempt-signal.js";
 import type { SinkBreaker } from "./circuit-breaker.js";
 import type { DeliveryMetrics } from "./delivery-metrics.js";
@@ -51,6 +52,12 @@ export class SinkRecovery {
 
   stop(): void {
     clearInterval(this.timer);
+  }
+
+  /** Every failed attempt: a `Retry-After` holds the probes off for as long (all processes). */
+  async failed(failure: AttemptFailure): Promise<void> {
+    if (failure.retryAfterMs === undefined || failure.retryAfterMs <= 0) return;
+    await holdSinkProbe(this.o.connection, this.o.prefix, this.o.sink, failure.retryAfterMs);
   }
 
   /** A success ended a streak of `failures`: the retries held in backoff run now. */
@@ -109,6 +116,7 @@ export class SinkRecovery {
     } catch (err) {
       const failure = classifyFailure(err, scope.cause);
       logger.debug({ sink: sink.name, eventId: job.data.event.id, reason: failure.reason }, `recovery probe failed: ${failure.message}`);
+      await this.failed(failure);
       await breaker.onFailure(failure);
       return;
     } finally {

@@ -211,6 +211,7 @@ export class SinkRunner {
     // Our own shutdown says nothing about the destination's health.
     if (failure.reason !== "shutdown") {
       if (!final) this.failureLog.failed(failure, job.data.event.id, attempt);
+      await this.recovery.failed(failure).catch((err: unknown) => logger.warn({ sink: sink.name, err }, "could not record Retry-After"));
       await this.breaker.onFailure(failure).catch((err) => logger.warn({ sink: sink.name, err }, "breaker update failed"));
     }
     if (failure.pauseSink) {

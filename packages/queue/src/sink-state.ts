@@ -212,13 +212,26 @@ export async function sinkFailureCount(conn: Redis, prefix: string, sink: SinkRe
   return Number((await conn.get(sinkFailuresKey(prefix, sink))) ?? 0);
 }
 
+function sinkProbeKey(prefix: string, sink: SinkRef): string {
+  return `${prefix}:berth:sink-probe:${sinkQueueName(sink)}`;
+}
+
 /**
  * Claims the sink's recovery probe for `ttlMs`: true for one caller across every process, so a
  * failing sink is probed once per interval whatever the number of workers.
  */
 export async function claimSinkProbe(conn: Redis, prefix: string, sink: SinkRef, ttlMs: number): Promise<boolean> {
-  const key = `${prefix}:berth:sink-probe:${sinkQueueName(sink)}`;
-  return (await conn.set(key, String(process.pid), "PX", Math.max(1, Math.round(ttlMs)), "NX")) === "OK";
+  return (await conn.set(sinkProbeKey(prefix, sink), String(process.pid), "PX", Math.max(1, Math.round(ttlMs)), "NX")) === "OK";
+}
+
+/**
+ * No process may probe the sink for `ms` (never shortens a hold already longer): the destination
+ * asked for that with `Retry-After`, and a probe must not come back sooner than a retry would.
+ */
+export async function holdSinkProbe(conn: Redis, prefix: string, sink: SinkRef, ms: number): Promise<void> {
+  const key = sinkProbeKey(prefix, sink);
+  const ttl = Math.max(1, Math.round(ms));
+  await conn.multi().set(key, "retry-after", "PX", ttl, "NX").pexpire(key, ttl, "GT").exec();
 }
 
 export async function getSinkStatus(conn: Redis, prefix: string, sink: SinkRef): Promise<SinkStatus> {

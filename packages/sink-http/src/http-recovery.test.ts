@@ -1,7 +1,8 @@
 /**
  * A sink that comes back gets its backlog at once: retries held in a long backoff are promoted
  * when a delivery succeeds again, and while every held job waits, a recovery probe (outside the
- * queue, costing no attempt) is what notices the return. Real runtime, BullMQ, Redis and HTTP.
+ * queue, costing no attempt) is what notices the return; a destination's Retry-After holds the
+ * probes off. Real runtime, BullMQ, Redis and HTTP.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -31,16 +32,17 @@ describe("HTTP sink recovery", () => {
   });
 
   it("held retries are delivered as soon as the receiver is back, and probing costs them no attempt", async () => {
-    // `Retry-After: 3600` holds every failed job for exactly an hour (no jitter below it): without
-    // promotion, no held event could arrive before the waits below give up.
+    // A first retry drawn from 0–24 h (full jitter): without the probe and the promotion, no held
+    // event arrives before the waits below give up (each of the 5 would retry within 20 s by
+    // chance with p ≈ 2·10⁻⁴). No Retry-After: a destination's Retry-After also holds the probes.
     const sink = httpSinkConfig(receiver.url, {
-      retry: { attempts: 80, delayMs: 3_600_000, maxDelayMs: 3_600_000 },
+      retry: { attempts: 80, delayMs: 86_400_000, maxDelayMs: 86_400_000 },
       breaker: { threshold: 5, cooldownMs: 200 },
     });
     let up = false;
     const delivered = new Set<string>();
     receiver.answer = (r) => {
-      if (!up) return { status: 503, headers: { "retry-after": "3600" } };
+      if (!up) return { status: 503 };
       delivered.add(r.headers["ce-id"] as string);
       return { status: 204 };
     };
@@ -51,7 +53,7 @@ describe("HTTP sink recovery", () => {
       logger: silentLogger(),
       metrics: createMetricsRegistry("test"),
     });
-    const events = Array.from({ length: 30 }, (_, i) => sampleEvent(i));
+    const events = Array.from({ length: 5 }, (_, i) => sampleEvent(i));
     await enqueue(conn, prefix, sink, events);
     await waitFor("every event held in backoff", async () => (await getSinkStatus(conn, prefix, sink)).delayed === events.length);
 
@@ -72,5 +74,31 @@ describe("HTTP sink recovery", () => {
     const status = await getSinkStatus(conn, prefix, sink);
     assert.equal(status.breaker, "closed");
     assert.equal(status.deadLetters, 0);
+  });
+
+  it("a Retry-After holds the probes off: nothing reaches the destination before it", async () => {
+    await runtime?.close(1_000);
+    const sink = httpSinkConfig(receiver.url, {
+      name: "polite",
+      retry: { attempts: 80, delayMs: 86_400_000, maxDelayMs: 86_400_000 },
+      breaker: { threshold: 1_000, cooldownMs: 200 },
+    });
+    const arrivals: number[] = [];
+    receiver.answer = () => {
+      arrivals.push(Date.now());
+      return { status: 503, headers: { "retry-after": "2" } };
+    };
+    runtime = await startDeliveryRuntime({
+      config: configWithSink(sink, SHARED_REDIS_URL, prefix),
+      sinkType: "http",
+      createSink: createHttpSink,
+      logger: silentLogger(),
+      metrics: createMetricsRegistry("test"),
+    });
+    await enqueue(conn, prefix, sink, [sampleEvent(100)]);
+    // The probe interval here is 50 ms: without the hold, probes would follow every 50 ms.
+    await waitFor("a probe after the Retry-After", () => arrivals.length >= 2, { timeoutMs: 15_000 });
+    const gap = arrivals[1]! - arrivals[0]!;
+    assert.ok(gap >= 2_000, `the next request came ${gap} ms after a Retry-After of 2 s`);
   });
 });
