@@ -12,12 +12,16 @@ import { parseArgs } from "node:util";
 import { SHARED_NATS_URL, SHARED_REDIS_URL } from "@berth/testing";
 import { deliveryThroughput } from "./cases/delivery-throughput.js";
 import { latency } from "./cases/latency.js";
+import { orderedDelivery } from "./cases/ordered-delivery.js";
 import { scale } from "./cases/scale.js";
 import { outboxThroughput } from "./cases/outbox-throughput.js";
 import { processMemory } from "./cases/process-memory.js";
 import { recovery } from "./cases/recovery.js";
 import { registryMemory } from "./cases/registry-memory.js";
 import { registryThroughput } from "./cases/registry-throughput.js";
+import { replicas } from "./cases/replicas.js";
+import { storageDurability } from "./cases/storage-durability.js";
+import { tagHeavy } from "./cases/tag-heavy.js";
 import { DOCKER_REGISTRY } from "./lib/baselines/docker-registry.js";
 import type { BenchCase, BenchContext } from "./lib/bench-case.js";
 import { buildApps, buildBaselines, ensureServices } from "./lib/build-apps.js";
@@ -26,7 +30,20 @@ import { progress } from "./lib/progress.js";
 import { REPO_ROOT, stopAll } from "./lib/spawn-app.js";
 import { type Row, renderTable, verdict } from "./lib/table.js";
 
-const CASES: readonly BenchCase[] = [registryThroughput, registryMemory, outboxThroughput, deliveryThroughput, latency, recovery, scale, processMemory];
+const CASES: readonly BenchCase[] = [
+  registryThroughput,
+  tagHeavy,
+  replicas,
+  registryMemory,
+  outboxThroughput,
+  storageDurability,
+  deliveryThroughput,
+  orderedDelivery,
+  latency,
+  recovery,
+  scale,
+  processMemory,
+];
 
 function parseCli(): { quick: boolean; only?: string[]; reps?: number; fromSource: boolean } {
   const { values } = parseArgs({

@@ -14,6 +14,7 @@ export interface BenchSink {
   concurrency: number;
   /** The sink's `breaker` block as written in the file (e.g. `{ cooldown: "2s" }`). */
   breaker?: Record<string, unknown>;
+  ordering?: "none" | "repository";
 }
 
 export interface BenchConfigOptions {
@@ -28,12 +29,16 @@ export interface BenchConfigOptions {
   workerHttpPort?: number;
   workerNatsPort?: number;
   dashboardPort?: number;
+  /** storage.fsyncDirectories (default true): false only for the durability case's "before" side. */
+  fsyncDirectories?: boolean;
+  /** A storage root shared with other registry processes (replicas); default `<dir>/storage`. */
+  rootDirectory?: string;
 }
 
 export function rawBerthConfig(o: BenchConfigOptions): Record<string, unknown> {
   return {
     distSpecVersion: "1.1.1",
-    storage: { rootDirectory: join(o.dir, "storage") },
+    storage: { rootDirectory: o.rootDirectory ?? join(o.dir, "storage"), ...(o.fsyncDirectories === false ? { fsyncDirectories: false } : {}) },
     http: { address: "127.0.0.1", port: o.registryPort ?? 0 },
     // Logging as a deployment would (warn), so neither side pays for per-request log lines.
     log: { level: "warn" },
@@ -49,6 +54,7 @@ export function rawBerthConfig(o: BenchConfigOptions): Record<string, unknown> {
           ...(s.channel ? { channel: s.channel } : {}),
           ...(s.jetstream ? { jetstream: true } : {}),
           ...(s.breaker ? { breaker: s.breaker } : {}),
+          ...(s.ordering ? { ordering: s.ordering } : {}),
         })),
       },
     },

@@ -20,6 +20,9 @@ export interface BerthRegistryOptions {
   events: boolean;
   sinks?: readonly BenchSink[];
   label?: string;
+  fsyncDirectories?: boolean;
+  /** Serve this storage root (shared by replicas, or prepared beforehand) instead of a fresh one. */
+  rootDirectory?: string;
 }
 
 export async function startBerthRegistry(o: BerthRegistryOptions): Promise<RunningRegistry> {
@@ -32,6 +35,8 @@ export async function startBerthRegistry(o: BerthRegistryOptions): Promise<Runni
     prefix: o.prefix,
     events: o.events,
     sinks: o.sinks ?? [],
+    ...(o.fsyncDirectories === undefined ? {} : { fsyncDirectories: o.fsyncDirectories }),
+    ...(o.rootDirectory ? { rootDirectory: o.rootDirectory } : {}),
   });
   let proc: Spawned | undefined;
   try {

@@ -39,9 +39,11 @@ export function benchSink(
   target: Pick<DeliveryTarget, "kind" | "address" | "subject">,
   concurrency: number,
   name = SINK_NAME,
+  ordering?: BenchSink["ordering"],
 ): BenchSink {
   return {
     name,
+    ...(ordering ? { ordering } : {}),
     type: target.kind === "http" ? "http" : "nats",
     address: target.address,
     concurrency,
@@ -68,6 +70,8 @@ export interface DeliverersOptions {
   concurrency: number;
   /** Overrides of the sink's `breaker` block in the config file. */
   breaker?: Record<string, unknown>;
+  /** The sink's `ordering` (default none). */
+  ordering?: BenchSink["ordering"];
 }
 
 export async function startDeliverers(o: DeliverersOptions): Promise<Deliverers> {
@@ -78,7 +82,7 @@ export async function startDeliverers(o: DeliverersOptions): Promise<Deliverers>
     redisUrl: o.ctx.redisUrl,
     prefix,
     events: true,
-    sinks: [{ ...benchSink(o.target, o.concurrency), ...(o.breaker ? { breaker: o.breaker } : {}) }],
+    sinks: [{ ...benchSink(o.target, o.concurrency, SINK_NAME, o.ordering), ...(o.breaker ? { breaker: o.breaker } : {}) }],
   };
   const config = resolvedConfig(configOptions);
   const sink = config.extensions.events.sinks[0]!;

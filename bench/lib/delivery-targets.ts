@@ -1,7 +1,7 @@
 /** The receiving ends of delivery cases: a local 204 webhook, a NATS subject, a JetStream stream. */
 import { uniqueName } from "@berth/testing";
 import type { DeliveryKind, DeliveryTarget } from "./delivery-run.js";
-import { startHttpReceiver } from "./http-receiver.js";
+import { type HttpReceiverOptions, startHttpReceiver } from "./http-receiver.js";
 import { createStream } from "./jetstream-stream.js";
 import { startNatsReceiver } from "./nats-receiver.js";
 
@@ -9,9 +9,9 @@ export interface OpenTarget extends DeliveryTarget {
   close(): Promise<void>;
 }
 
-export async function openTarget(kind: DeliveryKind, natsUrl: string): Promise<OpenTarget> {
+export async function openTarget(kind: DeliveryKind, natsUrl: string, http: HttpReceiverOptions = {}): Promise<OpenTarget> {
   if (kind === "http") {
-    const receiver = await startHttpReceiver();
+    const receiver = await startHttpReceiver(http);
     return { kind, receiver, address: receiver.url, close: () => receiver.close() };
   }
   const subject = `berth.bench.${uniqueName(kind).replaceAll("-", "_")}`;

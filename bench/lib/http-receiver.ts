@@ -1,4 +1,7 @@
-/** A local webhook receiver answering 204, as fast as node:http goes; records CloudEvent ids. */
+/**
+ * A local webhook receiver answering 204, as fast as node:http goes or after a delay; records
+ * CloudEvent ids (at the answer, so a delayed delivery counts when it completes).
+ */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ArrivalLog, Receiver } from "./arrival-log.js";
@@ -19,8 +22,14 @@ function eventId(header: string | string[] | undefined, body: string): string | 
   }
 }
 
-export async function startHttpReceiver(): Promise<HttpReceiver> {
+export interface HttpReceiverOptions {
+  /** Answer after a uniform random delay in [min, max] ms, as a real webhook that does I/O would. */
+  delayMs?: readonly [number, number];
+}
+
+export async function startHttpReceiver(options: HttpReceiverOptions = {}): Promise<HttpReceiver> {
   const receiver: HttpReceiver = { url: "", log: undefined as ArrivalLog | undefined, close: async () => {} };
+  const [min, max] = options.delayMs ?? [0, 0];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -30,9 +39,13 @@ export async function startHttpReceiver(): Promise<HttpReceiver> {
         res.end();
         return;
       }
-      receiver.log?.record(eventId(req.headers["ce-id"], Buffer.concat(chunks).toString("utf8")));
-      res.statusCode = 204;
-      res.end();
+      const answer = () => {
+        receiver.log?.record(eventId(req.headers["ce-id"], Buffer.concat(chunks).toString("utf8")));
+        res.statusCode = 204;
+        res.end();
+      };
+      if (max <= 0) answer();
+      else setTimeout(answer, min + Math.random() * (max - min));
     });
   });
   server.keepAliveTimeout = 30_000;

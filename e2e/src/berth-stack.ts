@@ -22,8 +22,11 @@ export const DASHBOARD_USER = { username: "ops", password: "dash-secret-e2e" };
 
 export interface StackOptions {
   label: string;
-  redisUrl: string;
+  /** `queue.redis` as an operator writes it: a URL, or a Sentinel / Cluster object. */
+  redisUrl: string | Record<string, unknown>;
   queuePrefix: string;
+  /** `queue.durability` as written (`{ minReplicas: 1, timeout: "250ms" }`). */
+  durability?: Record<string, unknown>;
   /** Raw sink entries as an operator writes them in `extensions.events.sinks`. */
   sinks: Record<string, unknown>[];
   lint?: { mandatoryAnnotations: string[] };
@@ -90,7 +93,11 @@ export class BerthStack {
         ...(options.lint ? { lint: { enable: true, mandatoryAnnotations: options.lint.mandatoryAnnotations } } : {}),
         events: { enable: true, sinks: options.sinks },
       },
-      queue: { redis: options.redisUrl, prefix: options.queuePrefix },
+      queue: {
+        redis: options.redisUrl,
+        prefix: options.queuePrefix,
+        ...(options.durability ? { durability: options.durability } : {}),
+      },
       dashboard: { address: "127.0.0.1", port: this.dashboardPort, auth: DASHBOARD_USER },
       workers: { http: { address: "127.0.0.1", port: 0 }, nats: { address: "127.0.0.1", port: 0 } },
     };

@@ -12,18 +12,30 @@
  * cannot exceed what arrived.
  *
  * Run: pnpm test:chaos   (BERTH_CHAOS_SEED=N to replay a schedule)
+ *
+ * BERTH_CHAOS_REDIS=sentinel runs it on Redis Sentinel (a master, a replica, three sentinels)
+ * with `queue.durability.minReplicas: 1`: the Redis fault is then a SIGKILL of the master, a
+ * failover to the replica and the old master's return as a replica.
  */
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { getSinkStatus } from "@berth/queue";
-import { type OwnServer, seededRandom, startNatsServer, startRedisServer, uniqueName, waitFor } from "@berth/testing";
+import { adminConnection, getSinkStatus, type RedisConnection } from "@berth/queue";
+import {
+  type OwnRedisSentinel,
+  type OwnServer,
+  seededRandom,
+  startNatsServer,
+  startRedisSentinel,
+  startRedisServer,
+  uniqueName,
+  waitFor,
+} from "@berth/testing";
 import { type HttpEventReceiver, type ReceiverVerdict, startHttpEventReceiver } from "@berth/testing/event-receivers";
 import { type ContentBlob, makeTestImage, manifestFor } from "@berth/testing/oci-layout-fixture";
 import { RegistryHttpClient } from "@berth/testing/registry-http-client";
-import { Redis } from "ioredis";
 import { BerthStack, REGISTRY_USER, sumSamples } from "./berth-stack.js";
 import { createStream, deleteStream, readStream } from "./jetstream-stream.js";
 
@@ -35,6 +47,7 @@ const PUSH_RATE = 28;
 const HTTP_TIMEOUT_MS = 1_000;
 const HOOK = { username: "hook", password: "hook-secret-chaos" };
 const T = "zotregistry";
+const ON_SENTINEL = process.env.BERTH_CHAOS_REDIS === "sentinel";
 
 
 const seed = Number(process.env.BERTH_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -42,18 +55,21 @@ const random = seededRandom(seed);
 const between = (lo: number, hi: number) => lo + random() * (hi - lo);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-let redis: OwnServer;
+let redis: OwnServer | undefined;
+let sentinel: OwnRedisSentinel | undefined;
 let nats: OwnServer;
 let receiver: HttpEventReceiver;
 let stack: BerthStack;
-let redisClient: Redis | undefined;
+let redisClient: RedisConnection | undefined;
 const prefix = uniqueName("chaos");
 const subject = `berth.chaos.${uniqueName("s").replaceAll("-", "_")}`;
 const stream = `CHAOS_${uniqueName("s").replaceAll("-", "_")}`;
 
 before(async () => {
-  console.log(`chaos seed ${seed}`);
-  [redis, nats] = await Promise.all([startRedisServer({ appendonly: true }), startNatsServer({ jetstream: true })]);
+  console.log(`chaos seed ${seed}${ON_SENTINEL ? " on Redis Sentinel" : ""}`);
+  nats = await startNatsServer({ jetstream: true });
+  if (ON_SENTINEL) sentinel = await startRedisSentinel({ replicas: 1 });
+  else redis = await startRedisServer({ appendonly: true });
   await createStream(nats.url, stream, subject, 10 * 60_000);
   receiver = await startHttpEventReceiver({
     ...HOOK,
@@ -68,7 +84,8 @@ before(async () => {
   const breaker = { threshold: 10, cooldown: "1s" };
   stack = await BerthStack.start({
     label: "chaos",
-    redisUrl: redis.url,
+    redisUrl: sentinel ? sentinelConfig(sentinel) : redis!.url,
+    ...(sentinel ? { durability: { minReplicas: 1, timeout: "250ms" } } : {}),
     queuePrefix: prefix,
     logLevel: "info",
     sinks: [
@@ -86,8 +103,30 @@ after(async () => {
   await receiver?.close();
   redisClient?.disconnect();
   if (nats) await deleteStream(nats.url, stream).catch(() => {});
-  await Promise.allSettled([redis?.destroy(), nats?.destroy()]);
+  await Promise.allSettled([redis?.destroy(), sentinel?.destroy(), nats?.destroy()]);
 });
+
+function sentinelConfig(set: OwnRedisSentinel): Record<string, unknown> {
+  const topology = set.topology();
+  const nodes = topology.kind === "sentinel" ? topology.sentinels : [];
+  return { sentinels: nodes.map((n) => `${n.host}:${n.port}`), name: set.name };
+}
+
+/** The one Redis fault: a restart of the server, or under Sentinel a failover and a rejoin. */
+async function redisFault(pause: number): Promise<void> {
+  if (sentinel) {
+    const old = await sentinel.master();
+    await old.stop("SIGKILL");
+    await sentinel.waitFailover(old);
+    await sleep(pause);
+    await old.start();
+    await sentinel.waitReplica(old);
+    return;
+  }
+  await redis!.stop("SIGKILL");
+  await sleep(pause);
+  await redis!.start();
+}
 
 interface Push {
   repo: string;
@@ -173,9 +212,7 @@ test(
     const oneOffs = [
       (async () => {
         await until(redisAt);
-        await redis.stop("SIGKILL");
-        await sleep(between(1_000, 4_000));
-        await redis.start();
+        await redisFault(between(1_000, 4_000));
       })(),
       (async () => {
         await until(natsAt);
@@ -221,7 +258,7 @@ test(
     const keysOf = (events: Array<{ type: string; data: Record<string, unknown> }>) =>
       new Set(events.filter((e) => e.type === `${T}.image.updated`).map((e) => key(e.data.name, e.data.reference, e.data.digest)));
 
-    redisClient = new Redis(redis.url, { maxRetriesPerRequest: 3 });
+    redisClient = adminConnection(sentinel ? sentinel.topology() : redis!.url, "berth-chaos-check");
     const sinks = [
       { type: "http" as const, name: "chaos-http" },
       { type: "nats" as const, name: "chaos-nats" },

@@ -1,39 +1,14 @@
 /**
  * Every config file the repository ships passes `berth config check`, run as the real CLI
  * process with the environment its deployment gives it (the compose file's BERTH_* variables for
- * deploy/config.json). A broken example would break the README's quick start or `docker compose up`.
+ * deploy/config.json, deploy/ha/config.json). A broken example would break the README's quick start or `docker compose up`.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { REPO_ROOT } from "@berth/testing/process-harness";
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function berth(args: string[], env: Record<string, string>): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["--conditions=development", "--import", "tsx", "apps/cli/src/main.ts", ...args],
-      { cwd: REPO_ROOT, env: { ...withoutBerthVariables(), ...env }, timeout: 60_000, killSignal: "SIGKILL" },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
-
-/** The test runner's environment minus BERTH_* (a developer's shell must not change the verdict). */
-function withoutBerthVariables(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("BERTH_")));
-}
+import { berth } from "./berth-cli.js";
 
 const examples = readdirSync(join(REPO_ROOT, "packages/config/examples"))
   .filter((f) => f.endsWith(".json"))
@@ -45,6 +20,8 @@ const COMPOSE_ENV = { BERTH_REDIS_URL: "redis://redis:6379", BERTH_DASHBOARD_PAS
 const shipped: Array<{ file: string; env: Record<string, string> }> = [
   ...examples.map((file) => ({ file, env: {} })),
   { file: "deploy/config.json", env: COMPOSE_ENV },
+  // deploy/ha/compose.yml: Redis through Sentinel, a 3-node NATS cluster.
+  { file: "deploy/ha/config.json", env: { BERTH_DASHBOARD_PASSWORD: "admin-demo" } },
 ];
 
 describe("shipped config files", () => {

@@ -19,6 +19,13 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
       return (argv) => run(argv);
     },
   },
+  events: {
+    summary: "events list|replay [--since TIME] ...      read the event log, deliver from it again",
+    load: async () => {
+      const { run } = await import("./commands/events.js");
+      return (argv) => run(argv);
+    },
+  },
   sink: {
     summary: "sink pause|resume|test NAME · sink status [NAME]  operate the sinks",
     load: async () => {

@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
@@ -6,7 +9,8 @@ import type { BerthConfig, SinkConfig } from "@berth/config";
 import { deadLetterQueueName, deliveryJobId, sinkQueueName } from "@berth/queue";
 import { countDeadLetters } from "@berth/sink-admin";
 import { berthConfig, deleteKeysByPrefix, httpSinkConfig, sampleEvent, seedDeadLetters } from "@berth/sink-admin/test-support";
-import { silentLogger } from "@berth/telemetry";
+import { openOutbox } from "@berth/outbox";
+import { Registry, silentLogger } from "@berth/telemetry";
 import { SHARED_REDIS_URL, uniqueName, waitFor } from "@berth/testing";
 import bcrypt from "bcryptjs";
 import { Queue } from "bullmq";
@@ -127,6 +131,31 @@ describe("dashboard app (real Redis, HTTP)", () => {
     assert.ok(queues.queues.every((q) => q.readOnlyMode));
     await dlq.obliterate({ force: true });
     await dlq.close();
+  });
+
+  test("/sinks/NAME/ordering shows the repositories an ordered sink holds back; 404 for an unordered sink", async () => {
+    const sink = httpSinkConfig("ordered-hook", { ordering: "repository" });
+    const base = await start(sink);
+    // No worker runs: the three events of one repository queue behind the first.
+    const root = await mkdtemp(join(tmpdir(), "berth-dash-ordering-"));
+    const config = berthConfig([sink], SHARED_REDIS_URL, prefix);
+    config.storage.rootDirectory = root;
+    const outbox = await openOutbox({ config, logger: silentLogger(), metrics: new Registry() });
+    try {
+      await outbox.publish([sampleEvent("image.updated", "held/app", "1"), sampleEvent("image.updated", "held/app", "2"), sampleEvent("image.updated", "held/app", "3")]);
+    } finally {
+      await outbox.close();
+      await rm(root, { recursive: true, force: true });
+    }
+    const res = await fetch(`${base}/sinks/ordered-hook/ordering`, { headers: AUTH });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { held: number; repositories: number; heads: { repository: string; headSequence: number; waitingBehind: number }[] };
+    assert.equal(body.repositories, 1);
+    assert.equal(body.held, 1);
+    assert.deepEqual(body.heads.map((h) => [h.repository, h.headSequence, h.waitingBehind]), [["held/app", 1, 2]]);
+    assert.equal((await fetch(`${base}/sinks/ordered-hook/ordering`)).status, 401);
+    const plain = await start(httpSinkConfig("plain-hook"));
+    assert.equal((await fetch(`${plain}/sinks/plain-hook/ordering`, { headers: AUTH })).status, 404);
   });
 
   test("anonymous only when the config says so", async () => {

@@ -1,10 +1,16 @@
 import type { BerthConfig } from "@berth/config";
-import { type DeadLetterParker, type SinkAdminContext, configuredSinks, startDeadLetterParker } from "@berth/sink-admin";
+import {
+  type DeadLetterParker,
+  type SinkAdminContext,
+  configuredSinks,
+  sinkStatuses,
+  startDeadLetterParker,
+} from "@berth/sink-admin";
 import type { Logger } from "@berth/telemetry";
 import { createBullBoard } from "@bull-board/api";
 import { ExpressAdapter } from "@bull-board/express";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@berth/queue";
 import type { DashboardAuth } from "./auth-settings.js";
 import { basicAuth } from "./basic-auth.js";
 import { deadLetterRoutes } from "./dead-letter-routes.js";
@@ -13,9 +19,9 @@ import { buildSinkBoards } from "./sink-boards.js";
 export interface DashboardOptions {
   config: BerthConfig;
   /** Fail-fast connection for the board's reads and the operator's actions. */
-  connection: Redis;
+  connection: RedisConnection;
   /** Wait-forever connection for the dead-letter parker's BullMQ workers. */
-  consumerConnection: Redis;
+  consumerConnection: RedisConnection;
   /** From `resolveDashboardAuth`; `undefined` only when the config asked for anonymous access. */
   auth: DashboardAuth;
   logger: Logger;
@@ -60,6 +66,20 @@ export function createDashboardApp(options: DashboardOptions): Dashboard {
   });
   if (options.auth) app.use(basicAuth(options.auth));
   app.use(deadLetterRoutes(ctx, boards, readOnly));
+  // What an ordered sink holds back (as `berth sink status --json` prints it).
+  app.get("/sinks/:name/ordering", async (req, res, next) => {
+    const sink = sinks.find((s) => s.name === req.params.name);
+    if (sink?.ordering !== "repository") {
+      res.status(404).json({ error: `no ordered sink named ${JSON.stringify(req.params.name)}` });
+      return;
+    }
+    try {
+      const [status] = await sinkStatuses(ctx, [sink]);
+      res.json({ sink: sink.name, deadLetters: status?.deadLetters, ...status?.ordering });
+    } catch (err) {
+      next(err);
+    }
+  });
   app.use("/", serverAdapter.getRouter());
   app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
     logger.error({ err }, "dashboard request failed");

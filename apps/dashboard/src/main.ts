@@ -34,8 +34,8 @@ async function main(): Promise<void> {
   for (const w of warnings) logger.warn(w);
   if (!auth) logger.warn("dashboard.auth.anonymous is true: anyone who can reach the port can act on the queues");
 
-  const connection = adminConnection(config.queue.redisUrl, APP);
-  const consumer = consumerConnection(config.queue.redisUrl, `${APP}-parker`);
+  const connection = adminConnection(config.queue.redis, APP);
+  const consumer = consumerConnection(config.queue.redis, `${APP}-parker`);
   for (const c of [connection, consumer]) c.on("error", (err) => logger.warn({ err: err.message }, "redis connection error"));
   const dashboard = createDashboardApp({ config, connection, consumerConnection: consumer, auth, logger });
 

@@ -17,12 +17,26 @@ export interface SinkBoards {
   close(): Promise<void>;
 }
 
-/** `image.updated library/alpine:3.20` — what the operator looks for in a job list. */
+/**
+ * `image.updated library/alpine:3.20 #42` — what the operator looks for in a job list; the
+ * repository's sequence number, when the event has one, shows why an ordered sink holds a job.
+ */
 function jobTitle(job: { data?: Partial<DeliveryJobData>; name?: string }): string {
   const event = job.data?.event;
   if (!event?.type || !event.data) return job.name ?? "";
   const ref = event.data.reference ?? event.data.digest;
-  return `${event.type} ${event.data.name}${ref ? `:${ref}` : ""}`;
+  const sequence = event.sequence === undefined ? "" : ` #${Number(event.sequence)}`;
+  return `${event.type} ${event.data.name}${ref ? `:${ref}` : ""}${sequence}`;
+}
+
+function liveDescription(sink: SinkConfig): string {
+  const base = `Deliveries to ${sink.type} sink "${sink.name}": waiting, retrying (delayed), in flight.`;
+  if (sink.ordering !== "repository") return base;
+  return (
+    `${base} Ordered by repository: a job whose repository has an earlier undelivered event waits in delayed ` +
+    `until that one is delivered (held repositories: GET /sinks/${sink.name}/ordering). A dead letter does not ` +
+    "hold its repository; replayed, it arrives marked outoforder."
+  );
 }
 
 /**
@@ -64,7 +78,7 @@ function sinkAdapters(q: SinkQueues, sink: SinkConfig, readOnly: boolean): BaseA
   const live = new BullMQAdapter(q.sink, {
     ...common,
     displayName: `${sink.type} sink "${sink.name}"`,
-    description: `Deliveries to ${sink.type} sink "${sink.name}": waiting, retrying (delayed), in flight.`,
+    description: liveDescription(sink),
   });
   const dead = new DeadLetterQueueAdapter(q, sink, {
     ...common,

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import type { EventFactory, EventPublisher } from "@berth/events";
 import { OciError, validateRepositoryName } from "@berth/oci";
-import type { Storage } from "@berth/storage";
+import { type Storage, requireStorableName } from "@berth/storage";
 import type { Logger, Registry } from "@berth/telemetry";
 import { HtpasswdAuthenticator, type HtpasswdFile, parseBasicAuth } from "./auth/htpasswd.js";
 import { RegistryEvents } from "./events/registry-events.js";
@@ -86,7 +86,7 @@ export function createRegistryApp(options: RegistryAppOptions): RegistryApp {
     const handler = HANDLERS[route.id][ctx.req.method ?? ""];
     if (!handler) throw new OciError("UNSUPPORTED", "method not allowed", { detail: { method: ctx.req.method } });
     ctx.user = await authenticate(ctx.req);
-    if (route.name !== undefined) ctx.name = validateRepositoryName(route.name);
+    if (route.name !== undefined) ctx.name = requireStorableName(validateRepositoryName(route.name));
     ctx.ref = route.ref ?? "";
     await handler(ctx);
   }

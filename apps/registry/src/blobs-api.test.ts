@@ -64,6 +64,10 @@ describe("blobs API", () => {
     const del = await call(reg.url, "DELETE", `/v2/blobs/a/blobs/${digest}`);
     assert.equal(del.status, 404);
     assert.equal(del.code(), "BLOB_UNKNOWN");
+    // In a repository that was never created (its blobs directory does not exist): 404, not 500.
+    const nowhere = await call(reg.url, "DELETE", `/v2/never/created/blobs/${digest}`);
+    assert.equal(nowhere.status, 404, nowhere.text);
+    assert.equal(nowhere.code(), "BLOB_UNKNOWN");
   });
 
   it("DELETE removes a blob with 202", async () => {

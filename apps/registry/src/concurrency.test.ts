@@ -28,6 +28,7 @@ describe("concurrency", () => {
     assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([201]));
     const listed = (await call(reg.url, "GET", "/v2/conc/repo/tags/list")).json() as { tags: string[] };
     assert.deepEqual(listed.tags, tags);
+    await reg.storage.flushViews(); // index.json is drawn from the tag log after a bounded delay
     const onDisk = JSON.parse(await readFile(join(reg.root, "conc/repo/index.json"), "utf8")) as {
       manifests: Array<{ annotations?: Record<string, string> }>;
     };

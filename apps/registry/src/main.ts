@@ -5,6 +5,8 @@
  *   berth-registry [--config PATH]      (or BERTH_CONFIG=PATH; other BERTH_* env overrides are
  *                                        applied by @berth/config)
  */
+// First: sizes libuv's threadpool before anything uses it.
+import "./threadpool.js";
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import {
@@ -17,7 +19,7 @@ import {
 } from "@berth/config";
 import { createEventFactory } from "@berth/events";
 import { openOutbox } from "@berth/outbox";
-import { StorageRootError, openStorage } from "@berth/storage";
+import { StorageRootError, openStorage, sweepTemporaryFiles } from "@berth/storage";
 import { catchStopSignals, createLogger, createMetricsRegistry } from "@berth/telemetry";
 import { type HtpasswdFile, parseHtpasswd } from "./auth/htpasswd.js";
 import { createRegistryApp } from "./app.js";
@@ -34,7 +36,12 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.log.level, output: config.log.output, name: "registry" });
   for (const warning of warnings) logger.warn(warning);
   const metrics = createMetricsRegistry("registry");
-  const storage = await openStorage(config.storage.rootDirectory);
+  const fsyncDirectories = config.storage.fsyncDirectories ?? true;
+  const storage = await openStorage(config.storage.rootDirectory, {
+    fs: { syncDirectories: fsyncDirectories },
+    onBackgroundError: (repository, err) => logger.error({ err, repository }, "could not rewrite index.json (retrying)"),
+  });
+  if (!fsyncDirectories) logger.warn("storage.fsyncDirectories is false: a power loss can lose pushes the registry acknowledged");
   const htpasswd = await loadHtpasswd(config.http.auth.htpasswd?.path);
   for (const user of htpasswd?.skipped ?? []) logger.warn({ user }, "htpasswd entry is not bcrypt; ignored");
   const outbox = await openOutbox({ config, logger, metrics });
@@ -55,10 +62,18 @@ async function main(): Promise<void> {
     "registry listening",
   );
   // In the background: a large root takes a while to walk, and pushes must not wait for it.
+  sweepTemporaryFiles(config.storage.rootDirectory).then(
+    ({ removed }) => removed.length > 0 && logger.warn({ files: removed.slice(0, 100), count: removed.length }, "removed temp files failed writes left in the storage root"),
+    (err: unknown) => logger.error({ err }, "could not sweep temp files from the storage root"),
+  );
   app.announceLeftovers().then(
     (names) => names.length > 0 && logger.warn({ repositories: names }, "announced repositories an earlier run created but never announced"),
     (err: unknown) => logger.error({ err }, "could not look for unannounced repositories"),
   );
+
+  // Also in the background: index.json files an earlier run (or a replica that died) left behind
+  // their tag logs are redrawn.
+  storage.catchUpViews().catch((err: unknown) => logger.error({ err }, "could not check index.json files against their tag logs"));
 
   // SIGHUP: the outbox routes to the new config's sinks; an invalid config is refused.
   const reloader = reloadConfigOnSighup({
@@ -76,8 +91,10 @@ async function main(): Promise<void> {
     reloader.stop();
     logger.info({ signal }, "shutting down");
     // Order: stop taking requests and let uploads in flight finish (they may still publish
-    // events), then close the outbox (flushes its journal/relay), then exit.
+    // events), draw every index.json that lags its tag log, then close the outbox (flushes its
+    // journal/relay), then exit.
     await app.close(SHUTDOWN_GRACE_MS);
+    await storage.flushViews().catch((err: unknown) => logger.error({ err }, "could not rewrite index.json at shutdown"));
     await outbox.close();
     logger.info("stopped");
     logger.flush();

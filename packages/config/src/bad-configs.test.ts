@@ -123,6 +123,11 @@ const CASES: { name: string; change: (raw: Raw) => void; problem: string }[] = [
     problem: `${S}[1].signing: only for http sinks (Standard Webhooks signatures are HTTP headers)`,
   },
   {
+    name: "unknown ordering",
+    change: (raw) => (sinksOf(raw)[0]!.ordering = "global"),
+    problem: `${S}[0].ordering: "global" is not supported (allowed: none, repository)`,
+  },
+  {
     name: "zero concurrency",
     change: (raw) => (sinksOf(raw)[0]!.concurrency = 0),
     problem: `${S}[0].concurrency: 0 must be an integer ≥ 1`,

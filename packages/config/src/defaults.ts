@@ -13,6 +13,12 @@ export const DEFAULT_LOG_LEVEL: LogLevel = "info";
 
 export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
 export const DEFAULT_QUEUE_PREFIX = "berth";
+export const DEFAULT_SENTINEL_PORT = 26379;
+export const DEFAULT_REDIS_PORT = 6379;
+/** 0: the master's write is enough, as before replicas were considered. */
+export const DEFAULT_MIN_REPLICAS = 0;
+/** One WAIT's bound: a push waits at most this long for replicas before journaling. */
+export const DEFAULT_DURABILITY_TIMEOUT_MS = 250;
 
 export const DEFAULT_DASHBOARD_ADDRESS = "127.0.0.1";
 export const DEFAULT_DASHBOARD_PORT = 3000;
@@ -52,3 +58,7 @@ export const DEFAULT_NATS_MODE = "structured" as const;
 
 /** Sink names also name queues and env variables: short, lowercase, no dots or colons. */
 export const SINK_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+/** The event log (`berth events list/replay`): a day of events, at most 100,000 (≈ 100–200 MB of Redis for typical events). */
+export const DEFAULT_EVENT_LOG_MAX_AGE = "24h";
+export const DEFAULT_EVENT_LOG_MAX_EVENTS = 100_000;

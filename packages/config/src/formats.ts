@@ -10,10 +10,12 @@ import {
   anyString,
   boolean,
   httpUrl,
+  integerAtLeast,
   nonEmptyString,
   oneOf,
   optional,
   port,
+  positiveDuration,
   redisUrl,
   required,
   type Rule,
@@ -30,6 +32,7 @@ const toPort = (text: string): unknown => (/^\d+$/.test(text) ? Number(text) : t
 const toBoolean = (text: string): unknown => ({ true: true, false: false })[text] ?? text;
 const toList = (text: string): unknown => text.split(",").map((s) => s.trim());
 const toLowerCase = (text: string): unknown => text.toLowerCase();
+const toInteger = (text: string): unknown => (/^\d+$/.test(text) ? Number(text) : text);
 
 export const FORMATS = {
   "berth-string": { rule: nonEmptyString },
@@ -41,8 +44,11 @@ export const FORMATS = {
   "berth-boolean": { rule: boolean, coerce: toBoolean },
   "berth-log-level": { rule: oneOf(LOG_LEVELS), coerce: toLowerCase },
   "berth-string-list": { rule: stringList(), coerce: toList },
+  "berth-count": { rule: integerAtLeast(0), coerce: toInteger },
+  "berth-positive-duration": { rule: positiveDuration },
   "berth-redis-url": { rule: redisUrl },
   "berth-http-url": { rule: httpUrl },
+  "berth-duration": { rule: positiveDuration },
   // Sinks are an array of objects: convict only checks it is an array; sink-validation.ts
   // checks each sink with exact paths such as `extensions.events.sinks[1].type`.
   "berth-sinks": {

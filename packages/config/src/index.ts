@@ -8,6 +8,7 @@ export { MASK, formatConfig, maskConfig, maskUrlPassword } from "./mask.js";
 export { formatDuration, parseDuration } from "./duration.js";
 export { defaultSinkName, sinkEnvName } from "./sink-name.js";
 export { CONFIG_SCHEMA } from "./schema.js";
+export { REDIS_ENV, clusterSafePrefix } from "./redis-topology.js";
 export {
   type ConfigReloadOptions,
   type ConfigReloader,

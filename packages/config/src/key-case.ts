@@ -43,6 +43,8 @@ function walk(raw: unknown, shape: KeyShape, path: string, out: Findings): unkno
       // No leaf takes an object; convict would also crash walking into one.
       if (isPlainObject(raw)) return fail(out, `${path}: ${describeValue(raw)} must be a single value, not an object`);
       return raw;
+    case "open":
+      return raw;
     case "map":
       if (!isPlainObject(raw)) return fail(out, `${path}: ${describeValue(raw)} must be an object`);
       return { ...raw };

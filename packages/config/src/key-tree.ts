@@ -9,6 +9,8 @@ export type KeyShape =
   | { kind: "leaf" }
   /** An object whose keys are data, not config keys (HTTP headers): kept as written. */
   | { kind: "map" }
+  /** A string or an object, checked by its own reader (`queue.redis`): kept as written. */
+  | { kind: "open" }
   | { kind: "object"; keys: Record<string, KeyShape>; aliases?: Record<string, string> }
   | { kind: "list"; item: KeyShape; itemLabel: string; itemNoun: string };
 
@@ -27,7 +29,7 @@ function leaves(...names: string[]): Record<string, KeyShape> {
 export const SINK_SHAPE: KeyShape = object(
   {
     ...leaves("name", "type", "address", "timeout", "channel", "proxy", "events", "repositories"),
-    ...leaves("mode", "jetstream", "concurrency"),
+    ...leaves("mode", "jetstream", "concurrency", "ordering"),
     credentials: object(
       leaves("username", "password", "token", "file", "passwordFile", "tokenFile"),
     ),
@@ -48,6 +50,7 @@ function shapeOfSchema(node: SchemaNode, path: string): KeyShape {
   for (const [key, child] of Object.entries(node)) {
     const childPath = path === "" ? key : `${path}.${key}`;
     if (!isSchemaLeaf(child)) keys[key] = shapeOfSchema(child, childPath);
+    else if (childPath === "queue.redis") keys[key] = { kind: "open" };
     else if (childPath === "extensions.events.sinks") {
       keys[key] = { kind: "list", item: SINK_SHAPE, itemLabel: "sink objects", itemNoun: "a sink object" };
     } else keys[key] = leaf;

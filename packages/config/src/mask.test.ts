@@ -41,7 +41,7 @@ describe("maskConfig / formatConfig", () => {
     assert.deepEqual(audit?.headers, { "X-Team": "platform", "X-Api-Key": MASK });
     assert.equal(audit?.proxy, `http://proxyuser:${MASK}@proxy.internal:3128`);
     assert.equal(ciHook?.credentials.token, MASK);
-    assert.equal(masked.queue.redisUrl, `redis://:${MASK}@127.0.0.1:6379/0`);
+    assert.deepEqual(masked.queue.redis, { kind: "standalone", url: `redis://:${MASK}@127.0.0.1:6379/0` });
     assert.equal(masked.dashboard.auth.password, MASK);
     assert.equal(masked.dashboard.auth.username, "ops");
   });

@@ -2,7 +2,7 @@
  * Secrets never leave the process in clear: every secret in a resolved config becomes "*****"
  * wherever the config is printed or logged, including a password inside a URL.
  */
-import type { BerthConfig, SinkConfig } from "./types.js";
+import type { BerthConfig, RedisTopology, SinkConfig } from "./types.js";
 
 export const MASK = "*****";
 
@@ -49,6 +49,21 @@ function maskSink(sink: SinkConfig): SinkConfig {
   };
 }
 
+function maskRedis(topology: RedisTopology): RedisTopology {
+  switch (topology.kind) {
+    case "standalone":
+      return { ...topology, url: maskUrlPassword(topology.url) };
+    case "sentinel":
+      return {
+        ...topology,
+        password: maskSecret(topology.password),
+        sentinelPassword: maskSecret(topology.sentinelPassword),
+      };
+    case "cluster":
+      return { ...topology, password: maskSecret(topology.password) };
+  }
+}
+
 /** A deep copy of `config` with every secret replaced by "*****" (unset secrets stay unset). */
 export function maskConfig(config: BerthConfig): unknown {
   const masked: BerthConfig = {
@@ -57,7 +72,7 @@ export function maskConfig(config: BerthConfig): unknown {
       ...config.extensions,
       events: { ...config.extensions.events, sinks: config.extensions.events.sinks.map(maskSink) },
     },
-    queue: { ...config.queue, redisUrl: maskUrlPassword(config.queue.redisUrl) },
+    queue: { ...config.queue, redis: maskRedis(config.queue.redis) },
     dashboard: {
       ...config.dashboard,
       auth: { ...config.dashboard.auth, password: maskSecret(config.dashboard.auth.password) },

@@ -51,10 +51,14 @@ describe("parseConfig: the seed example", () => {
     assert.deepEqual(http?.events, []);
     assert.deepEqual(http?.repositories, []);
     assert.equal(http?.jetstream, false);
+    assert.equal(http?.ordering, "none");
     assert.equal(config.extensions.events.source, D.DEFAULT_EVENT_SOURCE);
     assert.equal(config.extensions.events.typePrefix, D.DEFAULT_TYPE_PREFIX);
-    assert.equal(config.queue.redisUrl, D.DEFAULT_REDIS_URL);
-    assert.equal(config.queue.prefix, D.DEFAULT_QUEUE_PREFIX);
+    assert.deepEqual(config.queue, {
+      redis: { kind: "standalone", url: D.DEFAULT_REDIS_URL },
+      prefix: D.DEFAULT_QUEUE_PREFIX,
+      durability: { minReplicas: D.DEFAULT_MIN_REPLICAS, timeoutMs: D.DEFAULT_DURABILITY_TIMEOUT_MS },
+    });
     assert.deepEqual(config.dashboard, {
       address: D.DEFAULT_DASHBOARD_ADDRESS,
       port: D.DEFAULT_DASHBOARD_PORT,
@@ -224,7 +228,7 @@ describe("parseConfig: env overrides", () => {
     const raw = minimalConfig();
     raw.dashboard = { auth: { username: "admin", password: "from-file" } };
     const { config } = parseConfig(raw, { env });
-    assert.equal(config.queue.redisUrl, "redis://:pw@redis.internal:6380/2");
+    assert.deepEqual(config.queue.redis, { kind: "standalone", url: "redis://:pw@redis.internal:6380/2" });
     assert.equal(config.queue.prefix, "staging");
     assert.equal(config.http.port, 5055);
     assert.equal(config.storage.rootDirectory, "/srv/registry");

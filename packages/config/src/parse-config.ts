@@ -6,6 +6,7 @@
  */
 import convict from "convict";
 import { ConfigError } from "./config-error.js";
+import { parseDuration } from "./duration.js";
 import { readConfigFile, resolvePath } from "./files.js";
 import { registerFormats } from "./formats.js";
 import { canonicalizeKeys, isPlainObject } from "./key-case.js";
@@ -13,6 +14,7 @@ import { CONFIG_SHAPE } from "./key-tree.js";
 import { CONFIG_SCHEMA } from "./schema.js";
 import { validateSchema } from "./schema-validation.js";
 import { resolveSecret } from "./secrets.js";
+import { clusterSafePrefix, resolveRedisTopology } from "./redis-topology.js";
 import { SINKS_PATH, validateSinks } from "./sink-validation.js";
 import type { BerthConfig, LogLevel } from "./types.js";
 
@@ -33,14 +35,14 @@ export interface ParsedConfig {
 /** The schema's values as convict returns them (input spellings, defaults filled in). */
 interface SchemaValues {
   distSpecVersion: string;
-  storage: { rootDirectory: string };
+  storage: { rootDirectory: string; fsyncDirectories: boolean };
   http: { address: string; port: number; auth: { htpasswd: { path?: string } } };
   log: { level: LogLevel; output?: string };
   extensions: {
     lint: { enable: boolean; mandatoryAnnotations: string[] };
-    events: { enable: boolean; source: string; typePrefix: string; sinks: unknown[] };
+    events: { enable: boolean; source: string; typePrefix: string; sinks: unknown[]; log: { maxAge: string; maxEvents: number } };
   };
-  queue: { redis: string; prefix: string };
+  queue: { redis: string; prefix: string; durability: { minReplicas: number; timeout: string } };
   dashboard: {
     address: string;
     port: number;
@@ -62,7 +64,7 @@ export function parseConfig(raw: unknown, opts: ParseOptions = {}): ParsedConfig
   const canonical = canonicalizeKeys(raw ?? {}, CONFIG_SHAPE);
   ctx.problems.push(...canonical.problems);
   ctx.warnings.push(...canonical.warnings);
-  const input = isPlainObject(canonical.value) ? canonical.value : {};
+  const { input, redisObject } = withoutRedisObject(isPlainObject(canonical.value) ? canonical.value : {});
 
   registerFormats();
   // `args: []` keeps convict away from process.argv; `env` replaces process.env.
@@ -76,7 +78,7 @@ export function parseConfig(raw: unknown, opts: ParseOptions = {}): ParsedConfig
   if (!events.enable && events.sinks.length > 0) {
     ctx.warnings.push(`extensions.events.enable: false, so the ${SINKS_PATH} configured are not used`);
   }
-  const config = resolve(values, input, sinks, ctx);
+  const config = resolve(values, input, sinks, redisObject, ctx);
   // A value checked by both the schema and secret resolution reports one identical line once.
   if (ctx.problems.length > 0) throw new ConfigError([...new Set(ctx.problems)]);
   return { config, warnings: ctx.warnings };
@@ -86,12 +88,14 @@ function resolve(
   values: SchemaValues,
   input: Record<string, unknown>,
   sinks: BerthConfig["extensions"]["events"]["sinks"],
+  redisObject: Record<string, unknown> | undefined,
   ctx: Findings,
 ): BerthConfig {
+  const redis = resolveRedisTopology(values.queue.redis, redisObject, ctx);
   const htpasswd = readableFile("http.auth.htpasswd.path", values.http.auth.htpasswd.path, ctx);
   return {
     distSpecVersion: values.distSpecVersion,
-    storage: { rootDirectory: pathOrEmpty(values.storage.rootDirectory, ctx) },
+    storage: { rootDirectory: pathOrEmpty(values.storage.rootDirectory, ctx), fsyncDirectories: values.storage.fsyncDirectories },
     http: {
       address: values.http.address,
       port: values.http.port,
@@ -108,9 +112,21 @@ function resolve(
         source: values.extensions.events.source,
         typePrefix: values.extensions.events.typePrefix,
         sinks,
+        log: {
+          maxAgeMs: parseDuration(values.extensions.events.log.maxAge) ?? 0,
+          maxEvents: values.extensions.events.log.maxEvents,
+        },
       },
     },
-    queue: { redisUrl: values.queue.redis, prefix: values.queue.prefix },
+    queue: {
+      // A topology with a problem has been reported; the placeholder never leaves parseConfig.
+      redis: redis ?? { kind: "standalone", url: "" },
+      prefix: clusterSafePrefix(values.queue.prefix, redis),
+      durability: {
+        minReplicas: values.queue.durability.minReplicas,
+        timeoutMs: parseDuration(values.queue.durability.timeout) ?? 0,
+      },
+    },
     dashboard: {
       address: values.dashboard.address,
       port: values.dashboard.port,
@@ -118,6 +134,20 @@ function resolve(
     },
     workers: values.workers,
   };
+}
+
+/**
+ * convict cannot hold an object in a leaf, so the Sentinel and Cluster forms of `queue.redis`
+ * are taken out of its input here (convict then fills in the default URL, which is not used).
+ */
+function withoutRedisObject(input: Record<string, unknown>): {
+  input: Record<string, unknown>;
+  redisObject?: Record<string, unknown>;
+} {
+  const queue = input.queue;
+  if (!isPlainObject(queue) || !isPlainObject(queue.redis)) return { input };
+  const { redis, ...rest } = queue;
+  return { input: { ...input, queue: rest }, redisObject: redis };
 }
 
 // Path values of the wrong type were already reported by the schema check; resolving them would

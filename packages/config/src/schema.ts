@@ -5,6 +5,7 @@
  * Sink attributes live in sink-validation.ts (convict cannot give exact paths inside arrays).
  */
 import * as D from "./defaults.js";
+import { formatDuration } from "./duration.js";
 import type { FormatName } from "./formats.js";
 
 export interface SchemaLeaf {
@@ -35,6 +36,13 @@ export const CONFIG_SCHEMA = {
       format: "berth-required-path",
       default: "",
       env: "BERTH_STORAGE_ROOT",
+    },
+    fsyncDirectories: {
+      doc:
+        "fsync a directory after each rename or new entry in it, so an acknowledged push survives a power loss. " +
+        "false is for benchmarks only: a power loss can then lose pushes the registry acknowledged.",
+      format: "berth-boolean",
+      default: true,
     },
   },
   http: {
@@ -106,11 +114,23 @@ export const CONFIG_SCHEMA = {
         format: "berth-sinks",
         default: [],
       },
+      log: {
+        maxAge: {
+          doc: "How long the event log keeps an event for `berth events list/replay` (trimmed as events are added).",
+          format: "berth-duration",
+          default: D.DEFAULT_EVENT_LOG_MAX_AGE,
+        },
+        maxEvents: {
+          doc: "Most events the event log keeps (about; 0 = no event log).",
+          format: "berth-count",
+          default: D.DEFAULT_EVENT_LOG_MAX_EVENTS,
+        },
+      },
     },
   },
   queue: {
     redis: {
-      doc: "Redis URL of the BullMQ outbox (redis:// or rediss://; may carry a password).",
+      doc: "Redis of the BullMQ outbox: a URL (redis:// or rediss://; may carry a password), or an object with `sentinels` or `cluster` (redis-topology.ts reads the object form).",
       format: "berth-redis-url",
       default: D.DEFAULT_REDIS_URL,
       env: "BERTH_REDIS_URL",
@@ -121,6 +141,20 @@ export const CONFIG_SCHEMA = {
       format: "berth-string",
       default: D.DEFAULT_QUEUE_PREFIX,
       env: "BERTH_QUEUE_PREFIX",
+    },
+    durability: {
+      minReplicas: {
+        doc: "Replicas that must confirm each enqueue (Redis WAIT) before the registry answers; unconfirmed events are journaled.",
+        format: "berth-count",
+        default: D.DEFAULT_MIN_REPLICAS,
+        env: "BERTH_REDIS_MIN_REPLICAS",
+      },
+      timeout: {
+        doc: "How long the registry waits for those replicas before journaling the event instead.",
+        format: "berth-positive-duration",
+        default: formatDuration(D.DEFAULT_DURABILITY_TIMEOUT_MS),
+        env: "BERTH_REDIS_DURABILITY_TIMEOUT",
+      },
     },
   },
   dashboard: {

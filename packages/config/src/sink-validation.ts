@@ -1,6 +1,6 @@
 /**
  * Validates and resolves each `extensions.events.sinks[i]` with exact paths, zot's attributes
- * plus Berth's (name, filters, retry, mode, jetstream, signing, concurrency, breaker). Every
+ * plus Berth's (name, filters, retry, mode, jetstream, signing, concurrency, breaker, ordering). Every
  * problem of every sink is collected; a sink with a problem yields no SinkConfig.
  */
 import { EVENT_KINDS } from "@berth/events";
@@ -12,7 +12,7 @@ import { isPlainObject, joinPath } from "./key-case.js";
 import { isSecretHeader } from "./mask.js";
 import { resolveSecret, type SecretContext } from "./secrets.js";
 import { defaultSinkName, sinkEnvName } from "./sink-name.js";
-import { SINK_TYPES, type SinkConfig, type SinkType, type TlsSettings } from "./types.js";
+import { SINK_ORDERINGS, SINK_TYPES, type SinkConfig, type SinkType, type TlsSettings } from "./types.js";
 import * as R from "./value-rules.js";
 
 export const SINKS_PATH = "extensions.events.sinks";
@@ -115,6 +115,7 @@ function validateSink(item: unknown, path: string, ctx: SinkContext): SinkConfig
   const signingSecret = readSigning(r.sub("signing"), type, name, ctx);
   const concurrency = r.get("concurrency", R.optional(R.integerAtLeast(1))) as number | undefined;
   const breaker = readBreaker(r.sub("breaker"));
+  const ordering = r.get("ordering", R.optional(R.oneOf(SINK_ORDERINGS))) as SinkConfig["ordering"] | undefined;
 
   if (ctx.problems.length > before || !type || !address || !name) return undefined;
   return {
@@ -136,6 +137,7 @@ function validateSink(item: unknown, path: string, ctx: SinkContext): SinkConfig
     ...(signingSecret === undefined ? {} : { signingSecret }),
     concurrency: concurrency ?? D.DEFAULT_CONCURRENCY,
     breaker,
+    ordering: ordering ?? "none",
   };
 }
 

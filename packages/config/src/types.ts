@@ -40,6 +40,9 @@ export interface BreakerSettings {
   cooldownMs: number;
 }
 
+export const SINK_ORDERINGS = ["none", "repository"] as const;
+export type SinkOrdering = (typeof SINK_ORDERINGS)[number];
+
 export interface SinkConfig {
   /** Stable identity: names the sink's queue and dead-letter queue. [a-z0-9][a-z0-9_-]* */
   name: string;
@@ -64,7 +67,45 @@ export interface SinkConfig {
   signingSecret?: string;
   /** Jobs in flight per worker process for this sink. */
   concurrency: number;
+  /**
+   * `repository`: each repository's events reach this sink in sequence order (a retrying event
+   * holds back only the later events of its own repository). `none`: no order (the default).
+   */
+  ordering: SinkOrdering;
   breaker: BreakerSettings;
+}
+
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
+/** The Redis deployment every process connects to (`queue.redis`). */
+export type RedisTopology =
+  /** One server (or a proxy in front of one); the URL may carry a password. */
+  | { kind: "standalone"; url: string }
+  /** A master found through Redis Sentinel; clients follow it across failovers. */
+  | {
+      kind: "sentinel";
+      sentinels: RedisNode[];
+      /** The master group name the sentinels monitor. */
+      name: string;
+      username?: string;
+      password?: string;
+      sentinelPassword?: string;
+      db: number;
+    }
+  /** A Redis Cluster, reached through any of the seed nodes. */
+  | { kind: "cluster"; nodes: RedisNode[]; username?: string; password?: string };
+
+export interface DurabilitySettings {
+  /**
+   * Replicas that must confirm an enqueue (Redis WAIT) before the registry answers; 0 = the
+   * master's own write is enough. Unconfirmed events go to the local journal.
+   */
+  minReplicas: number;
+  /** How long one WAIT may take before the event is journaled instead. */
+  timeoutMs: number;
 }
 
 export interface ListenSettings {
@@ -72,20 +113,34 @@ export interface ListenSettings {
   port: number;
 }
 
+/** The retained event log, bounded by age and by count (`maxEvents` 0 = off). */
+export interface EventLogSettings {
+  maxAgeMs: number;
+  maxEvents: number;
+}
+
 export interface BerthConfig {
   distSpecVersion: string;
-  storage: { rootDirectory: string };
+  storage: {
+    rootDirectory: string;
+    /** false only in benchmarks: directory fsyncs off (a power loss can lose acknowledged writes). Absent = true. */
+    fsyncDirectories?: boolean;
+  };
   http: ListenSettings & { auth: { htpasswd?: { path: string } } };
   log: { level: LogLevel; output?: string };
   extensions: {
     lint: { enable: boolean; mandatoryAnnotations: string[] };
-    events: { enable: boolean; source: string; typePrefix: string; sinks: SinkConfig[] };
+    events: { enable: boolean; source: string; typePrefix: string; sinks: SinkConfig[]; log: EventLogSettings };
   };
   queue: {
-    /** Redis URL; may carry a password (masked when printed). */
-    redisUrl: string;
-    /** BullMQ key prefix. */
+    /** Where Redis is: one server, a Sentinel-watched master, or a Cluster. */
+    redis: RedisTopology;
+    /**
+     * BullMQ key prefix. On a Cluster it always carries a hash tag (`berth` becomes `{berth}`), so
+     * every Berth key lives in one slot: the outbox adds to several queues in one script call.
+     */
     prefix: string;
+    durability: DurabilitySettings;
   };
   dashboard: ListenSettings & {
     auth: {

@@ -12,6 +12,7 @@ import {
   deliveryJobOptions,
   sinkQueueName,
 } from "@berth/queue";
+import { testQueueConfig } from "@berth/testing";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 
@@ -35,9 +36,9 @@ export function configWithSink(sink: SinkConfig, redisUrl: string, prefix: strin
     log: { level: "warn" },
     extensions: {
       lint: { enable: false, mandatoryAnnotations: [] },
-      events: { enable: true, source: "berth.test", typePrefix: "zotregistry", sinks: [sink] },
+      events: { enable: true, source: "berth.test", typePrefix: "zotregistry", sinks: [sink], log: { maxAgeMs: 86_400_000, maxEvents: 100_000 } },
     },
-    queue: { redisUrl, prefix },
+    queue: testQueueConfig(redisUrl, prefix),
     dashboard: { ...listen, auth: { anonymous: true, readOnly: false } },
     workers: { http: listen, nats: listen },
   };

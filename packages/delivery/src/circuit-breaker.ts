@@ -15,7 +15,7 @@ import {
   recordSinkFailure,
 } from "@berth/queue";
 import type { Logger } from "@berth/telemetry";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@berth/queue";
 import type { AttemptFailure } from "./attempt-failure.js";
 import type { DeliveryMetrics } from "./delivery-metrics.js";
 
@@ -29,7 +29,7 @@ export class SinkBreaker {
   private checking = false;
 
   constructor(
-    private readonly conn: Redis,
+    private readonly conn: RedisConnection,
     private readonly prefix: string,
     private readonly sink: SinkConfig,
     private readonly logger: Logger,

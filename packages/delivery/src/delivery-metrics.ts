@@ -13,6 +13,8 @@ export interface DeliveryMetrics {
   latency: Histogram<"sink">;
   attemptDuration: Histogram<"sink" | "outcome">;
   breakerTransitions: Counter<"sink" | "state">;
+  /** Ordered sinks: a job taken while an earlier event of its repository was undelivered. */
+  heldBack: Counter<"sink">;
 }
 
 const BREAKER_VALUE = { closed: 0, "half-open": 1, open: 2 } as const;
@@ -95,6 +97,12 @@ export function createDeliveryMetrics(
       name: "berth_delivery_breaker_transitions_total",
       help: "Circuit breaker transitions made by this process",
       labelNames: ["sink", "state"],
+      registers,
+    }),
+    heldBack: new Counter({
+      name: "berth_delivery_held_back_total",
+      help: "Ordered sinks: jobs put back because an earlier event of their repository was undelivered",
+      labelNames: ["sink"],
       registers,
     }),
   };

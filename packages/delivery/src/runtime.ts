@@ -4,7 +4,7 @@
  * delivery instead of failing it).
  */
 import type { BerthConfig, SinkConfig, SinkType } from "@berth/config";
-import { consumerConnection, getSinkStatus } from "@berth/queue";
+import { consumerConnection, getSinkStatus, watchRedisPersistence } from "@berth/queue";
 import type { Health, Logger, Registry } from "@berth/telemetry";
 import { createDeliveryMetrics } from "./delivery-metrics.js";
 import { SinkRunner } from "./sink-runner.js";
@@ -47,8 +47,9 @@ function sleep(ms: number): { promise: Promise<void>; cancel(): void } {
 export async function startDeliveryRuntime(options: DeliveryRuntimeOptions): Promise<DeliveryRuntime> {
   const { config, sinkType, logger } = options;
   const prefix = config.queue.prefix;
-  const connection = consumerConnection(config.queue.redisUrl, `berth-worker-${sinkType}`);
+  const connection = consumerConnection(config.queue.redis, `berth-worker-${sinkType}`);
   connection.on("error", (err) => logger.warn({ err: err.message }, "redis connection error"));
+  const persistence = watchRedisPersistence(connection, logger);
   const shutdown = new AbortController();
   const ofType = (c: BerthConfig) => c.extensions.events.sinks.filter((s) => s.type === sinkType);
   const sinks = ofType(config);
@@ -99,6 +100,7 @@ export async function startDeliveryRuntime(options: DeliveryRuntimeOptions): Pro
     // 4. The sinks (HTTP agents, NATS connections: drained by the sink's close()).
     await Promise.allSettled(set.deliverers.map((d) => d.close()));
     // 5. Redis last: everything above may still have needed it.
+    persistence.stop();
     await connection.quit().catch(() => connection.disconnect());
     logger.info("delivery runtime closed");
   }
@@ -119,7 +121,8 @@ export async function startDeliveryRuntime(options: DeliveryRuntimeOptions): Pro
       const workers = set.runners.map((r) => r.health());
       const redis = connection.status;
       const ok = closing === undefined && redis === "ready" && workers.every((w) => w.running);
-      return { ok, redis, closing: closing !== undefined, workers };
+      const redisPersistence = persistence.current();
+      return { ok, redis, closing: closing !== undefined, workers, ...(redisPersistence ? { redisPersistence } : {}) };
     },
   };
 }

@@ -16,7 +16,7 @@ import type { SinkConfig } from "@berth/config";
 import { type DeliveryJobData, breakerState, claimSinkProbe, holdSinkProbe, sinkFailureCount } from "@berth/queue";
 import type { Logger } from "@berth/telemetry";
 import type { Job, Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@berth/queue";
 import { type AttemptFailure, classifyFailure } from "./attempt-failure.js";
 import { AttemptSignal } from "./attempt-signal.js";
 import type { SinkBreaker } from "./circuit-breaker.js";
@@ -26,7 +26,7 @@ import type { Sink } from "./sink.js";
 export interface SinkRecoveryOptions {
   sink: SinkConfig;
   deliverer: Sink;
-  connection: Redis;
+  connection: RedisConnection;
   prefix: string;
   queue: Queue<DeliveryJobData>;
   breaker: SinkBreaker;
@@ -88,6 +88,9 @@ export class SinkRecovery {
   /** The due-soonest delayed job, when the sink is failing, not held open, and nothing else runs. */
   private async heldJobToProbe(): Promise<Job<DeliveryJobData> | undefined> {
     const { connection: conn, prefix, sink, queue } = this.o;
+    // An ordered sink's jobs go through its ordered gate: a probe outside the queue could deliver
+    // a repository's later event first. Its held retries are still promoted on recovery.
+    if (sink.ordering === "repository") return undefined;
     // The common case (a healthy sink) costs one read per interval.
     if ((await sinkFailureCount(conn, prefix, sink)) === 0) return undefined;
     if ((await breakerState(conn, prefix, sink)) === "open") return undefined;

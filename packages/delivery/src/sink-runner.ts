@@ -11,8 +11,8 @@ import {
   sinkQueueName,
 } from "@berth/queue";
 import type { Logger } from "@berth/telemetry";
-import { type Job, Queue, Worker } from "bullmq";
-import type { Redis } from "ioredis";
+import { DelayedError, type Job, Queue, Worker } from "bullmq";
+import type { RedisConnection } from "@berth/queue";
 import {
   type AttemptFailure,
   PermanentJobFailure,
@@ -25,6 +25,7 @@ import { SinkBreaker } from "./circuit-breaker.js";
 import { moveToDeadLetters, sweepFailedJobs } from "./dead-letter.js";
 import type { DeliveryMetrics } from "./delivery-metrics.js";
 import { FailureLog } from "./failure-log.js";
+import { OrderedGate } from "./ordered-gate.js";
 import { createBackoffStrategy } from "./retry-policy.js";
 import { SinkRecovery } from "./sink-recovery.js";
 import type { Sink } from "./sink.js";
@@ -45,7 +46,7 @@ const SWEEP_INTERVAL_MS = 30_000;
 export interface SinkRunnerOptions {
   sink: SinkConfig;
   deliverer: Sink;
-  connection: Redis;
+  connection: RedisConnection;
   prefix: string;
   logger: Logger;
   metrics: DeliveryMetrics;
@@ -63,6 +64,8 @@ export class SinkRunner {
   private readonly breaker: SinkBreaker;
   private readonly recovery: SinkRecovery;
   private readonly failureLog: FailureLog;
+  /** Present when the sink has `ordering: repository` (ordered-gate.ts). */
+  private readonly gate: OrderedGate | undefined;
   private readonly pendingMoves = new Set<Promise<void>>();
   /** Attempts in flight, aborted together when the shutdown grace period ends. */
   private readonly inFlight = new Set<AttemptSignal>();
@@ -81,11 +84,12 @@ export class SinkRunner {
     this.breaker = new SinkBreaker(connection, prefix, sink, o.logger, o.metrics);
     this.recovery = new SinkRecovery({ ...o, queue: this.queue, breaker: this.breaker });
     this.failureLog = new FailureLog(sink.name, o.logger, o.failureSummaryEveryMs);
+    this.gate = sink.ordering === "repository" ? new OrderedGate(connection, prefix, sink, this.queue) : undefined;
     this.worker = new Worker<DeliveryJobData>(
       sinkQueueName(sink),
-      // One argument only: a processor that takes BullMQ's per-job signal makes BullMQ create one
-      // for every job, and it only aborts it through `worker.cancelJob`, which Berth never calls.
-      (job) => this.attempt(job),
+      // Two arguments at most: a processor that takes BullMQ's per-job signal makes BullMQ create
+      // one for every job, and it only aborts it through `worker.cancelJob`, which Berth never calls.
+      (job, token) => this.process(job, token),
       {
         connection,
         prefix,
@@ -102,6 +106,12 @@ export class SinkRunner {
       // `finishedOn` is only set when BullMQ moved the job to the failed set (no retry left).
       if (job?.finishedOn) this.track(this.deadLetter(job, failureOfJobError(err)));
     });
+    const gate = this.gate;
+    if (gate) {
+      // Released only once BullMQ recorded the completion: a crash before that leaves the job the
+      // head of its repository, so its redelivery comes before anything behind it.
+      this.worker.on("completed", (job) => this.track(this.release(gate, job, true)));
+    }
     this.worker.on("error", (err) => {
       this.lastError = err.message;
       o.logger.error({ sink: sink.name, err }, "worker error");
@@ -154,7 +164,25 @@ export class SinkRunner {
     void p.finally(() => this.pendingMoves.delete(p));
   }
 
-  private async attempt(job: Job<DeliveryJobData>): Promise<void> {
+  /** An ordered sink's job waits behind its repository's head; any other job is attempted. */
+  private async process(job: Job<DeliveryJobData>, token: string | undefined): Promise<void> {
+    if (!this.gate) return this.attempt(job, job.data.event);
+    const admission = await this.gate.admit(job);
+    if (admission.verdict === "deliver") return this.attempt(job, admission.event);
+    this.o.metrics.heldBack.inc(this.labels.sink);
+    throw await this.gate.park(job, token).catch(() => new DelayedError());
+  }
+
+  private async release(gate: OrderedGate, job: Job<DeliveryJobData>, delivered: boolean): Promise<void> {
+    try {
+      await gate.release(job, delivered);
+    } catch (err) {
+      // The next job of the repository wakes on its own when its park ends (PARK_MS).
+      this.o.logger.warn({ sink: this.o.sink.name, jobId: job.id, err }, "ordered sink: could not release the repository's next event");
+    }
+  }
+
+  private async attempt(job: Job<DeliveryJobData>, event: DeliveryJobData["event"]): Promise<void> {
     const { sink, deliverer, logger, metrics } = this.o;
     const attempt = job.attemptsMade + 1;
     const scope = new AttemptSignal({ timeoutMs: sink.timeoutMs, pool: this.signals });
@@ -163,7 +191,7 @@ export class SinkRunner {
     const started = performance.now();
     try {
       const options = { signal: scope.signal, attempt, signalTimeoutMs: sink.timeoutMs, callerSettlesOnAbort: true };
-      const receipt = await scope.run(deliverer.deliver(job.data.event, options));
+      const receipt = await scope.run(deliverer.deliver(event, options));
       const ms = performance.now() - started;
       const labels = this.labels;
       metrics.delivered.inc(labels.sink);
@@ -229,6 +257,8 @@ export class SinkRunner {
     try {
       const outcome = await moveToDeadLetters(job, failure, this.queue, this.deadLetters);
       metrics.deadLettered.inc({ sink: sink.name });
+      // An ordered sink does not hold the repository behind a dead letter (ordered-gate.ts).
+      if (this.gate) await this.release(this.gate, job, false);
       logger.warn(
         { sink: sink.name, eventId: job.data.event.id, attempts: job.attemptsMade, reason: failure.reason, outcome },
         outcome === "replaced" ? "event dead-lettered again; its earlier dead letter was replaced" : "event dead-lettered",

@@ -1,10 +1,11 @@
-import type { BerthEvent } from "./event.js";
+import { type BerthEvent, extensionAttributes } from "./event.js";
 import { encodeHeaderValue } from "./header-value.js";
 
 /**
  * The `ce-` headers of binary content mode, shared by the HTTP binding (§3.1.3) and the NATS
  * binding (§3.1.3): every context attribute except `datacontenttype`, which travels as the
- * `content-type` header instead (§3.1.1), plus extension attributes.
+ * `content-type` header instead (§3.1.1), plus the event's extension attributes (`sequence`, …)
+ * and the sink's (`channel`).
  */
 export function contextHeaders(
   event: BerthEvent,
@@ -17,7 +18,7 @@ export function contextHeaders(
     "ce-type": encodeHeaderValue(event.type),
     "ce-time": encodeHeaderValue(event.time),
   };
-  for (const [name, value] of Object.entries(extensions)) {
+  for (const [name, value] of Object.entries({ ...extensionAttributes(event), ...extensions })) {
     headers[`ce-${name}`] = encodeHeaderValue(value);
   }
   headers["content-type"] = event.datacontenttype;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { type CloudEventV1, HTTP } from "cloudevents";
-import type { BerthEvent, EventData } from "./event.js";
+import { type BerthEvent, type EventData, formatSequence } from "./event.js";
 import { createEventFactory } from "./event-factory.js";
 import { encodeHeaderValue } from "./header-value.js";
 import { toHttpBinary } from "./http-binary.js";
@@ -149,5 +149,48 @@ describe("encodeHeaderValue", () => {
     assert.equal(encodeHeaderValue('a b"c%d'), "a%20b%22c%25d");
     assert.equal(encodeHeaderValue("€"), "%E2%82%AC");
     assert.equal(decodeURIComponent(encodeHeaderValue("urn:acme reg/€ \"x\"")), 'urn:acme reg/€ "x"');
+  });
+});
+
+describe("extension attributes (sequence, snapshot, outoforder)", () => {
+  const sequenced = (): BerthEvent => ({ ...zotLikeEvent(), sequence: formatSequence(42), snapshot: true });
+
+  it("the sequence is a 20-digit decimal, so string order is numeric order", () => {
+    assert.equal(formatSequence(42), "00000000000000000042");
+    assert.equal(formatSequence(9n), "00000000000000000009");
+    const values = [10, 9, 100, 2].map(formatSequence).sort();
+    assert.deepEqual(values.map(Number), [2, 9, 10, 100]);
+  });
+
+  it("binary mode (HTTP and NATS) sends ce-sequence and ce-snapshot, read back by the SDK", () => {
+    for (const message of [toHttpBinary(sequenced()), toNatsBinary(sequenced())]) {
+      assert.equal(message.headers["ce-sequence"], "00000000000000000042");
+      assert.equal(message.headers["ce-snapshot"], "true");
+      assert.equal(message.headers["ce-outoforder"], undefined);
+      const body = typeof message.body === "string" ? message.body : new TextDecoder().decode(message.body);
+      const parsed = single(HTTP.toEvent({ headers: message.headers, body }));
+      assert.equal(parsed["sequence"], "00000000000000000042");
+    }
+  });
+
+  it("structured mode writes them as top-level members before data; absent ones are left out", () => {
+    const body = JSON.parse(toHttpStructured({ ...sequenced(), outoforder: true }).body) as Record<string, unknown>;
+    assert.equal(body.sequence, "00000000000000000042");
+    assert.equal(body.snapshot, true);
+    assert.equal(body.outoforder, true);
+    assert.deepEqual(Object.keys(body).slice(-4), ["sequence", "snapshot", "outoforder", "data"]);
+    assert.ok(!("sequence" in (JSON.parse(toHttpStructured(zotLikeEvent()).body) as object)));
+    const parsed = single(HTTP.toEvent(toHttpStructured(sequenced())));
+    assert.equal(parsed["sequence"], "00000000000000000042");
+  });
+
+  it("an event without them encodes exactly as before (zot's headers only)", () => {
+    assert.deepEqual(Object.keys(toHttpBinary(zotLikeEvent()).headers).filter((h) => h.startsWith("ce-")), [
+      "ce-specversion",
+      "ce-id",
+      "ce-source",
+      "ce-type",
+      "ce-time",
+    ]);
   });
 });

@@ -52,6 +52,40 @@ export interface BerthEvent {
   time: string;
   datacontenttype: "application/json";
   data: EventData;
+  /**
+   * CloudEvents `sequence` extension: this event's place among the events of its repository
+   * (`data.name`), assigned by the outbox when the event becomes durable in the queue. A 20-digit
+   * zero-padded decimal, so string and numeric comparison agree. Absent on events not yet enqueued.
+   */
+  sequence?: string;
+  /** `snapshot` extension: true on the `image.updated` events of `berth sink bootstrap`. */
+  snapshot?: boolean;
+  /**
+   * `outoforder` extension: true when an ordered sink delivers this event after a later event of
+   * the same repository (a replayed dead letter). Set per delivery, never stored.
+   */
+  outoforder?: boolean;
+}
+
+/** The extension attributes an event may carry, in the order they are written. */
+export const EXTENSION_ATTRIBUTES = ["sequence", "snapshot", "outoforder"] as const;
+
+/** The event's extension attributes as CloudEvents strings (binary mode headers). */
+export function extensionAttributes(event: BerthEvent): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of EXTENSION_ATTRIBUTES) {
+    const value = event[name];
+    if (value !== undefined) out[name] = String(value);
+  }
+  return out;
+}
+
+/** Width of the sequence's decimal string: any value of Redis's 64-bit counter fits. */
+export const SEQUENCE_DIGITS = 20;
+
+/** `42` → `"00000000000000000042"`. */
+export function formatSequence(n: number | bigint): string {
+  return n.toString().padStart(SEQUENCE_DIGITS, "0");
 }
 
 /** The success boundary of the registry hands events here; resolves once the event is durable. */

@@ -13,6 +13,10 @@ export function toStructuredJson(event: BerthEvent): string {
     type: event.type,
     datacontenttype: event.datacontenttype,
     time: event.time,
+    // Extension attributes are top-level members too (§3.1); absent ones are left out.
+    sequence: event.sequence,
+    snapshot: event.snapshot,
+    outoforder: event.outoforder,
     data: event.data,
   });
 }

@@ -18,6 +18,8 @@ export const OCI_ERRORS = {
   DENIED: { status: 403, message: "requested access to the resource is denied" },
   UNSUPPORTED: { status: 405, message: "the operation is unsupported" },
   TOOMANYREQUESTS: { status: 429, message: "too many requests" },
+  /** Distribution's `UNAVAILABLE`: a write refused because it cannot be done safely now. */
+  UNAVAILABLE: { status: 503, message: "service unavailable" },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type OciErrorCode = keyof typeof OCI_ERRORS;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { BerthEvent } from "@berth/events";
-import { sinkQueueName } from "@berth/queue";
+import { type BerthEvent, formatSequence } from "@berth/events";
+import { eventLogKey, orderPendingKey, readEventLog, sequenceKey, sequencedKey, sinkQueueName } from "@berth/queue";
 import { SHARED_REDIS_URL, deleteKeysByPrefix, startRedisServer, uniqueName, waitFor } from "@berth/testing";
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
@@ -10,8 +10,15 @@ import { type QueueBatch, createJobRouter } from "./job-router.js";
 import { testEvent, testSink } from "./test-support/outbox-fixtures.js";
 import { keysWithPrefix } from "./test-support/redis-keys.js";
 
-const sinks = [testSink({ name: "hook" }), testSink({ name: "bus", type: "nats", channel: "x" })];
+// The filtered, ordered sink comes first, so an event it skips appears in a later batch than the
+// events after it: sequence order must still be publish order.
+const sinks = [
+  testSink({ name: "updates", events: ["image.updated"], ordering: "repository" }),
+  testSink({ name: "hook" }),
+  testSink({ name: "bus", type: "nats", channel: "x" }),
+];
 const router = createJobRouter(sinks);
+const LOG = { maxAgeMs: 86_400_000, maxEvents: 1_000 };
 
 /**
  * Everything under a prefix, made comparable: keys without the prefix, stream entry ids replaced
@@ -49,11 +56,43 @@ async function withQueue(redis: Redis, prefix: string, queueName: string, use: (
   }
 }
 
-/** BullMQ's own path for the same batches: Queue.add per job. */
-async function addWithBullMQ(redis: Redis, prefix: string, batches: readonly QueueBatch[]): Promise<void> {
+/**
+ * BullMQ's own path for the same events: Queue.add per job, plus Berth's additions spelled out in
+ * client code: an event with at least one new job takes its repository's next sequence (HINCRBY,
+ * in publish order), is remembered as sequenced and is appended to the event log; an event
+ * already remembered is skipped whole; a new job of an ordered sink joins its repository's
+ * pending set.
+ */
+async function addWithBullMQ(redis: Redis, prefix: string, events: readonly BerthEvent[]): Promise<void> {
+  const batches = router.route(events);
+  const jobKey = (b: QueueBatch, id: string | undefined) => `${prefix}:${b.queueName}:${id}`;
+  const stamped = new Map<BerthEvent, BerthEvent>();
+  const skipped = new Set<BerthEvent>();
+  for (const event of events) {
+    const keys = batches.flatMap((b) => b.jobs.filter((j) => j.data.event === event).map((j) => jobKey(b, j.opts.jobId)));
+    if (keys.length === 0) continue;
+    if (await redis.exists(sequencedKey(prefix, event.id))) {
+      skipped.add(event);
+      continue;
+    }
+    const anyNew = (await Promise.all(keys.map((k) => redis.exists(k)))).includes(0);
+    const n = anyNew ? await redis.hincrby(sequenceKey(prefix), event.data.name, 1) : undefined;
+    if (n !== undefined) await redis.set(sequencedKey(prefix, event.id), n, "EX", 86_400);
+    const sequence = n === undefined ? undefined : formatSequence(n);
+    stamped.set(event, sequence === undefined ? event : { ...event, sequence });
+    if (sequence !== undefined) await redis.xadd(eventLogKey(prefix), "*", "event", JSON.stringify({ ...event, sequence }));
+  }
   for (const batch of batches) {
     await withQueue(redis, prefix, batch.queueName, async (queue) => {
-      for (const job of batch.jobs) await queue.add(job.name, job.data, job.opts);
+      for (const job of batch.jobs) {
+        if (skipped.has(job.data.event)) continue;
+        const event = stamped.get(job.data.event) as BerthEvent;
+        const isNew = (await redis.exists(jobKey(batch, job.opts.jobId))) === 0;
+        await queue.add(job.name, { ...job.data, event }, job.opts);
+        if (batch.ordered && isNew) {
+          await redis.zadd(orderPendingKey(prefix, batch.queueName, event.data.name), Number(event.sequence), job.opts.jobId as string);
+        }
+      }
     });
   }
 }
@@ -76,9 +115,9 @@ describe("the add-jobs script writes what BullMQ's Queue.add writes", () => {
     const viaBullMQ = uniqueName("add-bullmq");
     const viaScript = uniqueName("add-script");
     prefixes.push(viaBullMQ, viaScript);
-    await steps((events) => addWithBullMQ(redis, viaBullMQ, router.route(events)), viaBullMQ);
-    const enqueuer = createEnqueuer(redis, viaScript);
-    await steps((events) => enqueuer.enqueue(router.route(events), 5_000), viaScript);
+    await steps((events) => addWithBullMQ(redis, viaBullMQ, events), viaBullMQ);
+    const enqueuer = createEnqueuer(redis, viaScript, LOG);
+    await steps((events) => enqueuer.enqueue({ events, batches: router.route(events) }, 5_000), viaScript);
     await enqueuer.close();
     return { bullmq: await snapshot(redis, viaBullMQ), script: await snapshot(redis, viaScript) };
   }
@@ -90,13 +129,30 @@ describe("the add-jobs script writes what BullMQ's Queue.add writes", () => {
     assert.deepEqual(script, bullmq);
   });
 
-  it("for a job id that already exists: nothing rewritten, a 'duplicated' event", async () => {
+  it("for an event added again (a relay re-add): skipped whole, even after its jobs were delivered and removed", async () => {
     const event = testEvent("image.updated", "dup/repo");
-    const { bullmq, script } = await bothWays(async (add) => {
+    const { bullmq, script } = await bothWays(async (add, prefix) => {
       await add([event]);
+      // A worker delivered and removed one sink's job before the relay re-added the event.
+      const [first] = router.route([event]);
+      await redis.del(`${prefix}:${first!.queueName}:${first!.jobs[0]!.opts.jobId}`);
+      await redis.lrem(`${prefix}:${first!.queueName}:wait`, 0, first!.jobs[0]!.opts.jobId as string);
       await add([event]);
     });
     assert.deepEqual(script, bullmq);
+    assert.deepEqual(script["berth:sequence"], { "dup/repo": "1" }, "a re-add takes no sequence number");
+    assert.ok(!Object.keys(script).some((k) => k === `${sinkQueueName(sinks[0]!)}:${event.id}.updates`), "not added again");
+  });
+
+  it("for a job id that already exists once the event's marker expired: nothing rewritten, a 'duplicated' event", async () => {
+    const event = testEvent("image.updated", "dup/old");
+    const { bullmq, script } = await bothWays(async (add, prefix) => {
+      await add([event]);
+      await redis.del(sequencedKey(prefix, event.id));
+      await add([event]);
+    });
+    assert.deepEqual(script, bullmq);
+    assert.deepEqual(script["berth:sequence"], { "dup/old": "1" }, "every job existed: no new number");
     const stream = Object.entries(script).find(([k]) => k.endsWith(":events"))?.[1] as string[][];
     assert.ok(stream.some((fields) => fields.includes("duplicated")));
   });
@@ -123,6 +179,69 @@ describe("the add-jobs script writes what BullMQ's Queue.add writes", () => {
     assert.deepEqual(script, bullmq);
   });
 
+  it("each event takes its repository's next sequence in publish order, the same in every sink's job", async () => {
+    const prefix = uniqueName("add-seq");
+    prefixes.push(prefix);
+    const enqueuer = createEnqueuer(redis, prefix, LOG);
+    const publish = (events: BerthEvent[]) => enqueuer.enqueue({ events, batches: router.route(events) }, 5_000);
+    // repository.created is skipped by the first (filtered) sink: it must still come first.
+    const first = [testEvent("repository.created", "s/a"), testEvent("image.updated", "s/a", "1"), testEvent("repository.created", "s/b")];
+    const second = [testEvent("image.deleted", "s/a", "1"), testEvent("image.updated", "s/b", "2"), testEvent("image.updated", "s/a", "3")];
+    try {
+      // Two publishes in flight at once go to Redis in one group-committed call.
+      await Promise.all([publish(first), publish(second)]);
+      const expected = new Map([
+        [first[0], "s/a#1"], [first[1], "s/a#2"], [first[2], "s/b#1"],
+        [second[0], "s/a#3"], [second[1], "s/b#2"], [second[2], "s/a#4"],
+      ].map(([e, v]) => [(e as BerthEvent).id, v as string]));
+      for (const sink of sinks) {
+        const queue = `${prefix}:${sinkQueueName(sink)}:`;
+        for (const id of await redis.lrange(`${queue}wait`, 0, -1)) {
+          const { event } = JSON.parse((await redis.hget(`${queue}${id}`, "data")) as string) as { event: BerthEvent };
+          assert.match(event.sequence ?? "", /^\d{20}$/);
+          assert.equal(`${event.data.name}#${Number(event.sequence)}`, expected.get(event.id), `${sink.name} ${event.type}`);
+        }
+      }
+      assert.deepEqual(await redis.hgetall(sequenceKey(prefix)), { "s/a": "4", "s/b": "2" });
+      // Only the ordered sink keeps pending sets: its image.updated jobs, scored by sequence.
+      const pending = await redis.zrange(orderPendingKey(prefix, sinkQueueName(sinks[0]!), "s/a"), "0", "-1", "WITHSCORES");
+      assert.deepEqual(pending, [`${first[1]!.id}.updates`, "2", `${second[2]!.id}.updates`, "4"]);
+      assert.equal(await redis.exists(orderPendingKey(prefix, sinkQueueName(sinks[1]!), "s/a")), 0);
+      // The event log holds each event once, with its sequence, in sequence order.
+      const logged: string[] = [];
+      for await (const entry of readEventLog(redis, prefix)) logged.push(`${entry.event.data.name}#${Number(entry.event.sequence)}`);
+      assert.deepEqual(logged, [...first, ...second].map((e) => expected.get(e.id)));
+    } finally {
+      await enqueuer.close();
+    }
+  });
+
+  it("the event log is bounded by count (approximately, whole stream nodes) and by age (exactly)", async () => {
+    const prefix = uniqueName("add-log");
+    prefixes.push(prefix);
+    const add = async (enqueuer: ReturnType<typeof createEnqueuer>, n: number, tag: string) => {
+      const events = Array.from({ length: n }, (_, i) => testEvent("image.updated", "log/r", `${tag}${i}`));
+      await enqueuer.enqueue({ events, batches: router.route(events) }, 5_000);
+      return events;
+    };
+    const byCount = createEnqueuer(redis, prefix, { maxAgeMs: 86_400_000, maxEvents: 100 });
+    const last = (await add(byCount, 350, "c")).at(-1)!;
+    const length = await redis.xlen(eventLogKey(prefix));
+    assert.ok(length >= 100 && length < 200, `${length} entries kept for maxEvents 100`);
+    const [[, newest] = ["", []]] = await redis.xrevrange(eventLogKey(prefix), "+", "-", "COUNT", 1);
+    assert.equal((JSON.parse(newest[1]!) as BerthEvent).id, last.id);
+    await byCount.close();
+
+    const byAge = createEnqueuer(redis, prefix, { maxAgeMs: 50, maxEvents: 100 });
+    const before = Date.now();
+    await waitFor("50 ms to pass", () => Date.now() > before + 60);
+    const fresh = await add(byAge, 3, "a");
+    const kept: string[] = [];
+    for await (const entry of readEventLog(redis, prefix)) kept.push(entry.event.id);
+    assert.deepEqual(kept, fresh.map((e) => e.id), "only the events younger than maxAge");
+    await byAge.close();
+  });
+
   it("a BullMQ worker already waiting on the queue takes a job the script added", async () => {
     const prefix = uniqueName("add-worker");
     prefixes.push(prefix);
@@ -137,9 +256,10 @@ describe("the add-jobs script writes what BullMQ's Queue.add writes", () => {
     await worker.waitUntilReady();
     const enqueuer = createEnqueuer(redis, prefix);
     try {
-      await enqueuer.enqueue([batch], 5_000);
+      await enqueuer.enqueue({ events: batch.jobs.map((j) => j.data.event), batches: [batch] }, 5_000);
       await waitFor("the worker to process the job", () => seen.length === 1);
-      assert.deepEqual(seen[0], JSON.parse(JSON.stringify(batch.jobs[0]?.data)));
+      const data = JSON.parse(JSON.stringify(batch.jobs[0]?.data)) as { event: BerthEvent };
+      assert.deepEqual(seen[0], { ...data, event: { ...data.event, sequence: formatSequence(1) } });
     } finally {
       await worker.close();
       await enqueuer.close();
@@ -151,9 +271,10 @@ describe("the add-jobs script writes what BullMQ's Queue.add writes", () => {
     const own = new Redis(server.url, { maxRetriesPerRequest: null });
     const enqueuer = createEnqueuer(own, "flush");
     try {
-      await enqueuer.enqueue(router.route([testEvent("image.updated", "f/1")]), 5_000);
+      const add = (events: BerthEvent[]) => enqueuer.enqueue({ events, batches: router.route(events) }, 5_000);
+      await add([testEvent("image.updated", "f/1")]);
       await own.script("FLUSH");
-      await enqueuer.enqueue(router.route([testEvent("image.updated", "f/2")]), 5_000);
+      await add([testEvent("image.updated", "f/2")]);
       for (const sink of sinks) assert.equal(await own.llen(`flush:${sinkQueueName(sink)}:wait`), 2, sink.name);
     } finally {
       await enqueuer.close();

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@berth/queue";
 
 /**
  * One Redis script call that adds many standard BullMQ jobs, possibly to several queues: what
@@ -7,6 +7,15 @@ import type { Redis } from "ioredis";
  * check ("duplicated" event), job hash, "added" event, wait list, marker unless the queue is
  * paused or at its concurrency limit, "waiting" event.
  *
+ * Berth's own additions, in the same atomic call so that queue order and sequence order agree:
+ *  - each event that gets at least one new job takes the next number of its repository's counter
+ *    (HINCRBY on the sequence hash), written into the event JSON as the CloudEvents `sequence`
+ *    extension (20-digit zero-padded decimal); an event whose every job already exists (a relay
+ *    re-adding what a timed-out call had added) takes none, so re-adds leave no gap;
+ *  - a new job of an ordered sink joins its repository's pending set (ZADD, score = sequence);
+ *  - each sequenced event is appended to the event log stream (XADD, MAXLEN ~ maxEvents), and
+ *    the log is trimmed by age once per call (XTRIM MINID, exact: it is the bound users see).
+ *
  * Why not `Queue.add`: every event becomes one job per sink, and BullMQ's general script and its
  * client-side job object cost more CPU on both sides of every add; the figures are in the
  * package README (measure-publish-cpu.ts, and the outbox case of `pnpm bench`).
@@ -14,36 +23,70 @@ import type { Redis } from "ioredis";
  * marker and stream entry compared with `Queue.add` for the same jobs), so a BullMQ upgrade that
  * changes the layout fails there, not in production.
  *
- * KEYS, per job (7): wait, meta, id, events, marker, active, the job's hash.
- * ARGV, per job (5): job id, name, data (JSON), opts (JSON, BullMQ's stored form), timestamp.
+ * KEYS: [1] the sequence hash, [2] the event log stream; then per job (8): wait, meta, id, events, marker, active, the job's
+ *   hash, its repository's pending set for the sink (only touched when the sink is ordered); then
+ *   per event (1): its "sequenced" marker.
+ * ARGV: [1] number of events E, [2] the log's maxEvents (0: no log), [3] the log's oldest entry id
+ *   to keep (epoch ms), [4] how long the "sequenced" markers live (s); per event (2): repository, event JSON without its closing brace;
+ *   per job (7): event index (1-based), job id, name, sink name (JSON), opts (JSON, BullMQ's stored
+ *   form), timestamp, "1" if the sink is ordered.
  * Returns the job ids, in order.
  */
 const ADD_JOBS_LUA = `
 local rcall = redis.call
-local ids = {}
-for i = 0, #ARGV / 5 - 1 do
-  local k, a = i * 7, i * 5
-  local waitKey, metaKey, idKey, eventsKey, markerKey, activeKey, jobKey =
-    KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5], KEYS[k + 6], KEYS[k + 7]
-  local jobId, name = ARGV[a + 1], ARGV[a + 2]
-  rcall("INCR", idKey)
-  local maxEvents = rcall("HGET", metaKey, "opts.maxLenEvents")
-  if not maxEvents then
-    maxEvents = 10000
-    rcall("HSET", metaKey, "opts.maxLenEvents", maxEvents)
+local eventCount, logMax = tonumber(ARGV[1]), tonumber(ARGV[2])
+local base = 4 + 2 * eventCount
+local jobCount = (#ARGV - base) / 7
+local sequencedBase = 2 + jobCount * 8
+local done, eventIsNew = {}, {}
+for e = 1, eventCount do done[e] = rcall("EXISTS", KEYS[sequencedBase + e]) == 1 end
+for i = 0, jobCount - 1 do
+  local e = tonumber(ARGV[base + i * 7 + 1])
+  if not done[e] and rcall("EXISTS", KEYS[2 + i * 8 + 7]) == 0 then eventIsNew[e] = true end
+end
+local eventJson, sequence = {}, {}
+for e = 1, eventCount do
+  local head = ARGV[2 * e + 4]
+  if eventIsNew[e] then
+    sequence[e] = rcall("HINCRBY", KEYS[1], ARGV[2 * e + 3], 1)
+    rcall("SET", KEYS[sequencedBase + e], sequence[e], "EX", ARGV[4])
+    head = head .. ',"sequence":"' .. string.format("%020d", sequence[e]) .. '"'
   end
-  if rcall("EXISTS", jobKey) == 1 then
-    rcall("XADD", eventsKey, "MAXLEN", "~", maxEvents, "*", "event", "duplicated", "jobId", jobId)
-  else
-    rcall("HMSET", jobKey, "name", name, "data", ARGV[a + 3], "opts", ARGV[a + 4],
-      "timestamp", ARGV[a + 5], "delay", 0, "priority", 0)
-    rcall("XADD", eventsKey, "*", "event", "added", "jobId", jobId, "name", name)
-    local meta = rcall("HMGET", metaKey, "paused", "concurrency")
-    local held = meta[1] and true or false
-    if not held and meta[2] then held = rcall("LLEN", activeKey) >= tonumber(meta[2]) end
-    rcall("LPUSH", waitKey, jobId)
-    if not held then rcall("ZADD", markerKey, 0, "0") end
-    rcall("XADD", eventsKey, "MAXLEN", "~", maxEvents, "*", "event", "waiting", "jobId", jobId)
+  eventJson[e] = head .. "}"
+  if eventIsNew[e] and logMax > 0 then
+    rcall("XADD", KEYS[2], "MAXLEN", "~", logMax, "*", "event", eventJson[e])
+  end
+end
+if logMax > 0 and eventCount > 0 then rcall("XTRIM", KEYS[2], "MINID", ARGV[3]) end
+local ids = {}
+for i = 0, jobCount - 1 do
+  local k, a = 2 + i * 8, base + i * 7
+  local waitKey, metaKey, idKey, eventsKey, markerKey, activeKey, jobKey, pendingKey =
+    KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5], KEYS[k + 6], KEYS[k + 7], KEYS[k + 8]
+  local e, jobId, name = tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 3]
+  -- An event a call already sequenced (a relay re-add) is skipped whole.
+  if not done[e] then
+    rcall("INCR", idKey)
+    local maxEvents = rcall("HGET", metaKey, "opts.maxLenEvents")
+    if not maxEvents then
+      maxEvents = 10000
+      rcall("HSET", metaKey, "opts.maxLenEvents", maxEvents)
+    end
+    if rcall("EXISTS", jobKey) == 1 then
+      rcall("XADD", eventsKey, "MAXLEN", "~", maxEvents, "*", "event", "duplicated", "jobId", jobId)
+    else
+      local data = '{"event":' .. eventJson[e] .. ',"sink":' .. ARGV[a + 4] .. '}'
+      rcall("HMSET", jobKey, "name", name, "data", data, "opts", ARGV[a + 5],
+        "timestamp", ARGV[a + 6], "delay", 0, "priority", 0)
+      rcall("XADD", eventsKey, "*", "event", "added", "jobId", jobId, "name", name)
+      local meta = rcall("HMGET", metaKey, "paused", "concurrency")
+      local held = meta[1] and true or false
+      if not held and meta[2] then held = rcall("LLEN", activeKey) >= tonumber(meta[2]) end
+      rcall("LPUSH", waitKey, jobId)
+      if not held then rcall("ZADD", markerKey, 0, "0") end
+      rcall("XADD", eventsKey, "MAXLEN", "~", maxEvents, "*", "event", "waiting", "jobId", jobId)
+      if ARGV[a + 7] == "1" then rcall("ZADD", pendingKey, sequence[e], jobId) end
+    end
   end
   ids[i + 1] = jobId
 end
@@ -51,34 +94,67 @@ return ids
 `;
 
 const COMMAND = "berthAddJobs";
-const KEYS_PER_JOB = 7;
 
-/** A job as the script stores it; `data` and `opts` already serialized. */
+/** An event as the script sequences it. */
+export interface ScriptEvent {
+  /** Its "sequenced" marker key (`sequencedKey(prefix, event.id)`). */
+  sequencedKey: string;
+  repository: string;
+  /** The event's JSON (without a `sequence` member) minus its closing brace. */
+  jsonHead: string;
+}
+
+/** A job as the script stores it; `opts` already serialized. */
 export interface ScriptJob {
   /** The queue's key prefix as BullMQ spells it: `<prefix>:<queue name>:`. */
   queueKey: string;
+  /** Index of the job's event in the call's event list (0-based). */
+  event: number;
   id: string;
   name: string;
-  data: string;
+  /** The sink's name as JSON: the job data is `{"event":<event>,"sink":<sink>}`. */
+  sink: string;
   opts: string;
   timestamp: number;
+  /** The repository's pending-set key when the sink is ordered. */
+  pendingKey?: string;
 }
 
-type WithAddJobs = Redis & { [COMMAND](...args: (string | number)[]): Promise<string[]> };
+type WithAddJobs = RedisConnection & { [COMMAND](...args: (string | number)[]): Promise<string[]> };
 
 /** Registers the script on the connection (once); ioredis sends EVALSHA and loads it on NOSCRIPT. */
-export function withAddJobs(redis: Redis): WithAddJobs {
+export function withAddJobs(redis: RedisConnection): WithAddJobs {
   if (!(COMMAND in redis)) redis.defineCommand(COMMAND, { lua: ADD_JOBS_LUA });
   return redis as WithAddJobs;
 }
 
-export function addJobs(redis: WithAddJobs, jobs: readonly ScriptJob[]): Promise<string[]> {
-  const keys: string[] = [];
-  const argv: (string | number)[] = [];
+/** Where the script keeps sequences and the event log, and how long the log is. */
+export interface ScriptTargets {
+  sequenceKey: string;
+  eventLogKey: string;
+  /** 0: no event log. */
+  logMaxEvents: number;
+  /** Log entries older than this (epoch ms) are trimmed. */
+  logMinId: number;
+  /** How long an event's "sequenced" marker lives. */
+  sequencedTtlSeconds: number;
+}
+
+export function addJobs(
+  redis: WithAddJobs,
+  targets: ScriptTargets,
+  events: readonly ScriptEvent[],
+  jobs: readonly ScriptJob[],
+): Promise<string[]> {
+  const keys: string[] = [targets.sequenceKey, targets.eventLogKey];
+  const argv: (string | number)[] = [events.length, targets.logMaxEvents, targets.logMinId, targets.sequencedTtlSeconds];
+  for (const event of events) argv.push(event.repository, event.jsonHead);
   for (const job of jobs) {
     const q = job.queueKey;
-    keys.push(`${q}wait`, `${q}meta`, `${q}id`, `${q}events`, `${q}marker`, `${q}active`, `${q}${job.id}`);
-    argv.push(job.id, job.name, job.data, job.opts, job.timestamp);
+    const jobKey = `${q}${job.id}`;
+    keys.push(`${q}wait`, `${q}meta`, `${q}id`, `${q}events`, `${q}marker`, `${q}active`, jobKey, job.pendingKey ?? jobKey);
+    argv.push(job.event + 1, job.id, job.name, job.sink, job.opts, job.timestamp, job.pendingKey ? "1" : "0");
   }
-  return redis[COMMAND](jobs.length * KEYS_PER_JOB, ...keys, ...argv);
+  for (const event of events) keys.push(event.sequencedKey);
+  return redis[COMMAND](keys.length, ...keys, ...argv);
 }

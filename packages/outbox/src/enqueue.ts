@@ -1,7 +1,8 @@
+import type { DurabilitySettings, EventLogSettings } from "@berth/config";
 import type { BerthEvent } from "@berth/events";
+import { type RedisConnection, eventLogKey, orderPendingKey, sequenceKey, sequencedKey, waitForReplicas } from "@berth/queue";
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
-import { type ScriptJob, addJobs, withAddJobs } from "./add-jobs-script.js";
+import { type ScriptEvent, type ScriptJob, addJobs, withAddJobs } from "./add-jobs-script.js";
 import { createGroupCommit } from "./group-commit.js";
 import type { QueueBatch } from "./job-router.js";
 
@@ -12,46 +13,98 @@ export class EnqueueTimeoutError extends Error {
   }
 }
 
+/** The master took the jobs but fewer replicas than required confirmed them in time. */
+export class ReplicasNotConfirmedError extends Error {
+  override readonly name = "ReplicasNotConfirmedError";
+  constructor(
+    readonly confirmed: number,
+    readonly required: number,
+  ) {
+    super(`${confirmed} of ${required} required Redis replicas confirmed the enqueue in time`);
+  }
+}
+
+/** One publish's events, in publish order, and the jobs routed from them. */
+export interface RoutedEvents {
+  events: readonly BerthEvent[];
+  batches: readonly QueueBatch[];
+}
+
 export interface Enqueuer {
   /**
    * Adds every job of every batch as a standard BullMQ job (add-jobs-script.ts), in one script
    * call for all queues and for the publishes gathered while the previous call was in flight
-   * (group-commit.ts). Rejects on any failure or after `timeoutMs` (the adds may still land
-   * later: job ids make that harmless).
+   * (group-commit.ts); each routed event takes its repository's next sequence number in the same
+   * call, in publish order. With `durability.minReplicas`, resolves only once that many replicas
+   * confirmed the call (Redis WAIT). Rejects on any failure, a shortfall of replicas or after
+   * `timeoutMs` (the adds may still land, or have landed: job ids make a re-add a no-op while
+   * the job exists).
    */
-  enqueue(batches: readonly QueueBatch[], timeoutMs: number): Promise<void>;
+  enqueue(routed: RoutedEvents, timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
-/**
- * The batches as script jobs. Each event is serialized once however many sinks take it: the
- * job's data is `{"event":…,"sink":…}`, byte for byte what JSON.stringify(job.data) gives. The
- * options are `deliveryJobOptions` (no delay, priority, parent, dedup or repeat, which the script
- * does not implement); add-jobs-script.test.ts routes through them, so adding such an option
- * fails there rather than being checked here on every job.
- */
-function scriptJobs(prefix: string, batches: readonly QueueBatch[], timestamp: number): ScriptJob[] {
-  const eventJson = new Map<BerthEvent, string>();
-  const jobs: ScriptJob[] = [];
-  for (const batch of batches) {
-    const queueKey = `${prefix}:${batch.queueName}:`;
-    const sink = JSON.stringify(batch.sink);
-    for (const job of batch.jobs) {
-      const { event } = job.data;
-      let json = eventJson.get(event);
-      if (json === undefined) {
-        json = JSON.stringify(event);
-        eventJson.set(event, json);
-      }
-      const id = job.opts.jobId;
-      if (!id) throw new Error("outbox: a delivery job needs its jobId");
-      jobs.push({ queueKey, id, name: job.name, data: `{"event":${json},"sink":${sink}}`, opts: JSON.stringify(job.opts), timestamp });
-    }
-  }
-  return jobs;
+/** The event's JSON without a `sequence` member (the script writes it), minus the closing brace. */
+function jsonHead(event: BerthEvent): string {
+  const json = JSON.stringify(event.sequence === undefined ? event : { ...event, sequence: undefined });
+  return json.slice(0, -1);
 }
 
-export function createEnqueuer(connection: Redis, prefix: string): Enqueuer {
+/**
+ * The publishes as script events and jobs. Events are listed in publish order (only those some
+ * sink takes), each serialized once however many sinks take it: the job's data is
+ * `{"event":…,"sink":…}`, byte for byte what JSON.stringify(job.data) gives once the event has
+ * its sequence. The options are `deliveryJobOptions` (no delay, priority, parent, dedup or
+ * repeat, which the script does not implement); add-jobs-script.test.ts routes through them, so
+ * adding such an option fails there rather than being checked here on every job.
+ */
+function scriptCall(prefix: string, publishes: readonly RoutedEvents[], timestamp: number) {
+  const index = new Map<BerthEvent, number>();
+  const events: ScriptEvent[] = [];
+  const jobs: ScriptJob[] = [];
+  for (const { events: published, batches } of publishes) {
+    const routed = new Set<BerthEvent>();
+    for (const batch of batches) for (const job of batch.jobs) routed.add(job.data.event);
+    for (const event of published) {
+      if (!routed.has(event) || index.has(event)) continue;
+      index.set(event, events.length);
+      events.push({ sequencedKey: sequencedKey(prefix, event.id), repository: event.data.name, jsonHead: jsonHead(event) });
+    }
+    for (const batch of batches) {
+      const queueKey = `${prefix}:${batch.queueName}:`;
+      const sink = JSON.stringify(batch.sink);
+      for (const job of batch.jobs) {
+        const { event } = job.data;
+        const id = job.opts.jobId;
+        if (!id) throw new Error("outbox: a delivery job needs its jobId");
+        const at = index.get(event);
+        if (at === undefined) throw new Error("outbox: a routed job's event is not among the published events");
+        const scriptJob: ScriptJob = { queueKey, event: at, id, name: job.name, sink, opts: JSON.stringify(job.opts), timestamp };
+        if (batch.ordered) scriptJob.pendingKey = orderPendingKey(prefix, batch.queueName, event.data.name);
+        jobs.push(scriptJob);
+      }
+    }
+  }
+  return { events, jobs };
+}
+
+/**
+ * How long the script remembers that an event took its sequence: far longer than a relay takes to
+ * re-add what a timed-out call had already added (it runs as soon as that same Redis answers).
+ */
+export const SEQUENCED_TTL_SECONDS = 86_400;
+
+/** No event log: what tests and tools that do not need one pass. */
+export const NO_EVENT_LOG: EventLogSettings = { maxAgeMs: 0, maxEvents: 0 };
+
+const NO_REPLICAS: DurabilitySettings = { minReplicas: 0, timeoutMs: 0 };
+
+export function createEnqueuer(
+  connection: RedisConnection,
+  prefix: string,
+  log: EventLogSettings = NO_EVENT_LOG,
+  durability: DurabilitySettings = NO_REPLICAS,
+): Enqueuer {
   const redis = withAddJobs(connection);
   /** One BullMQ Queue per queue name, kept for its init: it writes the queue's meta as Queue.add's would. */
   const queues = new Map<string, { queue: Queue; ready: Promise<unknown> }>();
@@ -72,14 +125,54 @@ export function createEnqueuer(connection: Redis, prefix: string): Enqueuer {
     return ready;
   }
 
-  const commit = createGroupCommit<QueueBatch>(async (batches) => {
-    await Promise.all(batches.map((b) => queueReady(b.queueName)));
-    await addJobs(redis, scriptJobs(prefix, batches, Date.now()));
+  const required = durability.minReplicas;
+  /**
+   * Replicas confirmed the previous call and the connection has not dropped since. Otherwise
+   * the next call asks WAIT before writing: a relay retry that wrote first would put the same
+   * jobs on the master again each time, and a worker that delivered and removed them in between
+   * would deliver them once more.
+   */
+  let replicasConfirmed = false;
+  connection.on("close", () => {
+    replicasConfirmed = false;
+  });
+
+  /**
+   * Asynchronous replication: a master that dies before its replicas copied the jobs loses them
+   * on failover. WAIT (on the connection that wrote them) turns that into a known case: the
+   * caller journals unconfirmed jobs and the relay adds them again.
+   */
+  async function confirm(key: string): Promise<void> {
+    const confirmed = await waitForReplicas(connection, key, required, durability.timeoutMs);
+    replicasConfirmed = confirmed >= required;
+    if (!replicasConfirmed) throw new ReplicasNotConfirmedError(confirmed, required);
+  }
+
+  const targets = {
+    sequenceKey: sequenceKey(prefix),
+    eventLogKey: eventLogKey(prefix),
+    logMaxEvents: log.maxEvents,
+    sequencedTtlSeconds: SEQUENCED_TTL_SECONDS,
+  };
+  const commit = createGroupCommit<RoutedEvents>(async (publishes) => {
+    await Promise.all(publishes.flatMap((p) => p.batches.map((b) => queueReady(b.queueName))));
+    const now = Date.now();
+    const { events, jobs } = scriptCall(prefix, publishes, now);
+    if (jobs.length === 0) return;
+    const key = `${jobs[0]!.queueKey}${jobs[0]!.id}`;
+    if (required > 0 && !replicasConfirmed) await confirm(key);
+    try {
+      await addJobs(redis, { ...targets, logMinId: Math.max(0, now - log.maxAgeMs) }, events, jobs);
+    } catch (err) {
+      replicasConfirmed = false;
+      throw err;
+    }
+    if (required > 0) await confirm(key);
   });
 
   return {
-    async enqueue(batches, timeoutMs) {
-      const adds = commit.submit(batches);
+    async enqueue(routed, timeoutMs) {
+      const adds = commit.submit([routed]);
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new EnqueueTimeoutError(timeoutMs)), timeoutMs);

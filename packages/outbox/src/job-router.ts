@@ -20,6 +20,8 @@ export interface DeliveryJob {
 export interface QueueBatch {
   queueName: string;
   sink: string;
+  /** The sink has `ordering: repository`: its jobs join their repository's pending set. */
+  ordered: boolean;
   jobs: DeliveryJob[];
 }
 
@@ -53,7 +55,7 @@ export function createJobRouter(sinks: readonly SinkConfig[]): JobRouter {
             opts: deliveryJobOptions(sink, event.id),
           });
         }
-        if (jobs.length > 0) batches.push({ queueName, sink: sink.name, jobs });
+        if (jobs.length > 0) batches.push({ queueName, sink: sink.name, ordered: sink.ordering === "repository", jobs });
       }
       return batches;
     },

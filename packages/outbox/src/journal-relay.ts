@@ -56,7 +56,7 @@ export function startJournalRelay(options: JournalRelayOptions): JournalRelay {
       if (closed) return;
       const chunk = events.slice(done, done + batchSize);
       const batches = router.route(chunk);
-      if (batches.length > 0) await enqueuer.enqueue(batches, enqueueTimeoutMs);
+      if (batches.length > 0) await enqueuer.enqueue({ events: chunk, batches }, enqueueTimeoutMs);
       for (const b of batches) metrics.enqueued.inc({ sink: b.sink }, b.jobs.length);
       done += chunk.length;
       progress.set(path, done);

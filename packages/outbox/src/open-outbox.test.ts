@@ -4,6 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { formatSequence } from "@berth/events";
 import { sinkQueueName } from "@berth/queue";
 import { Registry, silentLogger } from "@berth/telemetry";
 import { SHARED_REDIS_URL, deleteKeysByPrefix, freePort, uniqueName, waitFor } from "@berth/testing";
@@ -75,7 +76,8 @@ describe("openOutbox against Redis", () => {
     assert.ok(job);
     assert.deepEqual(Object.keys(job.data).sort(), ["event", "sink"]);
     assert.equal(job.data.sink, "deletes");
-    assert.deepEqual(job.data.event, deleted);
+    // The event as published, plus the first sequence number of its repository.
+    assert.deepEqual(job.data.event, { ...deleted, sequence: formatSequence(1) });
     assert.equal(job.id, `${deleted.id}.deletes`);
     assert.equal(outbox.status().journalDepth, 0);
     assert.equal(outbox.status().redisConnected, true);

@@ -1,7 +1,7 @@
 import type { BerthConfig } from "@berth/config";
 import type { BerthEvent } from "@berth/events";
 import type { Logger, Registry } from "@berth/telemetry";
-import type { Redis } from "ioredis";
+import { type RedisConnection, watchRedisPersistence } from "@berth/queue";
 import { createEnqueuer } from "./enqueue.js";
 import { type JobRouter, createJobRouter } from "./job-router.js";
 import { Journal, journalDirectory } from "./journal.js";
@@ -16,7 +16,7 @@ export const DEFAULT_JOURNAL_SEGMENT_BYTES = 8 * 1024 * 1024;
 const STARTUP_CONNECT_WAIT_MS = 500;
 
 /** Resolves when the connection is ready or after `ms`, whichever comes first; never rejects. */
-function firstConnection(redis: Redis, ms: number): Promise<void> {
+function firstConnection(redis: RedisConnection, ms: number): Promise<void> {
   if (isReady(redis)) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
@@ -62,7 +62,10 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
   if (!events.enable || events.sinks.length === 0) return disabledOutbox();
 
   const now = options.now ?? (() => performance.now());
-  const enqueueTimeoutMs = options.enqueueTimeoutMs ?? DEFAULT_ENQUEUE_TIMEOUT_MS;
+  const { durability } = config.queue;
+  // With replicas to wait for, a publish may wait for the group ahead and its own WAIT.
+  const waitBudgetMs = durability.minReplicas > 0 ? 2 * durability.timeoutMs : 0;
+  const enqueueTimeoutMs = (options.enqueueTimeoutMs ?? DEFAULT_ENQUEUE_TIMEOUT_MS) + waitBudgetMs;
   const journal = await Journal.open(journalDirectory(config.storage.rootDirectory), {
     maxSegmentBytes: options.journalSegmentBytes ?? DEFAULT_JOURNAL_SEGMENT_BYTES,
     logger,
@@ -70,9 +73,9 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
   if (journal.depth > 0) logger.warn({ events: journal.depth }, "outbox: journal holds events from an earlier run");
 
   let relayKick = (): void => {};
-  const redis = createProducerConnection(config.queue.redisUrl, {
+  const redis = createProducerConnection(config.queue.redis, {
     // Publish is bounded by enqueueTimeoutMs; this only stops a hung command from lingering.
-    commandTimeoutMs: 2_000,
+    commandTimeoutMs: 2_000 + durability.timeoutMs,
     connectTimeoutMs: 2_000,
     logger,
     onReady: () => relayKick(),
@@ -86,9 +89,10 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
   // reload go to the new sink set.
   let currentRouter = createJobRouter(events.sinks);
   const router: JobRouter = { route: (batch) => currentRouter.route(batch) };
-  const enqueuer = createEnqueuer(redis, config.queue.prefix);
+  const enqueuer = createEnqueuer(redis, config.queue.prefix, events.log, durability);
   const relay = startJournalRelay({ journal, router, enqueuer, redisReady: () => isReady(redis), logger, metrics });
   relayKick = relay.kick;
+  const persistence = watchRedisPersistence(redis, logger);
   await firstConnection(redis, STARTUP_CONNECT_WAIT_MS);
 
   async function toJournal(batch: readonly BerthEvent[]): Promise<"journaled"> {
@@ -104,7 +108,7 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
     // Behind a non-empty journal, a new event waits its turn so each repository keeps its order.
     if (!journal.isEmpty() || !isReady(redis)) return toJournal(batch);
     try {
-      await enqueuer.enqueue(jobs, enqueueTimeoutMs);
+      await enqueuer.enqueue({ events: batch, batches: jobs }, enqueueTimeoutMs);
     } catch (err) {
       const e = err as Error;
       logger.warn({ err: { name: e.name, message: e.message } }, "outbox: enqueue failed; journaling");
@@ -131,11 +135,13 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
       return true;
     },
     status(): OutboxStatus {
-      return { enabled: true, redisConnected: isReady(redis), journalDepth: journal.depth };
+      const redisPersistence = persistence.current();
+      return { enabled: true, redisConnected: isReady(redis), journalDepth: journal.depth, ...(redisPersistence ? { redisPersistence } : {}) };
     },
     close() {
       closing ??= (async () => {
         // Order: stop the relay, close the queues (shared connection), seal the journal, quit Redis.
+        persistence.stop();
         await relay.close();
         await enqueuer.close();
         await journal.close();

@@ -77,6 +77,15 @@ describe("outbox with Redis down", () => {
         await waitFor("the relay to drain", async () => outbox.status().journalDepth === 0 && allDelivered(checker, prefix, expected), { timeoutMs: 20_000 });
         for (const sink of sinks) {
           assert.deepEqual(await queuedIds(checker, prefix, sink), expected, `queue of ${sink.name}`);
+          // Journaled events take their sequence when the relay enqueues them, in journal order:
+          // each repository's events are numbered 1, 2, 3, … in publish order, in every queue.
+          const seen = new Map<string, number>();
+          for (const job of await waitingJobs(checker, prefix, sinkQueueName(sink))) {
+            const { name } = job.data.event.data;
+            const next = (seen.get(name) ?? 0) + 1;
+            assert.equal(Number(job.data.event.sequence), next, `${sink.name} ${name}`);
+            seen.set(name, next);
+          }
         }
         assert.deepEqual(await readdir(journalDirectory(root)), []);
       } finally {

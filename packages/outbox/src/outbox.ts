@@ -1,12 +1,16 @@
 import type { SinkConfig } from "@berth/config";
 import type { BerthEvent, EventPublisher } from "@berth/events";
 
+import type { RedisPersistence } from "@berth/queue";
+
 export interface OutboxStatus {
   /** False when events are disabled or no sink is configured: no Redis is used at all. */
   enabled: boolean;
   redisConnected: boolean;
   /** Events journaled on local disk, waiting for Redis. */
   journalDepth: number;
+  /** What Redis's persistence settings risk for acknowledged events (read once Redis answered). */
+  redisPersistence?: RedisPersistence;
 }
 
 /**

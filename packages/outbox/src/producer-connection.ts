@@ -1,5 +1,6 @@
+import type { RedisTopology } from "@berth/config";
+import { producerConnection, type RedisConnection } from "@berth/queue";
 import type { Logger } from "@berth/telemetry";
-import { Redis } from "ioredis";
 
 export interface ProducerConnectionOptions {
   /** Bound of one command round trip; a slower answer counts as Redis being away. */
@@ -10,37 +11,20 @@ export interface ProducerConnectionOptions {
   onDown(): void;
 }
 
-/** Reconnect in the background forever, with a capped backoff. */
-function reconnectDelay(times: number): number {
-  return Math.min(100 * 2 ** Math.min(times, 5), 2_000);
-}
-
 /**
- * The registry's producer connection fails fast (bullmq "going to production": producers should
- * not wait for Redis): no offline queue, one retry at most, a short command timeout. A push must
- * never hang on Redis; when this connection is not ready the outbox writes its local journal.
+ * The registry's producer connection (made by @berth/queue: fails fast, no offline queue) with
+ * its state changes logged and reported. A push must never hang on Redis; when this connection
+ * is not ready the outbox writes its local journal.
  */
-export function createProducerConnection(url: string, options: ProducerConnectionOptions): Redis {
-  const redis = new Redis(url, {
-    connectionName: "berth-outbox-producer",
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: options.commandTimeoutMs,
-    connectTimeout: options.connectTimeoutMs,
-    enableReadyCheck: true,
-    // No auto-pipelining: measured here, ioredis's pipeline machinery costs ~130 µs of CPU per
-    // publish when publishes rarely overlap (the registry's normal case), more than the write it
-    // saves. A publish's adds leave in one write anyway: the enqueuer sends all of them, for every
-    // queue and every publish gathered meanwhile, as one add-jobs script call (enqueue.ts).
-    enableAutoPipelining: false,
-    retryStrategy: reconnectDelay,
-  });
+export function createProducerConnection(redisTarget: RedisTopology | string, options: ProducerConnectionOptions): RedisConnection {
+  const redis = producerConnection(redisTarget, options);
   let up = false;
   redis.on("ready", () => {
     up = true;
     options.logger.info("outbox: Redis connection ready");
     options.onReady();
   });
+  // A Cluster emits "close" once all its node connections are gone; a single server on each loss.
   redis.on("close", () => {
     if (up) options.logger.warn("outbox: Redis connection lost; events go to the local journal");
     up = false;
@@ -53,6 +37,6 @@ export function createProducerConnection(url: string, options: ProducerConnectio
   return redis;
 }
 
-export function isReady(redis: Redis): boolean {
+export function isReady(redis: RedisConnection): boolean {
   return redis.status === "ready";
 }

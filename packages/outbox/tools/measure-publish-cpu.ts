@@ -79,9 +79,10 @@ async function measureRelayBatch(redis: Redis): Promise<void> {
   const router = createJobRouter(sinks);
   const scriptUs: number[] = [];
   for (let round = 0; round < 5; round++) {
-    const batch = router.route(Array.from({ length: 200 }, (_, i) => event(round * 1000 + i)));
+    const events = Array.from({ length: 200 }, (_, i) => event(round * 1000 + i));
+    const batches = router.route(events);
     const before = await redisStats(redis);
-    await enqueuer.enqueue(batch, 10_000);
+    await enqueuer.enqueue({ events, batches }, 10_000);
     const after = await redisStats(redis);
     const us = (name: string) => (after.calls.get(name)?.usec ?? 0) - (before.calls.get(name)?.usec ?? 0);
     scriptUs.push(us("evalsha") + us("eval"));

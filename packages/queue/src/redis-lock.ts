@@ -3,14 +3,14 @@
  * expires, so a process killed while holding it blocks the others for at most `ttlMs`.
  */
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "./connections.js";
 
 const RETRY_MS = 20;
 const RELEASE_IF_OWNER = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) end return 0`;
 
 /** Runs `fn` holding `key`; waits up to `waitMs` for it, else returns what `busy` gives. */
 export async function underRedisLock<T, B>(
-  conn: Redis,
+  conn: RedisConnection,
   key: string,
   o: { ttlMs: number; waitMs: number },
   busy: () => B,

@@ -18,9 +18,10 @@
  * The queue name never contains `:` and is never `berth`, so these keys cannot collide with
  * BullMQ's `P:Q:*` keys.
  */
+import type { OrderingStatus } from "./ordering-status.js";
 import type { SinkConfig, SinkType } from "@berth/config";
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "./connections.js";
 import { deadLetterQueueName, sinkQueueName } from "./catalog.js";
 import { underRedisLock } from "./redis-lock.js";
 
@@ -52,6 +53,8 @@ export interface SinkStatus {
   breaker: BreakerState;
   breakerOpenUntil?: number;
   consecutiveFailures: number;
+  /** Ordered sinks only (`ordering: repository`): what the ordering holds back. */
+  ordering?: OrderingStatus;
 }
 
 export function sinkStateKey(prefix: string, sink: SinkRef): string {
@@ -63,7 +66,7 @@ export function sinkFailuresKey(prefix: string, sink: SinkRef): string {
 }
 
 /** Runs `fn` with a short-lived Queue handle on the caller's connection (left open). */
-async function withQueue<T>(conn: Redis, prefix: string, name: string, fn: (q: Queue) => Promise<T>): Promise<T> {
+async function withQueue<T>(conn: RedisConnection, prefix: string, name: string, fn: (q: Queue) => Promise<T>): Promise<T> {
   const queue = new Queue(name, { connection: conn, prefix });
   try {
     return await fn(queue);
@@ -99,18 +102,18 @@ function sinkLockKey(prefix: string, sink: SinkRef): string {
 }
 
 /** Runs `fn` holding the sink's lock; waits up to `waitMs` for it, else returns `busy`. */
-function underSinkLock<T, B>(conn: Redis, prefix: string, sink: SinkRef, waitMs: number, busy: () => B, fn: () => Promise<T>): Promise<T | B> {
+function underSinkLock<T, B>(conn: RedisConnection, prefix: string, sink: SinkRef, waitMs: number, busy: () => B, fn: () => Promise<T>): Promise<T | B> {
   return underRedisLock(conn, sinkLockKey(prefix, sink), { ttlMs: LOCK_TTL_MS, waitMs }, busy, fn);
 }
 
 /** As underSinkLock, but a lock held for too long is an error: these changes must happen. */
-function withSinkLock<T>(conn: Redis, prefix: string, sink: SinkRef, fn: () => Promise<T>): Promise<T> {
+function withSinkLock<T>(conn: RedisConnection, prefix: string, sink: SinkRef, fn: () => Promise<T>): Promise<T> {
   return underSinkLock(conn, prefix, sink, LOCK_WAIT_MS, () => {
     throw new SinkStateBusyError(sink);
   }, fn);
 }
 
-async function pauseLocked(conn: Redis, prefix: string, sink: SinkRef, reason: PauseReason, detail?: string): Promise<void> {
+async function pauseLocked(conn: RedisConnection, prefix: string, sink: SinkRef, reason: PauseReason, detail?: string): Promise<void> {
   const key = sinkStateKey(prefix, sink);
   const current = await conn.hget(key, "pauseReason");
   const keepCurrent = reason === "breaker" && (current === "operator" || current === "gone");
@@ -125,12 +128,12 @@ async function pauseLocked(conn: Redis, prefix: string, sink: SinkRef, reason: P
  * breaker's: the breaker never overwrites it, so its cool-down cannot resume a sink a human (or a
  * 410) stopped.
  */
-export function pauseSink(conn: Redis, prefix: string, sink: SinkRef, reason: PauseReason, detail?: string): Promise<void> {
+export function pauseSink(conn: RedisConnection, prefix: string, sink: SinkRef, reason: PauseReason, detail?: string): Promise<void> {
   return withSinkLock(conn, prefix, sink, () => pauseLocked(conn, prefix, sink, reason, detail));
 }
 
 /** Operator resume: runs the queue again and resets the breaker and the failure count. */
-export function resumeSink(conn: Redis, prefix: string, sink: SinkRef): Promise<void> {
+export function resumeSink(conn: RedisConnection, prefix: string, sink: SinkRef): Promise<void> {
   return withSinkLock(conn, prefix, sink, async () => {
     await withQueue(conn, prefix, sinkQueueName(sink), (q) => q.resume());
     await conn.del(sinkStateKey(prefix, sink), sinkFailuresKey(prefix, sink));
@@ -138,7 +141,7 @@ export function resumeSink(conn: Redis, prefix: string, sink: SinkRef): Promise<
 }
 
 /** Opens the breaker: holds the queue (reason `breaker`) until `cooldownMs` from now. */
-export function openBreaker(conn: Redis, prefix: string, sink: SinkRef, cooldownMs: number, detail?: string): Promise<void> {
+export function openBreaker(conn: RedisConnection, prefix: string, sink: SinkRef, cooldownMs: number, detail?: string): Promise<void> {
   return withSinkLock(conn, prefix, sink, async () => {
     const now = Date.now();
     // Cool-down first, pause second: a crash in between leaves an unpaused "open" breaker that the
@@ -152,7 +155,7 @@ export function openBreaker(conn: Redis, prefix: string, sink: SinkRef, cooldown
   });
 }
 
-export async function breakerOpenUntil(conn: Redis, prefix: string, sink: SinkRef): Promise<number | undefined> {
+export async function breakerOpenUntil(conn: RedisConnection, prefix: string, sink: SinkRef): Promise<number | undefined> {
   const raw = await conn.hget(sinkStateKey(prefix, sink), "breakerOpenUntil");
   return raw ? Number(raw) : undefined;
 }
@@ -162,7 +165,7 @@ export function breakerStateAt(openUntil: number | undefined, now: number): Brea
   return openUntil > now ? "open" : "half-open";
 }
 
-export async function breakerState(conn: Redis, prefix: string, sink: SinkRef, now = Date.now()): Promise<BreakerState> {
+export async function breakerState(conn: RedisConnection, prefix: string, sink: SinkRef, now = Date.now()): Promise<BreakerState> {
   return breakerStateAt(await breakerOpenUntil(conn, prefix, sink), now);
 }
 
@@ -172,7 +175,7 @@ export async function breakerState(conn: Redis, prefix: string, sink: SinkRef, n
  * and skipped (false) while another process holds it: the breaker's next check comes soon.
  * Returns whether it resumed.
  */
-export async function halfOpenBreaker(conn: Redis, prefix: string, sink: SinkRef, now = Date.now()): Promise<boolean> {
+export async function halfOpenBreaker(conn: RedisConnection, prefix: string, sink: SinkRef, now = Date.now()): Promise<boolean> {
   const key = sinkStateKey(prefix, sink);
   // Every worker checks every second or so: the common "not paused by the breaker" costs one read.
   if ((await conn.hget(key, "pauseReason")) !== "breaker") return false;
@@ -191,7 +194,7 @@ export async function halfOpenBreaker(conn: Redis, prefix: string, sink: SinkRef
  * count it cleared, read and deleted in one transaction, so when several processes see successes
  * at once exactly one of them learns that a failure streak ended (and promotes the held retries).
  */
-export async function closeBreaker(conn: Redis, prefix: string, sink: SinkRef): Promise<number> {
+export async function closeBreaker(conn: RedisConnection, prefix: string, sink: SinkRef): Promise<number> {
   const results = await conn
     .multi()
     .hdel(sinkStateKey(prefix, sink), "breakerOpenedAt", "breakerOpenUntil")
@@ -203,12 +206,12 @@ export async function closeBreaker(conn: Redis, prefix: string, sink: SinkRef): 
 }
 
 /** Counts one failed attempt; returns the consecutive failures so far (all processes). */
-export async function recordSinkFailure(conn: Redis, prefix: string, sink: SinkRef): Promise<number> {
+export async function recordSinkFailure(conn: RedisConnection, prefix: string, sink: SinkRef): Promise<number> {
   return conn.incr(sinkFailuresKey(prefix, sink));
 }
 
 /** The consecutive failures so far (all processes); 0 while the sink delivers. */
-export async function sinkFailureCount(conn: Redis, prefix: string, sink: SinkRef): Promise<number> {
+export async function sinkFailureCount(conn: RedisConnection, prefix: string, sink: SinkRef): Promise<number> {
   return Number((await conn.get(sinkFailuresKey(prefix, sink))) ?? 0);
 }
 
@@ -220,7 +223,7 @@ function sinkProbeKey(prefix: string, sink: SinkRef): string {
  * Claims the sink's recovery probe for `ttlMs`: true for one caller across every process, so a
  * failing sink is probed once per interval whatever the number of workers.
  */
-export async function claimSinkProbe(conn: Redis, prefix: string, sink: SinkRef, ttlMs: number): Promise<boolean> {
+export async function claimSinkProbe(conn: RedisConnection, prefix: string, sink: SinkRef, ttlMs: number): Promise<boolean> {
   return (await conn.set(sinkProbeKey(prefix, sink), String(process.pid), "PX", Math.max(1, Math.round(ttlMs)), "NX")) === "OK";
 }
 
@@ -228,13 +231,13 @@ export async function claimSinkProbe(conn: Redis, prefix: string, sink: SinkRef,
  * No process may probe the sink for `ms` (never shortens a hold already longer): the destination
  * asked for that with `Retry-After`, and a probe must not come back sooner than a retry would.
  */
-export async function holdSinkProbe(conn: Redis, prefix: string, sink: SinkRef, ms: number): Promise<void> {
+export async function holdSinkProbe(conn: RedisConnection, prefix: string, sink: SinkRef, ms: number): Promise<void> {
   const key = sinkProbeKey(prefix, sink);
   const ttl = Math.max(1, Math.round(ms));
   await conn.multi().set(key, "retry-after", "PX", ttl, "NX").pexpire(key, ttl, "GT").exec();
 }
 
-export async function getSinkStatus(conn: Redis, prefix: string, sink: SinkRef): Promise<SinkStatus> {
+export async function getSinkStatus(conn: RedisConnection, prefix: string, sink: SinkRef): Promise<SinkStatus> {
   const queue = sinkQueueName(sink);
   const deadLetterQueue = deadLetterQueueName(sink);
   const [counts, paused] = await withQueue(conn, prefix, queue, (q) =>

@@ -1,11 +1,11 @@
 import type { SinkConfig } from "@berth/config";
 import { type DeadLetterJobData, type DeliveryJobData, deadLetterQueueName, sinkQueueName } from "@berth/queue";
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@berth/queue";
 
 /** Where the sink queues live: a Redis connection the caller owns (and closes) and the BullMQ prefix. */
 export interface SinkAdminContext {
-  connection: Redis;
+  connection: RedisConnection;
   prefix: string;
 }
 

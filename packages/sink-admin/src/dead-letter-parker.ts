@@ -1,7 +1,7 @@
 import type { SinkConfig } from "@berth/config";
 import { type DeadLetterJobData, deadLetterQueueName } from "@berth/queue";
 import { type Job, Queue, UnrecoverableError, Worker } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@berth/queue";
 import { isDeadLetterData } from "./dead-letters.js";
 
 /**
@@ -18,7 +18,7 @@ export interface DeadLetterParker {
 
 export interface DeadLetterParkerOptions {
   /** A consumer connection (`maxRetriesPerRequest: null`): BullMQ Workers need one. */
-  connection: Redis;
+  connection: RedisConnection;
   prefix: string;
   sinks: readonly SinkConfig[];
   onError?: (err: Error) => void;

@@ -10,3 +10,6 @@ export * from "./sink-control.js";
 export * from "./dead-letter-parker.js";
 export * from "./request-masking.js";
 export * from "./sink-test.js";
+export * from "./event-log-query.js";
+export * from "./event-replay.js";
+export * from "./bootstrap.js";

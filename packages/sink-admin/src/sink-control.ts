@@ -1,5 +1,5 @@
 import type { SinkConfig } from "@berth/config";
-import { type SinkStatus, getSinkStatus, pauseSink, resumeSink } from "@berth/queue";
+import { type SinkStatus, getOrderingStatus, getSinkStatus, pauseSink, resumeSink, sinkQueueName } from "@berth/queue";
 import type { SinkAdminContext } from "./context.js";
 
 export type { SinkStatus };
@@ -14,7 +14,18 @@ export function resumeSinkByOperator(ctx: SinkAdminContext, sink: SinkConfig): P
   return resumeSink(ctx.connection, ctx.prefix, sink);
 }
 
-/** Depth, dead-letter depth, pause and breaker state of each sink, in the order given. */
+/**
+ * Depth, dead-letter depth, pause and breaker state of each sink, in the order given; for an
+ * ordered sink also the repositories it holds back behind an undelivered event.
+ */
 export function sinkStatuses(ctx: SinkAdminContext, sinks: readonly SinkConfig[]): Promise<SinkStatus[]> {
-  return Promise.all(sinks.map((sink) => getSinkStatus(ctx.connection, ctx.prefix, sink)));
+  return Promise.all(
+    sinks.map(async (sink) => {
+      const status = await getSinkStatus(ctx.connection, ctx.prefix, sink);
+      if (sink.ordering === "repository") {
+        status.ordering = await getOrderingStatus(ctx.connection, ctx.prefix, sinkQueueName(sink));
+      }
+      return status;
+    }),
+  );
 }

@@ -1,27 +1,8 @@
 import { createWriteStream } from "node:fs";
-import { access, mkdir, open, rename, rm } from "node:fs/promises";
-import { dirname } from "node:path";
+import type { Dirent } from "node:fs";
+import { access, readdir } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { tempPathFor } from "./paths.js";
-
-/** Writes `data` to `target` atomically: temp file in the same directory, fsync, rename. */
-export async function writeFileAtomic(target: string, data: Uint8Array | string): Promise<void> {
-  const temp = tempPathFor(target);
-  const handle = await open(temp, "w");
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temp, target);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
-  }
-}
 
 /**
  * Streams `source` into `file` (created, or appended to with `append`), calling `onChunk` for each
@@ -47,20 +28,19 @@ export async function streamToFile(
   );
 }
 
-/** Renames `from` to `to`, creating the target directory when needed. */
-export async function moveInto(from: string, to: string): Promise<void> {
-  try {
-    await rename(from, to);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-    await mkdir(dirname(to), { recursive: true });
-    await rename(from, to);
-  }
-}
-
 export function isNotFound(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return code === "ENOENT" || code === "ENOTDIR";
+}
+
+/** A directory's entries; none when it does not exist (any other error is thrown). */
+export async function listDirectory(dir: string): Promise<Dirent[]> {
+  try {
+    return await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw err;
+  }
 }
 
 /** Whether `path` exists; any error but "not found" is thrown (a permission problem is not "no"). */

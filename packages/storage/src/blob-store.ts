@@ -1,9 +1,10 @@
 import { type ReadStream, createReadStream } from "node:fs";
-import { type FileHandle, copyFile, link, mkdir, open, rm, stat } from "node:fs/promises";
+import { type FileHandle, open, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { type Digest, DigestVerifier } from "@berth/oci";
-import { isNotFound, moveInto, streamToFile, writeFileAtomic } from "./atomic-file.js";
+import { isNotFound, streamToFile } from "./atomic-file.js";
+import type { DurableFs } from "./durable-fs.js";
 import { sendFileRange } from "./blob-sender.js";
 import { blobPath, uploadTempPath } from "./paths.js";
 import type { RepositoryStore } from "./repository-store.js";
@@ -48,6 +49,7 @@ export class FsBlobStore implements BlobStore {
   constructor(
     private readonly root: string,
     private readonly repositories: RepositoryStore,
+    private readonly fs: DurableFs,
   ) {}
 
   async stat(repo: string, digest: Digest): Promise<number | undefined> {
@@ -97,7 +99,7 @@ export class FsBlobStore implements BlobStore {
     try {
       await streamToFile(source, temp, (chunk) => verifier.update(chunk));
       verifier.verify(expected);
-      await moveInto(temp, blobPath(this.root, repo, expected));
+      await this.fs.move(temp, blobPath(this.root, repo, expected));
     } catch (err) {
       await rm(temp, { force: true });
       throw err;
@@ -111,27 +113,19 @@ export class FsBlobStore implements BlobStore {
     verifier.update(data);
     verifier.verify(digest);
     const target = blobPath(this.root, repo, digest);
-    if ((await this.stat(repo, digest)) === data.byteLength) return;
-    await mkdir(dirname(target), { recursive: true });
-    await writeFileAtomic(target, data);
+    if ((await this.stat(repo, digest)) === data.byteLength) {
+      // Stored already, maybe by a request still committing it: answer once it is durable.
+      await this.fs.awaitDurable(dirname(target));
+      return;
+    }
+    await this.fs.writeFile(target, data);
     this.remember(repo, digest);
   }
 
   async mount(from: string, to: string, digest: Digest): Promise<boolean> {
     if (from === to) return (await this.stat(to, digest)) !== undefined;
     if (!(await this.repositories.exists(from)) || (await this.stat(from, digest)) === undefined) return false;
-    const source = blobPath(this.root, from, digest);
-    const target = blobPath(this.root, to, digest);
-    await mkdir(dirname(target), { recursive: true });
-    try {
-      // A hard link shares the bytes, as zot's dedupe does; copy when links are not possible.
-      await link(source, target);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "EEXIST") return true;
-      if (isNotFound(err)) return false;
-      await copyFile(source, target);
-    }
+    if (!(await this.fs.linkOrCopy(blobPath(this.root, from, digest), blobPath(this.root, to, digest)))) return false;
     this.remember(to, digest);
     return true;
   }
@@ -149,12 +143,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   async delete(repo: string, digest: Digest): Promise<boolean> {
-    try {
-      await rm(blobPath(this.root, repo, digest));
-    } catch (err) {
-      if (isNotFound(err)) return false;
-      throw err;
-    }
+    if (!(await this.fs.remove(blobPath(this.root, repo, digest)))) return false;
     if (this.locations.get(digest.value) === repo) this.locations.delete(digest.value);
     return true;
   }

@@ -11,17 +11,9 @@ import {
 } from "@berth/oci";
 import { isNotFound } from "./atomic-file.js";
 import type { BlobStore } from "./blob-store.js";
-import type { IndexCommitter } from "./index-committer.js";
 import { ManifestCache } from "./manifest-cache.js";
-import {
-  addUntagged,
-  findByDigest,
-  findByTag,
-  listTags,
-  removeDigest,
-  removeTag,
-  setTag,
-} from "./oci-index.js";
+import type { IndexRecord } from "./repository-index.js";
+import type { RepositoryIndexes } from "./repository-indexes.js";
 import { blobPath } from "./paths.js";
 
 export interface StoredManifest {
@@ -56,10 +48,17 @@ export interface ManifestStore {
   get(repo: string, reference: string): Promise<StoredManifest>;
   put(repo: string, input: PutManifestInput): Promise<PutManifestResult>;
   delete(repo: string, reference: string): Promise<DeletedManifest>;
+  /**
+   * Removes a blob no manifest of `repo` needs; false when it was not there. A blob that is a
+   * manifest's config, layer or child manifest, or a manifest itself, is refused as zot does:
+   * DENIED with status 405 naming the manifest (delete the manifest first).
+   */
+  deleteBlob(repo: string, digest: Digest): Promise<boolean>;
 }
 
 export interface TagStore {
-  tags(repo: string): Promise<string[]>;
+  /** Byte-wise sorted (shared: callers must not mutate it). */
+  tags(repo: string): Promise<readonly string[]>;
 }
 
 export interface ReferrerStore {
@@ -76,8 +75,10 @@ interface ReferrerInfo {
 }
 
 /**
- * Manifests are blobs plus an index.json entry (zot's model). Reads go through the in-memory
- * index and a bytes cache; writes store the blob first, then commit the index entry.
+ * Manifests are blobs plus an entry in the repository's index (tags.log, drawn as index.json).
+ * Reads go through the revalidated in-memory index and a bytes cache (content-addressed bytes
+ * never change, so only the index needs revalidating); writes store the blob first, then append
+ * the index record under the repository's lock.
  */
 export class FsManifestStore implements ManifestStore, TagStore, ReferrerStore {
   private readonly cache = new ManifestCache();
@@ -85,13 +86,13 @@ export class FsManifestStore implements ManifestStore, TagStore, ReferrerStore {
 
   constructor(
     private readonly root: string,
-    private readonly indexes: IndexCommitter,
+    private readonly indexes: RepositoryIndexes,
     private readonly blobs: BlobStore,
   ) {}
 
   async get(repo: string, reference: string): Promise<StoredManifest> {
     const index = await this.indexes.read(repo);
-    const entry = isDigest(reference) ? findByDigest(index, reference) : findByTag(index, reference);
+    const entry = isDigest(reference) ? index.manifest(reference) : index.tagged(reference);
     if (!entry) throw unknownManifest(reference);
     const body = await this.bytes(repo, entry.digest);
     if (!body) throw unknownManifest(reference);
@@ -104,41 +105,84 @@ export class FsManifestStore implements ManifestStore, TagStore, ReferrerStore {
     this.cache.set(input.digest.value, input.body);
     const entry: Descriptor = { mediaType: input.parsed.mediaType, digest: input.digest.value, size: input.body.length };
     if (input.parsed.artifactType) entry.artifactType = input.parsed.artifactType;
-    const byDigest = input.reference === input.digest.value;
-    const changed = await this.indexes.update(repo, (index) =>
-      byDigest ? addUntagged(index, entry) : setTag(index, input.reference, entry).changed,
-    );
+    const tag = input.reference === input.digest.value ? undefined : input.reference;
+    const changed = await this.indexes.update(repo, async (index, batch) => {
+      // Under the lock, where a DELETE removes manifest bytes: whatever happened since the write
+      // above, the bytes are there when the record lands (issue 14's tag-PUT vs DELETE race).
+      if (!batch.blobDeletes.delete(entry.digest)) await this.blobs.writeBytes(repo, input.digest, input.body);
+      const known = index.manifest(entry.digest);
+      if (tag === undefined) {
+        return known ? { records: [], value: false } : { records: [{ op: "manifest", m: entry }], value: true };
+      }
+      const current = index.tagged(tag);
+      if (current?.digest === entry.digest && current.mediaType === entry.mediaType) return { records: [], value: false };
+      return { records: [{ op: "tag", tag, m: entry }], value: true };
+    });
     return { changed };
   }
 
   async delete(repo: string, reference: string): Promise<DeletedManifest> {
-    const byDigest = isDigest(reference);
-    const removed = await this.indexes.update(repo, (index) => {
-      if (byDigest) return removeDigest(index, reference);
-      const entry = removeTag(index, reference);
-      return entry ? [entry] : [];
+    const deleted = await this.indexes.update(repo, async (index, batch) => {
+      if (!isDigest(reference)) {
+        const entry = index.tagged(reference);
+        if (!entry) throw unknownManifest(reference);
+        const records: IndexRecord[] = [{ op: "untag", tag: reference }];
+        return { records, value: { digest: entry.digest, mediaType: entry.mediaType, tags: [reference] } };
+      }
+      const entry = index.manifest(reference);
+      if (!entry) throw unknownManifest(reference);
+      const tags = index.tagsPointingAt(reference);
+      const digest = parseDigest(entry.digest);
+      // Removed once the drop record is durable, still under the lock (see put).
+      batch.blobDeletes.set(entry.digest, () => {
+        this.cache.delete(entry.digest);
+        return this.blobs.delete(repo, digest);
+      });
+      const records: IndexRecord[] = [{ op: "drop", digest: entry.digest }];
+      return { records, value: { digest: entry.digest, mediaType: entry.mediaType, tags } };
     });
-    const first = removed[0];
-    if (!first) throw unknownManifest(reference);
-    if (byDigest) {
-      this.cache.delete(first.digest);
-      await this.blobs.delete(repo, parseDigest(first.digest));
-    }
-    const tags = removed.map((e) => e.annotations?.["org.opencontainers.image.ref.name"]).filter((t): t is string => !!t);
-    return { digest: first.digest, mediaType: first.mediaType, tags };
+    if (isDigest(reference)) this.cache.delete(deleted.digest);
+    return deleted;
   }
 
-  async tags(repo: string): Promise<string[]> {
-    return listTags(await this.indexes.read(repo));
+  async deleteBlob(repo: string, digest: Digest): Promise<boolean> {
+    const holder = await this.manifestNeeding(repo, digest.value);
+    if (holder !== undefined) {
+      throw new OciError("DENIED", "the blob is referenced by a manifest of this repository; delete the manifest first", {
+        status: 405,
+        detail: { digest: digest.value, manifest: holder },
+      });
+    }
+    return this.blobs.delete(repo, digest);
+  }
+
+  /** The digest of a manifest in `repo` that is `digest` or refers to it (config, layer, child). */
+  private async manifestNeeding(repo: string, digest: string): Promise<string | undefined> {
+    const index = await this.indexes.read(repo);
+    if (index.manifest(digest)) return digest;
+    for (const entry of [...index.allManifests()]) {
+      const body = await this.bytes(repo, entry.digest);
+      if (!body) continue;
+      let parsed: ParsedManifest;
+      try {
+        parsed = parseManifest(body);
+      } catch {
+        continue; // a manifest zot accepted that we cannot parse: nothing we can tell it needs
+      }
+      const needs = parsed.kind === "image" ? parsed.blobs : parsed.manifests.map((m) => m.digest);
+      if (needs.includes(digest)) return entry.digest;
+    }
+    return undefined;
+  }
+
+  async tags(repo: string): Promise<readonly string[]> {
+    return (await this.indexes.read(repo)).sortedTags();
   }
 
   async referrers(repo: string, digest: string): Promise<Descriptor[]> {
     const index = await this.indexes.read(repo);
-    const seen = new Set<string>();
     const result: Descriptor[] = [];
-    for (const entry of index.manifests) {
-      if (seen.has(entry.digest)) continue;
-      seen.add(entry.digest);
+    for (const entry of index.allManifests()) {
       const info = await this.info(repo, entry.digest);
       if (info?.subject !== digest) continue;
       const descriptor: Descriptor = { mediaType: entry.mediaType, digest: entry.digest, size: entry.size };
@@ -155,7 +199,7 @@ export class FsManifestStore implements ManifestStore, TagStore, ReferrerStore {
     const index = parsed.kind === "index" ? await this.indexes.read(repo) : undefined;
     for (const digest of new Set(needed)) {
       const present = index
-        ? findByDigest(index, digest) !== undefined || (await this.blobs.stat(repo, parseDigest(digest))) !== undefined
+        ? index.manifest(digest) !== undefined || (await this.blobs.stat(repo, parseDigest(digest))) !== undefined
         : (await this.blobs.stat(repo, parseDigest(digest))) !== undefined;
       if (!present) {
         throw new OciError("MANIFEST_BLOB_UNKNOWN", undefined, { detail: { digest } });

@@ -1,8 +1,9 @@
-import { mkdir, readdir, unlink } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { isValidRepositoryName } from "@berth/oci";
-import { isNotFound, pathExists, writeFileAtomic } from "./atomic-file.js";
-import { KeyedMutex } from "./keyed-mutex.js";
+import { isNotFound, listDirectory, pathExists } from "./atomic-file.js";
+import type { DurableFs } from "./durable-fs.js";
+import type { LeaseLocks } from "./lease-lock.js";
 import { emptyIndex, serializeIndex } from "./oci-index.js";
 import {
   BLOBS_DIR,
@@ -10,7 +11,11 @@ import {
   UNANNOUNCED_FILE,
   UPLOADS_DIR,
   blobsPath,
+  catalogMarkerPath,
+  requireStorableName,
+  reservedComponentOf,
   indexPath,
+  lockPath,
   ociLayoutPath,
   unannouncedPath,
   uploadsPath,
@@ -41,10 +46,13 @@ export class FsRepositoryStore implements RepositoryStore {
   private readonly known = new Set<string>();
   /** Repositories whose creation is announced (or was, by an earlier run): `ensure`'s fast path. */
   private readonly announced = new Set<string>();
-  private catalog: Set<string> | undefined;
-  private readonly mutex = new KeyedMutex();
+  private catalog: { names: Set<string>; marker: string } | undefined;
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly fs: DurableFs,
+    private readonly locks: LeaseLocks,
+  ) {}
 
   async exists(repo: string): Promise<boolean> {
     if (this.known.has(repo)) return true;
@@ -55,15 +63,20 @@ export class FsRepositoryStore implements RepositoryStore {
 
   ensure(repo: string, announce?: Announce): Promise<boolean> {
     if (this.announced.has(repo)) return Promise.resolve(false);
-    return this.mutex.run(repo, async () => {
+    // Before the lock: its directory must never be made inside a name the layout reserves.
+    try {
+      requireStorableName(repo);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    // The repository's lock, shared with every replica: one of them creates and announces it.
+    return this.locks.run(lockPath(this.root, repo), async () => {
       if (this.announced.has(repo)) return false;
       const created = !(await this.exists(repo));
       if (created) await this.create(repo);
       if (created || (await pathExists(unannouncedPath(this.root, repo)))) {
         await announce?.();
-        await unlink(unannouncedPath(this.root, repo)).catch((err: unknown) => {
-          if (!isNotFound(err)) throw err;
-        });
+        await this.fs.remove(unannouncedPath(this.root, repo));
       }
       this.announced.add(repo);
       return created;
@@ -78,40 +91,46 @@ export class FsRepositoryStore implements RepositoryStore {
   }
 
   private async create(repo: string): Promise<void> {
-    await mkdir(blobsPath(this.root, repo), { recursive: true });
-    await mkdir(uploadsPath(this.root, repo), { recursive: true });
-    await writeFileAtomic(indexPath(this.root, repo), serializeIndex(emptyIndex()));
-    // The marker before oci-layout: a repository never exists without it until it is announced.
-    await writeFileAtomic(unannouncedPath(this.root, repo), "");
+    await this.fs.ensureDirectory(blobsPath(this.root, repo));
+    await this.fs.ensureDirectory(uploadsPath(this.root, repo));
+    await this.fs.writeFile(indexPath(this.root, repo), serializeIndex(emptyIndex()));
+    // The marker before oci-layout, each durable before the next: after a power loss a repository
+    // never exists without its marker until it is announced.
+    await this.fs.writeFile(unannouncedPath(this.root, repo), "");
     // oci-layout last: it is what marks the directory as a repository.
-    await writeFileAtomic(ociLayoutPath(this.root, repo), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+    await this.fs.writeFile(ociLayoutPath(this.root, repo), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
     this.known.add(repo);
-    this.catalog?.add(repo);
+    // Tells other replicas their catalog is stale (they compare the marker's identity).
+    await this.fs.writeFile(catalogMarkerPath(this.root), repo);
   }
 
   async list(): Promise<string[]> {
-    if (!this.catalog) {
+    const marker = await this.catalogMarker();
+    if (this.catalog?.marker !== marker) {
       const found = new Set<string>();
       await this.walk(this.root, [], found, 0);
-      for (const repo of this.known) found.add(repo);
-      this.catalog ??= found;
+      this.catalog = { names: found, marker };
     }
-    return [...this.catalog].sort();
+    return [...this.catalog.names].sort();
+  }
+
+  private async catalogMarker(): Promise<string> {
+    try {
+      const info = await stat(catalogMarkerPath(this.root));
+      return `${info.ino}:${info.mtimeMs}:${info.size}`;
+    } catch (err) {
+      if (isNotFound(err)) return "none";
+      throw err;
+    }
   }
 
   private async walk(dir: string, prefix: string[], found: Set<string>, depth: number, unannounced?: Set<string>): Promise<void> {
     if (depth > MAX_WALK_DEPTH) return;
-    let entries: import("node:fs").Dirent[];
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      if (isNotFound(err)) return;
-      throw err;
-    }
+    const entries = await listDirectory(dir);
     const isRepo = entries.some((e) => e.isFile() && e.name === OCI_LAYOUT_FILE);
     const name = prefix.join("/");
     // zot keeps its own files under the root (cache.db, _trivy): only valid names are repositories.
-    if (isRepo && isValidRepositoryName(name)) {
+    if (isRepo && isValidRepositoryName(name) && reservedComponentOf(name) === undefined) {
       found.add(name);
       if (entries.some((e) => e.isFile() && e.name === UNANNOUNCED_FILE)) unannounced?.add(name);
     }

@@ -124,6 +124,8 @@ function storageContract(label: string, open: () => Promise<{ storage: Storage; 
       assert.equal((await storage.manifests.get("c/repo", img.digest.value)).mediaType, "application/vnd.oci.image.manifest.v1+json");
       await assert.rejects(storage.manifests.get("c/repo", "nope"), isCode("MANIFEST_UNKNOWN"));
 
+      // index.json is drawn from the tag log after a bounded delay; flushViews draws it now.
+      await storage.flushViews();
       const onDisk = JSON.parse(await readFile(join(storage.root, "c/repo/index.json"), "utf8"));
       assert.equal(onDisk.manifests.length, 2);
       assert.deepEqual(JSON.parse(await readFile(join(storage.root, "c/repo/oci-layout"), "utf8")), { imageLayoutVersion: "1.0.0" });

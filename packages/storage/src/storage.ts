@@ -1,7 +1,10 @@
-import { access, constants, mkdir } from "node:fs/promises";
+import { access, constants } from "node:fs/promises";
 import { type BlobStore, FsBlobStore } from "./blob-store.js";
-import { IndexCommitter } from "./index-committer.js";
+import { DurableFs, type DurableFsOptions } from "./durable-fs.js";
+import { DEFAULT_INDEX_VIEW_DELAY_MS, IndexViews } from "./index-view.js";
+import { DEFAULT_LOCK_OPTIONS, LeaseLocks, type LeaseLockOptions } from "./lease-lock.js";
 import { FsManifestStore, type ManifestStore, type ReferrerStore, type TagStore } from "./manifest-store.js";
+import { RepositoryIndexes } from "./repository-indexes.js";
 import { FsRepositoryStore, type RepositoryStore } from "./repository-store.js";
 import { FsUploadStore, type UploadStore } from "./upload-store.js";
 
@@ -12,6 +15,23 @@ export interface Storage {
   blobs: BlobStore;
   uploads: UploadStore;
   manifests: ManifestStore & TagStore & ReferrerStore;
+  /** Rewrites every index.json that lags its tags.log now (shutdown, tests). */
+  flushViews(): Promise<void>;
+  /** Start-up: schedules the rewrite of each repository's index.json that an earlier run left behind. */
+  catchUpViews(): Promise<void>;
+}
+
+export interface StorageOptions {
+  /** The write layer's options: an observer for tests, directory fsync off for the bench. */
+  fs?: DurableFsOptions;
+  /** The repository write lock shared by replicas (lease and how long a writer waits). */
+  lock?: Partial<LeaseLockOptions>;
+  /** Bound on how long index.json lags an acknowledged change (ms). */
+  indexViewDelayMs?: number;
+  /** A background index.json rewrite failed (retried after the delay). */
+  onBackgroundError?: (repo: string, err: unknown) => void;
+  /** Repository states kept in memory, in manifests + tags (LRU over repositories). */
+  maxCachedEntries?: number;
 }
 
 export class StorageRootError extends Error {
@@ -26,17 +46,46 @@ export class StorageRootError extends Error {
 }
 
 /** Opens (creating if needed) a storage root; throws StorageRootError when it is not writable. */
-export async function openStorage(root: string): Promise<Storage> {
+export async function openStorage(root: string, options: StorageOptions = {}): Promise<Storage> {
+  const fs = new DurableFs(options.fs);
   try {
-    await mkdir(root, { recursive: true });
+    await fs.ensureDirectory(root);
     await access(root, constants.W_OK | constants.R_OK | constants.X_OK);
   } catch (err) {
     throw new StorageRootError(root, (err as NodeJS.ErrnoException).code ?? String(err), { cause: err });
   }
-  const repositories = new FsRepositoryStore(root);
-  const blobs = new FsBlobStore(root, repositories);
-  const uploads = new FsUploadStore(root);
-  const indexes = new IndexCommitter(root);
+  const locks = new LeaseLocks({ ...DEFAULT_LOCK_OPTIONS, ...options.lock });
+  const repositories = new FsRepositoryStore(root, fs, locks);
+  const blobs = new FsBlobStore(root, repositories, fs);
+  const uploads = new FsUploadStore(root, fs);
+  let views: IndexViews | undefined;
+  const onError = options.onBackgroundError;
+  const indexes = new RepositoryIndexes(root, locks, {
+    files: fs,
+    ...(options.maxCachedEntries ? { maxCachedEntries: options.maxCachedEntries } : {}),
+    onChange: (repo, seq, loaded) => {
+      if (!loaded) views?.schedule(repo);
+      // A state loaded afresh may be one whose writer died before drawing index.json.
+      else views?.checkBehind(repo, seq).catch((err: unknown) => onError?.(repo, err));
+    },
+  });
+  views = new IndexViews(root, locks, indexes, {
+    delayMs: options.indexViewDelayMs ?? DEFAULT_INDEX_VIEW_DELAY_MS,
+    files: fs,
+    ...(onError ? { onError } : {}),
+  });
   const manifests = new FsManifestStore(root, indexes, blobs);
-  return { root, repositories, blobs, uploads, manifests };
+  const drawn = views;
+  return {
+    root,
+    repositories,
+    blobs,
+    uploads,
+    manifests,
+    flushViews: () => drawn.flush(),
+    async catchUpViews() {
+      // Loading a state compares its log position with index.json's (see onChange above).
+      for (const repo of await repositories.list()) await indexes.read(repo);
+    },
+  };
 }

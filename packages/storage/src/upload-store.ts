@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, rm, stat, writeFile } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { type Digest, DigestVerifier, OciError } from "@berth/oci";
-import { isNotFound, moveInto, streamToFile } from "./atomic-file.js";
+import { isNotFound, streamToFile } from "./atomic-file.js";
+import type { DurableFs } from "./durable-fs.js";
 import { KeyedMutex } from "./keyed-mutex.js";
-import { UPLOAD_ID_PATTERN, blobPath, uploadPath, uploadsPath } from "./paths.js";
+import { UPLOAD_ID_PATTERN, blobPath, uploadPath } from "./paths.js";
 
 export interface ChunkRange {
   start: number;
@@ -41,12 +42,14 @@ export class FsUploadStore implements UploadStore {
   private readonly sessions = new Map<string, Session>();
   private readonly mutex = new KeyedMutex();
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly fs: DurableFs,
+  ) {}
 
   async create(repo: string): Promise<string> {
     const id = randomUUID();
-    await mkdir(uploadsPath(this.root, repo), { recursive: true });
-    await writeFile(uploadPath(this.root, repo, id), "", { flag: "wx" });
+    await this.fs.createFile(uploadPath(this.root, repo, id));
     this.sessions.set(key(repo, id), { verifier: new DigestVerifier("sha256") });
     return id;
   }
@@ -101,7 +104,7 @@ export class FsUploadStore implements UploadStore {
         await this.drop(repo, id);
         throw err;
       }
-      await moveInto(file, blobPath(this.root, repo, digest));
+      await this.fs.move(file, blobPath(this.root, repo, digest));
       this.sessions.delete(key(repo, id));
       return { size };
     });
@@ -126,7 +129,7 @@ export class FsUploadStore implements UploadStore {
 
   private async drop(repo: string, id: string): Promise<void> {
     this.sessions.delete(key(repo, id));
-    await rm(uploadPath(this.root, repo, id), { force: true });
+    await this.fs.remove(uploadPath(this.root, repo, id));
   }
 }
 

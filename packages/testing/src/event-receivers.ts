@@ -24,16 +24,22 @@ export interface ReceivedEvent {
   headers?: IncomingHttpHeaders;
 }
 
-/** What the receiver does with one authorized request. */
-export type ReceiverVerdict = "accept" | "unavailable" | "slow" | "reset";
+/**
+ * What the receiver does with one authorized request: `slow` holds it beyond the sink timeout then
+ * answers 503; `late` accepts it after `lateMs` (a slow but successful consumer); `reject` answers
+ * 400 (a permanent failure: the event is dead-lettered at once).
+ */
+export type ReceiverVerdict = "accept" | "unavailable" | "slow" | "reset" | "late" | "reject";
 
 export interface HttpReceiverOptions {
   username: string;
   password: string;
-  /** Decides each request's fate; default always "accept". */
-  decide?: () => ReceiverVerdict;
+  /** Decides each request's fate, given the event it carries; default always "accept". */
+  decide?: (event: ReceivedEvent) => ReceiverVerdict;
   /** How long a "slow" request is held before the receiver answers 503 (set above the sink timeout). */
   slowMs?: number;
+  /** How long a "late" request is held before it is accepted. */
+  lateMs?: number;
 }
 
 export interface HttpEventReceiver {
@@ -82,7 +88,8 @@ export async function startHttpEventReceiver(options: HttpReceiverOptions): Prom
   const decide = options.decide ?? (() => "accept");
   const slowMs = options.slowMs ?? 2_000;
   const accepted: ReceivedEvent[] = [];
-  const counts = { accept: 0, unavailable: 0, slow: 0, reset: 0, unauthorized: 0, malformed: 0 };
+  const lateMs = options.lateMs ?? 100;
+  const counts = { accept: 0, unavailable: 0, slow: 0, reset: 0, late: 0, reject: 0, unauthorized: 0, malformed: 0 };
   const timers = new Set<NodeJS.Timeout>();
 
   const server: Server = createServer(async (req, res) => {
@@ -96,27 +103,34 @@ export async function startHttpEventReceiver(options: HttpReceiverOptions): Prom
     } catch {
       return; // the client went away mid-body
     }
-    const verdict = decide();
-    counts[verdict]++;
-    if (verdict === "reset") return void req.socket.destroy();
-    if (verdict === "unavailable") return void res.writeHead(503).end();
-    if (verdict === "slow") {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        if (!res.destroyed) res.writeHead(503).end();
-      }, slowMs);
-      timers.add(t);
-      return;
-    }
     let event: ReceivedEvent;
     try {
-      event = decodeHttpEvent(req, body, Date.now() - started);
+      event = decodeHttpEvent(req, body, 0);
     } catch {
       counts.malformed++;
       return void res.writeHead(400).end();
     }
-    accepted.push(event);
-    res.writeHead(204).end();
+    const verdict = decide(event);
+    counts[verdict]++;
+    if (verdict === "reset") return void req.socket.destroy();
+    if (verdict === "unavailable") return void res.writeHead(503).end();
+    if (verdict === "reject") return void res.writeHead(400).end();
+    // Recorded when answered: the order of `accepted` is the order the sender saw its 2xx.
+    const accept = () => {
+      if (res.destroyed) return;
+      accepted.push({ ...event, at: Date.now() - started });
+      res.writeHead(204).end();
+    };
+    if (verdict === "slow" || verdict === "late") {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        if (verdict === "late") accept();
+        else if (!res.destroyed) res.writeHead(503).end();
+      }, verdict === "late" ? lateMs : slowMs);
+      timers.add(t);
+      return;
+    }
+    accept();
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;

@@ -6,4 +6,6 @@ export * from "./sink-config.js";
 export * from "./redis-keys.js";
 export * from "./seeded-random.js";
 export * from "./redis-cpu.js";
+export * from "./redis-ha-servers.js";
+export * from "./nats-cluster.js";
 export * from "./capture-logger.js";

@@ -34,13 +34,14 @@ export function portOpen(port: number): Promise<boolean> {
   });
 }
 
-async function ownServer(
+export async function ownServer(
   label: string,
   command: string,
   args: (port: number, dir: string) => string[],
   scheme: string,
+  pickPort: () => Promise<number> = freePort,
 ): Promise<OwnServer> {
-  const port = await freePort();
+  const port = await pickPort();
   const dir = await mkdtemp(join(tmpdir(), `berth-${label}-`));
   let child: ChildProcess | undefined;
   const server: OwnServer = {
@@ -71,13 +72,17 @@ async function ownServer(
 }
 
 /** A redis-server this test controls (to kill, restart, or run with AOF), on a free port. */
-export function startRedisServer(options: { appendonly?: boolean } = {}): Promise<OwnServer> {
+export function startRedisServer(
+  options: { appendonly?: boolean; appendfsync?: "always" | "everysec" | "no"; replicaOf?: number; extraArgs?: string[] } = {},
+): Promise<OwnServer> {
   return ownServer(
     "redis",
     "redis-server",
     (port, dir) => [
       "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "",
-      "--appendonly", options.appendonly ? "yes" : "no", "--appendfsync", "always",
+      "--appendonly", options.appendonly ? "yes" : "no", "--appendfsync", options.appendfsync ?? "always",
+      ...(options.replicaOf === undefined ? [] : ["--replicaof", "127.0.0.1", String(options.replicaOf)]),
+      ...(options.extraArgs ?? []),
     ],
     "redis",
   );

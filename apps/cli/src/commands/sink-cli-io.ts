@@ -48,7 +48,7 @@ export function processIo(env: Record<string, string | undefined> = process.env)
 
 /** Runs `fn` with an admin (fail-fast) Redis connection, closed afterwards whatever happens. */
 export async function withSinkAdmin<T>(config: BerthConfig, fn: (ctx: SinkAdminContext) => Promise<T>): Promise<T> {
-  const connection = adminConnection(config.queue.redisUrl, "berth-cli");
+  const connection = adminConnection(config.queue.redis, "berth-cli");
   // ioredis reports connection trouble as events too; the failing command carries the error.
   connection.on("error", () => {});
   try {

@@ -15,6 +15,8 @@ import { SHARED_NATS_URL, SHARED_REDIS_URL, deleteKeysByPrefix, uniqueName } fro
 import { sinkQueueName } from "@berth/queue";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
+import { openOutbox } from "@berth/outbox";
+import { Registry, silentLogger } from "@berth/telemetry";
 import { captureIo } from "./sink-cli-capture-io.js";
 import { EXIT, processIo } from "./sink-cli-io.js";
 import { runSink } from "./sink.js";
@@ -135,5 +137,46 @@ describe("berth sink (real Redis, real receiver)", () => {
       assert.ok(!text.includes("s3cr3t-pass") && !text.includes("k3y-value"), "secrets masked");
       assert.ok(!text.includes(Buffer.from("berth:s3cr3t-pass").toString("base64")), "basic credentials masked");
     }
+  });
+});
+
+describe("berth sink status of an ordered sink (real Redis, events published through the outbox)", () => {
+  const prefix = uniqueName("cli-ordered");
+  let connection: Redis;
+  let root: string;
+
+  before(async () => {
+    connection = new Redis(SHARED_REDIS_URL, { maxRetriesPerRequest: null });
+    root = await mkdtemp(join(tmpdir(), "berth-cli-ordered-"));
+  });
+  after(async () => {
+    await deleteKeysByPrefix(connection, prefix);
+    await connection.quit();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  test("lists the repositories held back behind an undelivered event, and the same under ordering in --json", async () => {
+    const config = berthConfig([httpSinkConfig("ordered", { ordering: "repository" })], SHARED_REDIS_URL, prefix);
+    config.storage.rootDirectory = root;
+    const outbox = await openOutbox({ config, logger: silentLogger(), metrics: new Registry() });
+    try {
+      // No worker runs: prod/app's second and third events wait behind its first; solo/one holds nothing back.
+      await outbox.publish([1, 2, 3].map((n) => sampleEvent("image.updated", "prod/app", `v${n}`)));
+      await outbox.publish([sampleEvent("image.updated", "solo/one", "v1")]);
+    } finally {
+      await outbox.close();
+    }
+    const io = captureIo(config);
+    assert.equal(await runSink(["status"], io), EXIT.ok, io.stderr.join("\n"));
+    assert.match(io.stdout[1]!, /^ordered\thttp\t4\t/);
+    assert.deepEqual(io.stdout.slice(2), [
+      "  ordering: repository; 2 repositories with undelivered events, 1 held back behind one",
+      "  held: prod/app waits for sequence 1 (not failed yet); 2 events behind it",
+    ]);
+    const json = captureIo(config);
+    assert.equal(await runSink(["status", "--json"], json), EXIT.ok);
+    const status = JSON.parse(json.stdout[0]!) as { ordering: { held: number; heads: { repository: string }[] } };
+    assert.equal(status.ordering.held, 1);
+    assert.equal(status.ordering.heads[0]?.repository, "prod/app");
   });
 });

@@ -67,7 +67,7 @@ async function sendBlob(ctx: Ctx, blob: OpenBlob, range: BlobRange | undefined):
 export async function deleteBlob(ctx: Ctx): Promise<void> {
   requireWritable(ctx);
   const digest = parseDigest(ctx.ref);
-  const deleted = await ctx.deps.storage.blobs.delete(ctx.name, digest);
+  const deleted = await ctx.deps.storage.manifests.deleteBlob(ctx.name, digest);
   if (!deleted) throw new OciError("BLOB_UNKNOWN", undefined, { detail: { digest: digest.value } });
   sendEmpty(ctx.res, 202);
 }

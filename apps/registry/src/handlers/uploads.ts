@@ -1,4 +1,5 @@
 import { type Digest, OciError, isValidRepositoryName, parseDigest, parseUploadContentRange } from "@berth/oci";
+import { reservedComponentOf } from "@berth/storage";
 import { eventContext, type Ctx, sendEmpty } from "../http/context.js";
 import { hasBody } from "../http/body.js";
 import { ensureAnnounced } from "../events/repository-creation.js";
@@ -64,7 +65,7 @@ async function tryMount(ctx: Ctx, mount: string): Promise<boolean> {
   const { blobs } = ctx.deps.storage;
   const fromParam = ctx.query.get("from");
   const from = fromParam === null ? await blobs.locate(digest) : fromParam;
-  if (from === undefined || !isValidRepositoryName(from)) return false;
+  if (from === undefined || !isValidRepositoryName(from) || reservedComponentOf(from) !== undefined) return false;
   if (!(await blobs.mount(from, ctx.name, digest))) return false;
   created(ctx, digest.value);
   return true;

@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http";
 import { OciError } from "@berth/oci";
+import { LockUnavailableError } from "@berth/storage";
 import type { Logger } from "@berth/telemetry";
 
 /** The spec's error body (distribution-spec "Error Codes"): `{"errors":[{code,message,detail}]}`. */
@@ -11,7 +12,8 @@ export function errorBody(err: OciError): string {
  * The one place typed errors become HTTP responses. OciError → its status and code; anything
  * else is a server fault: logged with its stack, answered 500 without internals.
  */
-export function sendError(res: ServerResponse, err: unknown, log: Logger): void {
+export function sendError(res: ServerResponse, thrown: unknown, log: Logger): void {
+  const err = fromStorage(thrown, log);
   if (res.headersSent) {
     log.warn({ err }, "error after the response started; closing the connection");
     res.destroy();
@@ -23,6 +25,7 @@ export function sendError(res: ServerResponse, err: unknown, log: Logger): void 
     status = err.status;
     body = errorBody(err);
     if (status === 401) res.setHeader("WWW-Authenticate", 'Basic realm="Berth Registry"');
+    if (status === 503) res.setHeader("Retry-After", "1");
   } else if (isClientAbort(err)) {
     log.debug({ err }, "client went away");
     res.destroy();
@@ -34,6 +37,17 @@ export function sendError(res: ServerResponse, err: unknown, log: Logger): void 
   }
   res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) });
   res.end(body);
+}
+
+/**
+ * The repository's write lock could not be taken (held past the wait by another replica, or the
+ * shared filesystem failed): nothing was written, the client may retry.
+ */
+function fromStorage(err: unknown, log: Logger): unknown {
+  if (!(err instanceof LockUnavailableError)) return err;
+  log.warn({ err, lock: err.path, reason: err.reason }, "write refused: repository lock unavailable");
+  const message = err.reason === "timeout" ? "the repository is locked by another writer; retry" : "the repository lock cannot be taken; retry";
+  return new OciError("UNAVAILABLE", message, { detail: { reason: err.reason } });
 }
 
 function isClientAbort(err: unknown): boolean {

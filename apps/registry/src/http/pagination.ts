@@ -1,4 +1,5 @@
 import { OciError } from "@berth/oci";
+import { firstAfter } from "@berth/storage";
 
 /**
  * `n` / `last` pagination of tag and catalog listings (distribution-spec "Listing Tags"):
@@ -31,16 +32,4 @@ export function paginate(sorted: readonly string[], query: URLSearchParams, base
     page.link = `<${basePath}?n=${n}&last=${encodeURIComponent(tail)}>; rel="next"`;
   }
   return page;
-}
-
-/** Binary search: the index of the first entry strictly after `last`. */
-function firstAfter(sorted: readonly string[], last: string): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! <= last) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createEventFactory } from "@berth/events";
-import { type Storage, openStorage } from "@berth/storage";
+import { type Storage, type StorageOptions, openStorage } from "@berth/storage";
 import { Registry, silentLogger } from "@berth/telemetry";
 import { type RegistryApp, type RegistryAppOptions, createRegistryApp } from "../app.js";
 import { RecordingPublisher } from "./recording-publisher.js";
@@ -21,6 +21,8 @@ export interface RunningRegistry {
 
 export type FixtureOptions = Partial<Omit<RegistryAppOptions, "storage" | "publisher" | "events" | "logger" | "metrics">> & {
   root?: string;
+  /** Storage options: the write layer's (an observer of every change), the lock's. */
+  storageOptions?: StorageOptions;
   eventSource?: string;
   typePrefix?: string;
 };
@@ -29,7 +31,7 @@ export type FixtureOptions = Partial<Omit<RegistryAppOptions, "storage" | "publi
 export async function startRegistry(options: FixtureOptions = {}): Promise<RunningRegistry> {
   const ownRoot = options.root === undefined;
   const root = options.root ?? (await mkdtemp(join(tmpdir(), "berth-registry-")));
-  const storage = await openStorage(root);
+  const storage = await openStorage(root, options.storageOptions);
   const publisher = new RecordingPublisher();
   const metrics = new Registry();
   const factoryOptions: { source?: string; typePrefix?: string } = {};
@@ -55,6 +57,7 @@ export async function startRegistry(options: FixtureOptions = {}): Promise<Runni
     metrics,
     async stop() {
       await app.close(1000);
+      await storage.flushViews(); // no index.json redraw may run into the removal below
       if (ownRoot) await rm(root, { recursive: true, force: true });
     },
   };

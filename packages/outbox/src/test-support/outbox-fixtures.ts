@@ -1,7 +1,7 @@
 /** Dev-only builders for outbox tests: typed config literals and events. */
-import type { BerthConfig, SinkConfig } from "@berth/config";
+import type { BerthConfig, RedisTopology, SinkConfig } from "@berth/config";
 import { type BerthEvent, type EventKind, createEventFactory } from "@berth/events";
-import { testSinkConfig } from "@berth/testing";
+import { testQueueConfig, testSinkConfig } from "@berth/testing";
 
 export function testSink(overrides: Partial<SinkConfig> & Pick<SinkConfig, "name">): SinkConfig {
   return testSinkConfig({
@@ -16,10 +16,13 @@ export function testSink(overrides: Partial<SinkConfig> & Pick<SinkConfig, "name
 
 export function testConfig(options: {
   root: string;
-  redisUrl: string;
+  /** A URL (one server) or a topology the test started. */
+  redisUrl: string | RedisTopology;
   prefix: string;
   sinks: SinkConfig[];
   enable?: boolean;
+  /** queue.durability.minReplicas (default 0). */
+  minReplicas?: number;
 }): BerthConfig {
   const listen = { address: "127.0.0.1", port: 0 };
   return {
@@ -34,9 +37,10 @@ export function testConfig(options: {
         source: "zotregistry.dev",
         typePrefix: "zotregistry",
         sinks: options.sinks,
+        log: { maxAgeMs: 86_400_000, maxEvents: 100_000 },
       },
     },
-    queue: { redisUrl: options.redisUrl, prefix: options.prefix },
+    queue: testQueueConfig(options.redisUrl, options.prefix, options.minReplicas),
     dashboard: { ...listen, auth: { anonymous: true, readOnly: true } },
     workers: { http: listen, nats: listen },
   };

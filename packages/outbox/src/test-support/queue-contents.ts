@@ -1,10 +1,10 @@
 import type { DeliveryJobData } from "@berth/queue";
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@berth/queue";
 
 /** The waiting jobs of a sink queue, oldest first (the order a worker takes them). */
 export async function waitingJobs(
-  connection: Redis,
+  connection: RedisConnection,
   prefix: string,
   queueName: string,
 ): Promise<{ id: string; data: DeliveryJobData }[]> {

@@ -1,7 +1,7 @@
 import type { BerthConfig, SinkConfig } from "@berth/config";
 import { createEventFactory, type BerthEvent, type EventKind } from "@berth/events";
 import { DEAD_LETTER_JOB_NAME, type DeadLetterJobData, deadLetterQueueName } from "@berth/queue";
-import { testSinkConfig } from "@berth/testing";
+import { testQueueConfig, testSinkConfig } from "@berth/testing";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 
@@ -26,9 +26,9 @@ export function berthConfig(sinks: SinkConfig[], redisUrl: string, prefix: strin
     log: { level: "error" },
     extensions: {
       lint: { enable: false, mandatoryAnnotations: [] },
-      events: { enable: true, source: "zotregistry.dev", typePrefix: "zotregistry", sinks },
+      events: { enable: true, source: "zotregistry.dev", typePrefix: "zotregistry", sinks, log: { maxAgeMs: 86_400_000, maxEvents: 100_000 } },
     },
-    queue: { redisUrl, prefix },
+    queue: testQueueConfig(redisUrl, prefix),
     dashboard: { address: "127.0.0.1", port: 0, auth: { anonymous: false, readOnly: false } },
     workers: { http: { address: "127.0.0.1", port: 0 }, nats: { address: "127.0.0.1", port: 0 } },
   };
