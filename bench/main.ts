@@ -16,6 +16,7 @@ import { orderedDelivery } from "./cases/ordered-delivery.js";
 import { scale } from "./cases/scale.js";
 import { outboxThroughput } from "./cases/outbox-throughput.js";
 import { processMemory } from "./cases/process-memory.js";
+import { recovery } from "./cases/recovery.js";
 import { registryAbuse } from "./cases/registry-abuse.js";
 import { registryMemory } from "./cases/registry-memory.js";
 import { registryThroughput } from "./cases/registry-throughput.js";
@@ -41,6 +42,7 @@ const CASES: readonly BenchCase[] = [
   deliveryThroughput,
   orderedDelivery,
   latency,
+  recovery,
   scale,
   processMemory,
 ];

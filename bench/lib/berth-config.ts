@@ -12,6 +12,8 @@ export interface BenchSink {
   channel?: string;
   jetstream?: boolean;
   concurrency: number;
+  /** The sink's `breaker` block as written in the file (e.g. `{ cooldown: "2s" }`). */
+  breaker?: Record<string, unknown>;
   ordering?: "none" | "repository";
 }
 
@@ -53,6 +55,7 @@ export function rawBerthConfig(o: BenchConfigOptions): Record<string, unknown> {
           concurrency: s.concurrency,
           ...(s.channel ? { channel: s.channel } : {}),
           ...(s.jetstream ? { jetstream: true } : {}),
+          ...(s.breaker ? { breaker: s.breaker } : {}),
           ...(s.ordering ? { ordering: s.ordering } : {}),
         })),
       },

@@ -68,6 +68,8 @@ export interface DeliverersOptions {
   target: DeliveryTarget;
   processes: number;
   concurrency: number;
+  /** Overrides of the sink's `breaker` block in the config file. */
+  breaker?: Record<string, unknown>;
   /** The sink's `ordering` (default none). */
   ordering?: BenchSink["ordering"];
 }
@@ -80,7 +82,7 @@ export async function startDeliverers(o: DeliverersOptions): Promise<Deliverers>
     redisUrl: o.ctx.redisUrl,
     prefix,
     events: true,
-    sinks: [benchSink(o.target, o.concurrency, SINK_NAME, o.ordering)],
+    sinks: [{ ...benchSink(o.target, o.concurrency, SINK_NAME, o.ordering), ...(o.breaker ? { breaker: o.breaker } : {}) }],
   };
   const config = resolvedConfig(configOptions);
   const sink = config.extensions.events.sinks[0]!;

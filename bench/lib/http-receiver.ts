@@ -8,6 +8,8 @@ import type { ArrivalLog, Receiver } from "./arrival-log.js";
 
 export interface HttpReceiver extends Receiver {
   url: string;
+  /** While set, every request is refused with 503 and `Retry-After` (seconds), and not recorded. */
+  unavailable?: { retryAfterS: number } | undefined;
 }
 
 /** The id is `ce-id` in binary mode, or the body's `id` in structured mode / the bare worker's body. */
@@ -32,6 +34,11 @@ export async function startHttpReceiver(options: HttpReceiverOptions = {}): Prom
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
+      if (receiver.unavailable) {
+        res.writeHead(503, { "retry-after": String(receiver.unavailable.retryAfterS) });
+        res.end();
+        return;
+      }
       const answer = () => {
         receiver.log?.record(eventId(req.headers["ce-id"], Buffer.concat(chunks).toString("utf8")));
         res.statusCode = 204;

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { type WorkerProcess, spawnWorker } from "@berth/delivery/contract";
+import { type WorkerProcess, spawnWorker } from "@berth/delivery-contract";
 import { SHARED_REDIS_URL, deleteKeysByPrefix, uniqueName, waitFor } from "@berth/testing";
 import { type HttpEventReceiver, type ReceivedEvent, startHttpEventReceiver } from "@berth/testing/event-receivers";
 import { REPO_ROOT } from "@berth/testing/process-harness";

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { loadConfig } from "@berth/config";
-import { type WorkerProcess, spawnWorker, writeConfigFile } from "@berth/delivery/contract";
+import { type WorkerProcess, spawnWorker, writeConfigFile } from "@berth/delivery-contract";
 import { type BerthEvent, createEventFactory } from "@berth/events";
 import { type Outbox, openOutbox } from "@berth/outbox";
 import { Registry, silentLogger } from "@berth/telemetry";

@@ -29,6 +29,8 @@ export interface DashboardOptions {
 
 export interface Dashboard {
   app: Express;
+  /** Hot reload: boards for the config's new sinks (removed ones stay visible); returns their names. */
+  applySinks(config: BerthConfig): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -46,7 +48,7 @@ export function createDashboardApp(options: DashboardOptions): Dashboard {
 
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath("/");
-  createBullBoard({
+  const board = createBullBoard({
     queues: boards.adapters,
     serverAdapter,
     options: { uiConfig: { boardTitle: "Berth deliveries" } },
@@ -57,7 +59,7 @@ export function createDashboardApp(options: DashboardOptions): Dashboard {
   app.get("/healthz", async (_req, res) => {
     try {
       await connection.ping();
-      res.json({ ok: true, sinks: sinks.length });
+      res.json({ ok: true, sinks: boards.queues.size });
     } catch (err) {
       res.status(503).json({ ok: false, error: `redis: ${(err as Error).message}` });
     }
@@ -84,17 +86,28 @@ export function createDashboardApp(options: DashboardOptions): Dashboard {
     res.status(500).json({ error: err.message });
   });
 
-  let parker: DeadLetterParker | undefined;
-  if (!readOnly) {
-    parker = startDeadLetterParker({
-      connection: options.consumerConnection,
-      prefix: config.queue.prefix,
-      sinks,
-      onError: (err) => logger.warn({ err }, "dead-letter parker"),
-    });
-  }
+  // Parks the dead letters of every sink on the boards (a removed sink's included).
+  const startParker = () =>
+    readOnly
+      ? undefined
+      : startDeadLetterParker({
+          connection: options.consumerConnection,
+          prefix: config.queue.prefix,
+          sinks: [...boards.queues.values()].map((e) => e.sink),
+          onError: (err) => logger.warn({ err }, "dead-letter parker"),
+        });
+  let parker: DeadLetterParker | undefined = startParker();
   return {
     app,
+    async applySinks(next) {
+      const added = boards.add(configuredSinks(next));
+      for (const adapter of added.adapters) board.addQueue(adapter);
+      if (added.names.length > 0) {
+        await parker?.close();
+        parker = startParker();
+      }
+      return added.names;
+    },
     async close() {
       await parker?.close();
       await boards.close();

@@ -4,24 +4,29 @@
  * and an ordered shutdown on SIGTERM/SIGINT.
  */
 import type { Server } from "node:http";
-import { configPathFromArgs, loadConfig } from "@berth/config";
+import { parseArgs } from "node:util";
+import { CONFIG_OPTION, configPathFrom, loadConfig, reloadConfigOnSighup } from "@berth/config";
 import { adminConnection, consumerConnection } from "@berth/queue";
-import { createLogger } from "@berth/telemetry";
+import { catchStopSignals, createLogger } from "@berth/telemetry";
 import { createDashboardApp } from "./app.js";
 import { resolveDashboardAuth } from "./auth-settings.js";
 
 const APP = "berth-dashboard";
 
 async function main(): Promise<void> {
+  // First: a signal during start-up waits for it instead of killing the process mid-way.
+  const signals = catchStopSignals();
+  let file: string | undefined;
   let loaded: Awaited<ReturnType<typeof loadConfig>>;
   let auth: Awaited<ReturnType<typeof resolveDashboardAuth>>;
   try {
-    loaded = await loadConfig({ file: configPathFromArgs(process.argv.slice(2), process.env), env: process.env });
+    const { values } = parseArgs({ args: process.argv.slice(2), options: CONFIG_OPTION });
+    file = configPathFrom(values.config, process.env);
+    loaded = await loadConfig({ file, env: process.env });
     auth = await resolveDashboardAuth(loaded.config.dashboard.auth);
   } catch (err) {
-    const problems = (err as { problems?: unknown }).problems;
-    const detail = Array.isArray(problems) ? `\n  ${problems.join("\n  ")}` : "";
-    process.stderr.write(`${APP}: ${err instanceof Error ? err.message : String(err)}${detail}\n`);
+    // A ConfigError's message already lists every problem, once.
+    process.stderr.write(`${APP}: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(2);
   }
   const { config, warnings } = loaded;
@@ -41,10 +46,16 @@ async function main(): Promise<void> {
   const bound = server.address();
   logger.info({ address, port: typeof bound === "object" && bound ? bound.port : port, readOnly: config.dashboard.auth.readOnly }, "dashboard listening");
 
-  let stopping = false;
-  const stop = async (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
+  // SIGHUP: boards for the new config's sinks; an invalid config is refused.
+  const reloader = reloadConfigOnSighup({
+    file,
+    env: process.env,
+    current: config,
+    logger,
+    apply: async (next) => ({ added: await dashboard.applySinks(next) }),
+  });
+  signals.onStop(async (signal) => {
+    reloader.stop();
     logger.info({ signal }, "shutting down");
     // Order: stop taking requests, stop the parker and queues, then close Redis.
     await new Promise<void>((resolve) => {
@@ -56,9 +67,7 @@ async function main(): Promise<void> {
     logger.info("bye");
     logger.flush();
     setTimeout(() => process.exit(0), 50).unref();
-  };
-  process.once("SIGTERM", (s) => void stop(s));
-  process.once("SIGINT", (s) => void stop(s));
+  });
 }
 
 await main();

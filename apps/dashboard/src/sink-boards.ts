@@ -9,6 +9,11 @@ export interface SinkBoards {
   adapters: BaseAdapter[];
   /** Both queues per sink name, for the replay routes. */
   queues: Map<string, { sink: SinkConfig; queues: SinkQueues }>;
+  /**
+   * Hot reload: boards for sinks not shown yet (returned), the new settings for those shown.
+   * A sink removed from the config keeps its boards: its queued events stay visible.
+   */
+  add(sinks: readonly SinkConfig[]): { names: string[]; adapters: BaseAdapter[] };
   close(): Promise<void>;
 }
 
@@ -41,29 +46,46 @@ function liveDescription(sink: SinkConfig): string {
 export function buildSinkBoards(ctx: SinkAdminContext, sinks: readonly SinkConfig[], readOnly: boolean): SinkBoards {
   const adapters: BaseAdapter[] = [];
   const queues = new Map<string, { sink: SinkConfig; queues: SinkQueues }>();
-  for (const sink of sinks) {
-    const q = openSinkQueues(ctx, sink);
-    queues.set(sink.name, { sink, queues: q });
-    const common = { readOnlyMode: readOnly, allowRetries: !readOnly, prefix: "" };
-    const live = new BullMQAdapter(q.sink, {
-      ...common,
-      displayName: `${sink.type} sink "${sink.name}"`,
-      description: liveDescription(sink),
-    });
-    const dead = new DeadLetterQueueAdapter(q, sink, {
-      ...common,
-      displayName: `${sink.type} sink "${sink.name}" — dead letters`,
-      description: `Events ${sink.type} sink "${sink.name}" gave up on. Retry moves the event back to the sink queue with its original id.`,
-    });
-    live.setFormatter("name", (job: { data?: Partial<DeliveryJobData> }) => jobTitle(job));
-    dead.setFormatter("name", (job: { data?: Partial<DeadLetterJobData> }) => jobTitle(job));
-    adapters.push(live, dead);
-  }
+  const add = (list: readonly SinkConfig[]) => {
+    const added = { names: [] as string[], adapters: [] as BaseAdapter[] };
+    for (const sink of list) {
+      const known = queues.get(sink.name);
+      if (known) {
+        known.sink = sink;
+        continue;
+      }
+      const q = openSinkQueues(ctx, sink);
+      queues.set(sink.name, { sink, queues: q });
+      added.names.push(sink.name);
+      added.adapters.push(...sinkAdapters(q, sink, readOnly));
+    }
+    adapters.push(...added.adapters);
+    return added;
+  };
+  add(sinks);
   return {
     adapters,
     queues,
+    add,
     async close() {
       await Promise.all([...queues.values()].map((e) => e.queues.close()));
     },
   };
+}
+
+function sinkAdapters(q: SinkQueues, sink: SinkConfig, readOnly: boolean): BaseAdapter[] {
+  const common = { readOnlyMode: readOnly, allowRetries: !readOnly, prefix: "" };
+  const live = new BullMQAdapter(q.sink, {
+    ...common,
+    displayName: `${sink.type} sink "${sink.name}"`,
+    description: liveDescription(sink),
+  });
+  const dead = new DeadLetterQueueAdapter(q, sink, {
+    ...common,
+    displayName: `${sink.type} sink "${sink.name}" — dead letters`,
+    description: `Events ${sink.type} sink "${sink.name}" gave up on. Retry moves the event back to the sink queue with its original id.`,
+  });
+  live.setFormatter("name", (job: { data?: Partial<DeliveryJobData> }) => jobTitle(job));
+  dead.setFormatter("name", (job: { data?: Partial<DeadLetterJobData> }) => jobTitle(job));
+  return [live, dead];
 }

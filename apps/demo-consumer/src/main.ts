@@ -34,11 +34,15 @@ if (values.nats && values.subject) {
   console.error(`demo-consumer: NATS events from ${values.subject} on ${values.nats}`);
 }
 
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, async () => {
-    server.close();
-    server.closeAllConnections();
-    await stopNats?.();
-    process.exit(0);
-  });
-}
+// One stop for every signal: Ctrl-C in the stack's terminal sends SIGINT to every process and
+// the stack then sends SIGTERM, and draining NATS a second time throws DrainingConnectionError.
+let stopping = false;
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  server.close();
+  server.closeAllConnections();
+  await stopNats?.().catch((err: unknown) => console.error(`demo-consumer: NATS drain: ${String(err)}`));
+  process.exit(0);
+};
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void stop());

@@ -8,12 +8,23 @@
 // First: sizes libuv's threadpool before anything uses it.
 import "./threadpool.js";
 import { readFile } from "node:fs/promises";
+import { parseArgs } from "node:util";
 import { publicKeyFromPem } from "@berth/access";
-import { type BearerSettings, ConfigError, type LdapSettings, type ListenerTls, configPathFromArgs, loadConfig } from "@berth/config";
+import {
+  type BearerSettings,
+  CONFIG_OPTION,
+  ConfigError,
+  type LdapSettings,
+  type ListenerTls,
+  configPathFrom,
+  isParseArgsError,
+  loadConfig,
+  reloadConfigOnSighup,
+} from "@berth/config";
 import { createEventFactory } from "@berth/events";
 import { openOutbox } from "@berth/outbox";
 import { StorageRootError, openStorage, sweepTemporaryFiles } from "@berth/storage";
-import { createLogger, createMetricsRegistry } from "@berth/telemetry";
+import { catchStopSignals, createLogger, createMetricsRegistry } from "@berth/telemetry";
 import { type HtpasswdFile, parseHtpasswd } from "./auth/htpasswd.js";
 import { createRegistryApp } from "./app.js";
 import type { BearerProviderOptions } from "./auth/bearer.js";
@@ -24,7 +35,11 @@ import type { TlsMaterial } from "./http/listener.js";
 const SHUTDOWN_GRACE_MS = 25_000;
 
 async function main(): Promise<void> {
-  const { config, warnings } = await loadConfig({ file: configPathFromArgs(process.argv.slice(2), process.env), env: process.env });
+  // First: a signal during start-up waits for it instead of killing the process mid-way.
+  const signals = catchStopSignals();
+  const { values } = parseArgs({ args: process.argv.slice(2), options: CONFIG_OPTION });
+  const file = configPathFrom(values.config, process.env);
+  const { config, warnings } = await loadConfig({ file, env: process.env });
   const logger = createLogger({ level: config.log.level, output: config.log.output, name: "registry" });
   for (const warning of warnings) logger.warn(warning);
   const metrics = createMetricsRegistry("registry");
@@ -85,10 +100,20 @@ async function main(): Promise<void> {
   // their tag logs are redrawn.
   storage.catchUpViews().catch((err: unknown) => logger.error({ err }, "could not check index.json files against their tag logs"));
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+  // SIGHUP: the outbox routes to the new config's sinks; an invalid config is refused.
+  const reloader = reloadConfigOnSighup({
+    file,
+    env: process.env,
+    current: config,
+    logger,
+    apply(next) {
+      const sinks = next.extensions.events.enable ? next.extensions.events.sinks : [];
+      if (!outbox.applySinks(sinks)) logger.warn({}, "events were off at start-up: turning them on needs a restart");
+      return { sinks: sinks.map((s) => s.name) };
+    },
+  });
+  signals.onStop(async (signal) => {
+    reloader.stop();
     logger.info({ signal }, "shutting down");
     // Order: stop taking requests and let uploads in flight finish (they may still publish
     // events), draw every index.json that lags its tag log, then close the outbox (flushes its
@@ -99,7 +124,7 @@ async function main(): Promise<void> {
     logger.info("stopped");
     logger.flush();
     process.exit(0);
-  };
+  });
   // Certificate renewal without a restart: SIGHUP re-reads cert, key and CA bundle; a bad file
   // keeps the material in use and says why.
   const tlsFiles = config.http.tls;
@@ -113,8 +138,6 @@ async function main(): Promise<void> {
         );
     });
   }
-  process.once("SIGTERM", () => void stop("SIGTERM"));
-  process.once("SIGINT", () => void stop("SIGINT"));
 }
 
 async function loadHtpasswd(path: string | undefined): Promise<HtpasswdFile | undefined> {
@@ -177,6 +200,7 @@ main().catch((err: unknown) => {
     process.exit(2);
   } else if (err instanceof StorageRootError) console.error(`registry: ${err.message}`);
   else if (err instanceof StartupError) console.error(`registry: ${err.message}`);
+  else if (isParseArgsError(err)) console.error(`registry: ${err.message} (usage: berth-registry [--config PATH])`);
   else console.error("registry: failed to start", err);
   process.exit(1);
 });

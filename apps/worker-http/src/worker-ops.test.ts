@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { SinkConfig } from "@berth/config";
-import { type WorkerProcess, enqueue, sampleEvent, spawnWorker, writeConfigFile } from "@berth/delivery/contract";
+import { type WorkerProcess, enqueue, sampleEvent, spawnWorker, writeConfigFile } from "@berth/delivery-contract";
 import { adminConnection } from "@berth/queue";
 import { SHARED_REDIS_URL, deleteKeysByPrefix, testSinkConfig, uniqueName, waitFor } from "@berth/testing";
 import { type Sample, familyNames, parseSamples, sampleValue } from "./test-support/prometheus-text.js";
@@ -104,11 +104,20 @@ describe("worker-http process: /metrics and /healthz", () => {
       async () => {
         const m = await metrics();
         const v = (name: string, labels: Record<string, string>) => sampleValue(m.samples, name, labels);
+        // Every figure asserted below that moves on its own: counters and Redis-read gauges are
+        // updated at different moments of an attempt, so a scrape between two of them sees only
+        // part of the outcome (a busy machine once caught retried_total{sink:"beta"} unset).
         const settled =
           v("berth_delivery_delivered_total", { sink: "alpha" }) === 4 &&
           v("berth_delivery_dead_letter_depth", { sink: "alpha" }) === 1 &&
+          v("berth_delivery_dead_lettered_total", { sink: "alpha" }) === 1 &&
           v("berth_delivery_queue_depth", { sink: "alpha" }) === 0 &&
-          v("berth_delivery_breaker_state", { sink: "beta" }) === 2;
+          v("berth_delivery_retried_total", { sink: "alpha" }) === 1 &&
+          v("berth_delivery_retried_total", { sink: "beta" }) === 1 &&
+          v("berth_delivery_failed_total", { sink: "beta", reason: "http_503" }) === 1 &&
+          v("berth_delivery_breaker_transitions_total", { sink: "beta", state: "open" }) === 1 &&
+          v("berth_delivery_breaker_state", { sink: "beta" }) === 2 &&
+          v("berth_delivery_sink_paused", { sink: "beta" }) === 1;
         return settled ? m : undefined;
       },
       { timeoutMs: 20_000 },

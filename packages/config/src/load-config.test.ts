@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
+import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { ConfigError } from "./config-error.js";
-import { configPathFromArgs } from "./config-path.js";
+import { CONFIG_OPTION, configPathFrom } from "./config-path.js";
 import { loadConfig } from "./load-config.js";
 import { EXAMPLES_DIR, tempFiles } from "./test-support/fixtures.js";
 
@@ -85,21 +86,23 @@ describe("loadConfig", () => {
   });
 });
 
-describe("configPathFromArgs", () => {
+describe("configPathFrom", () => {
+  const flag = (args: string[]) => parseArgs({ args, options: CONFIG_OPTION, allowPositionals: true }).values.config;
+
   it("reads --config PATH and --config=PATH", () => {
-    assert.equal(configPathFromArgs(["--config", "a.json"], {}), "a.json");
-    assert.equal(configPathFromArgs(["x", "--config=b.json"], {}), "b.json");
+    assert.equal(configPathFrom(flag(["--config", "a.json"]), {}), "a.json");
+    assert.equal(configPathFrom(flag(["x", "--config=b.json"]), {}), "b.json");
   });
 
   it("prefers the flag over BERTH_CONFIG and falls back to it", () => {
-    assert.equal(configPathFromArgs(["--config", "a.json"], { BERTH_CONFIG: "env.json" }), "a.json");
-    assert.equal(configPathFromArgs([], { BERTH_CONFIG: "env.json" }), "env.json");
-    assert.equal(configPathFromArgs([], {}), undefined);
+    assert.equal(configPathFrom(flag(["--config", "a.json"]), { BERTH_CONFIG: "env.json" }), "a.json");
+    assert.equal(configPathFrom(flag([]), { BERTH_CONFIG: "env.json" }), "env.json");
+    assert.equal(configPathFrom(flag([]), {}), undefined);
   });
 
   it("rejects --config without a path", () => {
-    assert.throws(() => configPathFromArgs(["--config"], {}), ConfigError);
-    assert.throws(() => configPathFromArgs(["--config", "--verbose"], {}), ConfigError);
-    assert.throws(() => configPathFromArgs(["--config="], {}), ConfigError);
+    assert.throws(() => flag(["--config"]), { code: "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" });
+    assert.throws(() => flag(["--config", "--verbose"]), { code: "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" });
+    assert.throws(() => configPathFrom(flag(["--config="]), {}), ConfigError);
   });
 });

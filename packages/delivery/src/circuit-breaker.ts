@@ -52,17 +52,22 @@ export class SinkBreaker {
     return this.failedSinceReset || now - this.lastResetAt >= RESET_INTERVAL_MS;
   }
 
-  async onSuccess(): Promise<void> {
+  /**
+   * Closes the breaker (when `successNeedsWrite`, or always with `force`). Returns the failure
+   * streak this success ended: non-zero for exactly one process per streak.
+   */
+  async onSuccess(force = false): Promise<number> {
     const now = Date.now();
-    if (!this.successNeedsWrite(now)) return;
+    if (!force && !this.successNeedsWrite(now)) return 0;
     const wasHalfOpen = (await breakerOpenUntil(this.conn, this.prefix, this.sink)) !== undefined;
-    await closeBreaker(this.conn, this.prefix, this.sink);
+    const failures = await closeBreaker(this.conn, this.prefix, this.sink);
     this.failedSinceReset = false;
     this.lastResetAt = now;
     if (wasHalfOpen) {
-      this.logger.info({ sink: this.sink.name }, "circuit breaker closed: probe delivered");
+      this.logger.warn({ sink: this.sink.name }, "circuit breaker closed: probe delivered");
       this.metrics.breakerTransitions.inc({ sink: this.sink.name, state: "closed" });
     }
+    return failures;
   }
 
   async onFailure(failure: AttemptFailure): Promise<void> {
@@ -74,7 +79,9 @@ export class SinkBreaker {
     if (state === "open") return;
     const detail = `${failures} consecutive failures, last: ${failure.message}`;
     await openBreaker(this.conn, this.prefix, this.sink, this.sink.breaker.cooldownMs, detail);
-    this.logger.warn(
+    // Opening is news (warn); re-opening after each failed half-open probe is the same outage
+    // going on, which the failure log's periodic summary already reports.
+    this.logger[state === "half-open" ? "debug" : "warn"](
       { sink: this.sink.name, failures, reason: failure.reason, cooldownMs: this.sink.breaker.cooldownMs, from: state },
       "circuit breaker open: sink queue paused for the cool-down",
     );
@@ -91,7 +98,7 @@ export class SinkBreaker {
       // half-open step (which checks the pause reason) must still resume the queue.
       if (until !== undefined && until > Date.now()) return;
       if (await halfOpenBreaker(this.conn, this.prefix, this.sink)) {
-        this.logger.info({ sink: this.sink.name }, "circuit breaker half-open: sink queue resumed to probe");
+        this.logger.debug({ sink: this.sink.name }, "circuit breaker half-open: sink queue resumed to probe");
         this.metrics.breakerTransitions.inc({ sink: this.sink.name, state: "half-open" });
       }
     } catch (err) {

@@ -19,7 +19,9 @@ import {
 import { createMetricsRegistry, silentLogger } from "@berth/telemetry";
 import { SHARED_REDIS_URL, deleteKeysByPrefix, testSinkConfig, uniqueName, waitFor } from "@berth/testing";
 import { type Job, Queue, UnrecoverableError, Worker } from "bullmq";
-import { configWithSink, enqueue, sampleEvent } from "./contract/fixtures.js";
+// By path, not by package name: @berth/delivery-contract depends on this package, and a
+// devDependency back would make the workspace graph cyclic.
+import { configWithSink, enqueue, sampleEvent } from "../../delivery-contract/src/fixtures.js";
 import { DeadLetterBusyError, moveToDeadLetters, sweepFailedJobs } from "./dead-letter.js";
 import { PermanentDeliveryError } from "./delivery-errors.js";
 import { startDeliveryRuntime } from "./runtime.js";

@@ -19,8 +19,15 @@ export interface DeliveryMetrics {
 
 const BREAKER_VALUE = { closed: 0, "half-open": 1, open: 2 } as const;
 
-/** `readStatuses` is called once per scrape; a failure leaves the gauges at their last values. */
-export function createDeliveryMetrics(registry: Registry, readStatuses: () => Promise<SinkStatus[]>): DeliveryMetrics {
+/**
+ * `readStatuses` is called once per scrape; a failure leaves the gauges at their last values.
+ * `redisReady` says whether the worker's Redis connection is up (alerts watch it).
+ */
+export function createDeliveryMetrics(
+  registry: Registry,
+  readStatuses: () => Promise<SinkStatus[]>,
+  redisReady: () => boolean = () => true,
+): DeliveryMetrics {
   const registers = [registry];
   let pending: Promise<SinkStatus[]> | undefined;
   // One Redis read per scrape, shared by the gauges below.
@@ -47,6 +54,14 @@ export function createDeliveryMetrics(registry: Registry, readStatuses: () => Pr
   gauge("berth_delivery_queue_depth", "Jobs waiting, delayed or active in the sink queue", (s) => s.waiting + s.delayed + s.active);
   gauge("berth_delivery_dead_letter_depth", "Events in the sink's dead-letter queue", (s) => s.deadLetters);
   gauge("berth_delivery_breaker_state", "Circuit breaker: 0 closed, 1 half-open, 2 open", (s) => BREAKER_VALUE[s.breaker]);
+  new Gauge({
+    name: "berth_delivery_redis_connected",
+    help: "1 when the worker's Redis connection is ready",
+    registers,
+    collect() {
+      this.set(redisReady() ? 1 : 0);
+    },
+  });
   gauge("berth_delivery_sink_paused", "1 while the sink queue is paused (operator, gone or breaker)", (s) => (s.paused ? 1 : 0));
 
   return {

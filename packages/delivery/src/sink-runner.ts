@@ -24,8 +24,10 @@ import { AttemptSignal, SignalPool } from "./attempt-signal.js";
 import { SinkBreaker } from "./circuit-breaker.js";
 import { moveToDeadLetters, sweepFailedJobs } from "./dead-letter.js";
 import type { DeliveryMetrics } from "./delivery-metrics.js";
+import { FailureLog } from "./failure-log.js";
 import { OrderedGate } from "./ordered-gate.js";
 import { createBackoffStrategy } from "./retry-policy.js";
+import { SinkRecovery } from "./sink-recovery.js";
 import type { Sink } from "./sink.js";
 
 /**
@@ -51,6 +53,8 @@ export interface SinkRunnerOptions {
   /** Aborted when the grace period of a shutdown ends: in-flight attempts give up. */
   shutdownSignal: AbortSignal;
   workerName: string;
+  /** How often a failing sink's warn summary is logged (default 60 s). */
+  failureSummaryEveryMs?: number;
 }
 
 export class SinkRunner {
@@ -58,6 +62,8 @@ export class SinkRunner {
   readonly queue: Queue<DeliveryJobData>;
   readonly deadLetters: Queue<DeadLetterJobData>;
   private readonly breaker: SinkBreaker;
+  private readonly recovery: SinkRecovery;
+  private readonly failureLog: FailureLog;
   /** Present when the sink has `ordering: repository` (ordered-gate.ts). */
   private readonly gate: OrderedGate | undefined;
   private readonly pendingMoves = new Set<Promise<void>>();
@@ -76,6 +82,8 @@ export class SinkRunner {
     this.queue = new Queue(sinkQueueName(sink), { connection, prefix });
     this.deadLetters = new Queue(deadLetterQueueName(sink), { connection, prefix });
     this.breaker = new SinkBreaker(connection, prefix, sink, o.logger, o.metrics);
+    this.recovery = new SinkRecovery({ ...o, queue: this.queue, breaker: this.breaker });
+    this.failureLog = new FailureLog(sink.name, o.logger, o.failureSummaryEveryMs);
     this.gate = sink.ordering === "repository" ? new OrderedGate(connection, prefix, sink, this.queue) : undefined;
     this.worker = new Worker<DeliveryJobData>(
       sinkQueueName(sink),
@@ -120,6 +128,7 @@ export class SinkRunner {
 
   start(): void {
     this.breaker.start();
+    this.recovery.start();
     void this.worker.run().catch((err) => this.o.logger.error({ sink: this.o.sink.name, err }, "worker stopped"));
     const sweep = () => this.track(this.sweep());
     sweep();
@@ -140,6 +149,7 @@ export class SinkRunner {
   async stopWorker(force = false): Promise<void> {
     clearInterval(this.sweepTimer);
     this.breaker.stop();
+    this.recovery.stop();
     await this.worker.close(force);
   }
 
@@ -193,8 +203,13 @@ export class SinkRunner {
       if (job.opts.removeOnComplete !== true) {
         await job.log(`attempt ${attempt}: delivered ${receipt.detail} in ${Math.round(ms)} ms`);
       }
+      this.failureLog.delivered();
       if (this.breaker.successNeedsWrite()) {
-        await this.breaker.onSuccess().catch((err) => logger.warn({ sink: sink.name, err }, "breaker update failed"));
+        const endedStreak = await this.breaker.onSuccess().catch((err) => {
+          logger.warn({ sink: sink.name, err }, "breaker update failed");
+          return 0;
+        });
+        if (endedStreak > 0) this.track(this.recovery.promoteHeld(endedStreak));
       }
     } catch (err) {
       const ms = performance.now() - started;
@@ -223,6 +238,8 @@ export class SinkRunner {
     );
     // Our own shutdown says nothing about the destination's health.
     if (failure.reason !== "shutdown") {
+      if (!final) this.failureLog.failed(failure, job.data.event.id, attempt);
+      await this.recovery.failed(failure).catch((err: unknown) => logger.warn({ sink: sink.name, err }, "could not record Retry-After"));
       await this.breaker.onFailure(failure).catch((err) => logger.warn({ sink: sink.name, err }, "breaker update failed"));
     }
     if (failure.pauseSink) {

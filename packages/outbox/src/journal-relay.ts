@@ -31,7 +31,8 @@ const MAX_BACKOFF_MS = 5_000;
 
 /**
  * Moves journaled events into the sink queues, oldest segment first and in order within it, in
- * batches of one pipelined round trip each. Re-adding uses the same job ids, so a batch that
+ * batches of `batchSize` events, each one add-jobs script call (one round trip) through the
+ * enqueuer. Re-adding uses the same job ids, so a batch that
  * half-landed before a failure is simply added again. A segment is deleted only when all of it
  * is in Redis; on failure the relay backs off and tries again.
  */

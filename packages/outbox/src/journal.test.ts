@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { silentLogger } from "@berth/telemetry";
 import { Journal, readSegment } from "./journal.js";
-import { captureLogger } from "./test-support/capture-logger.js";
+import { captureLogger } from "@berth/testing";
 import { testEvent } from "./test-support/outbox-fixtures.js";
 
 describe("journal", () => {

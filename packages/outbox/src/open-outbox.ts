@@ -3,7 +3,7 @@ import type { BerthEvent } from "@berth/events";
 import type { Logger, Registry } from "@berth/telemetry";
 import { type RedisConnection, watchRedisPersistence } from "@berth/queue";
 import { createEnqueuer } from "./enqueue.js";
-import { createJobRouter } from "./job-router.js";
+import { type JobRouter, createJobRouter } from "./job-router.js";
 import { Journal, journalDirectory } from "./journal.js";
 import { startJournalRelay } from "./journal-relay.js";
 import type { Outbox, OutboxStatus } from "./outbox.js";
@@ -45,6 +45,7 @@ function disabledOutbox(): Outbox {
   return {
     async publish() {},
     status: () => ({ enabled: false, redisConnected: false, journalDepth: 0 }),
+    applySinks: () => false,
     async close() {},
   };
 }
@@ -84,7 +85,10 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
     journalDepth: () => journal.depth,
     redisConnected: () => isReady(redis),
   });
-  const router = createJobRouter(events.sinks);
+  // Replaced by applySinks; the relay routes through it too, so journaled events relayed after a
+  // reload go to the new sink set.
+  let currentRouter = createJobRouter(events.sinks);
+  const router: JobRouter = { route: (batch) => currentRouter.route(batch) };
   const enqueuer = createEnqueuer(redis, config.queue.prefix, events.log, durability);
   const relay = startJournalRelay({ journal, router, enqueuer, redisReady: () => isReady(redis), logger, metrics });
   relayKick = relay.kick;
@@ -125,6 +129,10 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
       // event was not emitted (the client's retry emits its own); counting earlier overstated it.
       for (const event of batch) metrics.events.inc({ type: event.type });
       metrics.publishSeconds.observe({ outcome }, (now() - started) / 1000);
+    },
+    applySinks(sinks) {
+      currentRouter = createJobRouter(sinks);
+      return true;
     },
     status(): OutboxStatus {
       const redisPersistence = persistence.current();

@@ -19,10 +19,10 @@ import {
   startRedisSentinel,
   uniqueName,
   waitFor,
+  captureLogger,
 } from "@berth/testing";
 import { Queue } from "bullmq";
 import { openOutbox } from "./open-outbox.js";
-import { captureLogger } from "./test-support/capture-logger.js";
 import { testConfig, testEvent, testSink } from "./test-support/outbox-fixtures.js";
 import { waitingJobs } from "./test-support/queue-contents.js";
 

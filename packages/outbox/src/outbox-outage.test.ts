@@ -13,7 +13,7 @@ import { type OwnServer, startRedisServer, uniqueName, waitFor } from "@berth/te
 import { Redis } from "ioredis";
 import { journalDirectory } from "./journal.js";
 import { openOutbox } from "./open-outbox.js";
-import { captureLogger } from "./test-support/capture-logger.js";
+import { captureLogger } from "@berth/testing";
 import { testConfig, testEvent, testSink } from "./test-support/outbox-fixtures.js";
 import { waitingJobs } from "./test-support/queue-contents.js";
 

@@ -1,3 +1,4 @@
+import type { SinkConfig } from "@berth/config";
 import type { BerthEvent, EventPublisher } from "@berth/events";
 
 import type { RedisPersistence } from "@berth/queue";
@@ -19,5 +20,10 @@ export interface OutboxStatus {
 export interface Outbox extends EventPublisher {
   publish(events: readonly BerthEvent[]): Promise<void>;
   status(): OutboxStatus;
+  /**
+   * Hot reload: events published (or relayed from the journal) from now on go to these sinks.
+   * False when the outbox was opened without events or sinks: enabling them needs a restart.
+   */
+  applySinks(sinks: readonly SinkConfig[]): boolean;
   close(): Promise<void>;
 }

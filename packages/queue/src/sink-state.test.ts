@@ -8,12 +8,14 @@ import { adminConnection } from "./connections.js";
 import {
   type SinkRef,
   breakerState,
+  claimSinkProbe,
   closeBreaker,
   getSinkStatus,
   halfOpenBreaker,
   openBreaker,
   pauseSink,
   recordSinkFailure,
+  sinkFailureCount,
   resumeSink,
 } from "./sink-state.js";
 
@@ -92,10 +94,17 @@ describe("sink-state", () => {
     assert.equal(await halfOpenBreaker(conn, prefix, sink, Date.now() + 61_000), true);
     status = await getSinkStatus(conn, prefix, sink);
     assert.equal(status.paused, false);
-    await closeBreaker(conn, prefix, sink);
+    const cleared = await Promise.all([closeBreaker(conn, prefix, sink), closeBreaker(conn, prefix, sink)]);
+    assert.deepEqual(cleared.sort(), [0, 2], "exactly one of two concurrent closes learns the streak ended");
     status = await getSinkStatus(conn, prefix, sink);
     assert.equal(status.breaker, "closed");
     assert.equal(status.consecutiveFailures, 0);
+    assert.equal(await sinkFailureCount(conn, prefix, sink), 0);
+  });
+
+  it("the recovery probe is claimed by one caller per interval", async () => {
+    const claims = await Promise.all([1, 2, 3].map(() => claimSinkProbe(conn, prefix, sink, 60_000)));
+    assert.deepEqual(claims.filter(Boolean).length, 1);
   });
 
   it("a breaker never overrides or lifts an operator's or a 410's pause", async () => {

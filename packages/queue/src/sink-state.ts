@@ -189,18 +189,52 @@ export async function halfOpenBreaker(conn: RedisConnection, prefix: string, sin
   });
 }
 
-/** A delivery succeeded: the breaker closes and the consecutive-failure count restarts. */
-export async function closeBreaker(conn: RedisConnection, prefix: string, sink: SinkRef): Promise<void> {
-  await conn
+/**
+ * A delivery succeeded: the breaker closes and the consecutive-failure count restarts. Returns the
+ * count it cleared, read and deleted in one transaction, so when several processes see successes
+ * at once exactly one of them learns that a failure streak ended (and promotes the held retries).
+ */
+export async function closeBreaker(conn: RedisConnection, prefix: string, sink: SinkRef): Promise<number> {
+  const results = await conn
     .multi()
     .hdel(sinkStateKey(prefix, sink), "breakerOpenedAt", "breakerOpenUntil")
-    .del(sinkFailuresKey(prefix, sink))
+    .getdel(sinkFailuresKey(prefix, sink))
     .exec();
+  const [err, cleared] = results?.[1] ?? [null, null];
+  if (err) throw err;
+  return Number(cleared ?? 0);
 }
 
 /** Counts one failed attempt; returns the consecutive failures so far (all processes). */
 export async function recordSinkFailure(conn: RedisConnection, prefix: string, sink: SinkRef): Promise<number> {
   return conn.incr(sinkFailuresKey(prefix, sink));
+}
+
+/** The consecutive failures so far (all processes); 0 while the sink delivers. */
+export async function sinkFailureCount(conn: RedisConnection, prefix: string, sink: SinkRef): Promise<number> {
+  return Number((await conn.get(sinkFailuresKey(prefix, sink))) ?? 0);
+}
+
+function sinkProbeKey(prefix: string, sink: SinkRef): string {
+  return `${prefix}:berth:sink-probe:${sinkQueueName(sink)}`;
+}
+
+/**
+ * Claims the sink's recovery probe for `ttlMs`: true for one caller across every process, so a
+ * failing sink is probed once per interval whatever the number of workers.
+ */
+export async function claimSinkProbe(conn: RedisConnection, prefix: string, sink: SinkRef, ttlMs: number): Promise<boolean> {
+  return (await conn.set(sinkProbeKey(prefix, sink), String(process.pid), "PX", Math.max(1, Math.round(ttlMs)), "NX")) === "OK";
+}
+
+/**
+ * No process may probe the sink for `ms` (never shortens a hold already longer): the destination
+ * asked for that with `Retry-After`, and a probe must not come back sooner than a retry would.
+ */
+export async function holdSinkProbe(conn: RedisConnection, prefix: string, sink: SinkRef, ms: number): Promise<void> {
+  const key = sinkProbeKey(prefix, sink);
+  const ttl = Math.max(1, Math.round(ms));
+  await conn.multi().set(key, "retry-after", "PX", ttl, "NX").pexpire(key, ttl, "GT").exec();
 }
 
 export async function getSinkStatus(conn: RedisConnection, prefix: string, sink: SinkRef): Promise<SinkStatus> {

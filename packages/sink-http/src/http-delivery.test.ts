@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { SinkConfig } from "@berth/config";
 import { type DeliveryRuntime, startDeliveryRuntime } from "@berth/delivery";
-import { configWithSink, deleteKeysByPrefix, enqueue, readDeadLetters, sampleEvent } from "@berth/delivery/contract";
+import { configWithSink, deleteKeysByPrefix, enqueue, readDeadLetters, sampleEvent } from "@berth/delivery-contract";
 import { adminConnection, getSinkStatus } from "@berth/queue";
 import { createMetricsRegistry, silentLogger } from "@berth/telemetry";
 import { SHARED_REDIS_URL, uniqueName, waitFor } from "@berth/testing";

@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { runSinkContract } from "@berth/delivery/contract";
+import { runSinkContract } from "@berth/delivery-contract";
 import { startHttpHarness } from "./test-support/http-harness.js";
 
 runSinkContract({

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { startDeliveryRuntime } from "@berth/delivery";
-import { configWithSink, deleteKeysByPrefix, enqueue } from "@berth/delivery/contract";
+import { configWithSink, deleteKeysByPrefix, enqueue } from "@berth/delivery-contract";
 import { adminConnection, getSinkStatus } from "@berth/queue";
 import { createMetricsRegistry, silentLogger } from "@berth/telemetry";
 import { SHARED_REDIS_URL, startNatsServer, uniqueName, waitFor } from "@berth/testing";

@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { runSinkContract } from "@berth/delivery/contract";
+import { runSinkContract } from "@berth/delivery-contract";
 import { startCoreHarness, startJetStreamHarness } from "./test-support/nats-harness.js";
 
 // JetStream: every case, including real worker processes (SIGKILL / SIGTERM mid-load).

@@ -12,11 +12,37 @@ export interface OpsServerOptions {
   port: number;
   metrics: Registry;
   health: () => Health | Promise<Health>;
+  /** When `port` is taken, listen on any free port instead of failing (see `OpsServer.fellBack`). */
+  fallbackToFreePort?: boolean;
 }
 
 export interface OpsServer {
   readonly port: number;
+  /** `port` was taken and the server listens on a free one instead. */
+  readonly fellBack: boolean;
   close(): Promise<void>;
+}
+
+/** The ops port is taken (another worker on this host?) and no fallback was allowed. */
+export class OpsPortInUseError extends Error {
+  override readonly name = "OpsPortInUseError";
+  constructor(
+    readonly address: string,
+    readonly port: number,
+  ) {
+    super(`ops port ${address}:${port} is already in use`);
+  }
+}
+
+function listenOn(server: Server, port: number, address: string): Promise<"listening" | "in-use"> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => (err.code === "EADDRINUSE" ? resolve("in-use") : reject(err));
+    server.once("error", onError);
+    server.listen(port, address, () => {
+      server.off("error", onError);
+      resolve("listening");
+    });
+  });
 }
 
 /** `/metrics` (Prometheus text) and `/healthz` (JSON; 503 when not ok) for worker processes. */
@@ -37,13 +63,16 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
       res.writeHead(500, { "content-type": "text/plain" }).end(String(err));
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.address, () => resolve());
-  });
+  let fellBack = false;
+  if ((await listenOn(server, options.port, options.address)) === "in-use") {
+    if (!options.fallbackToFreePort || options.port === 0) throw new OpsPortInUseError(options.address, options.port);
+    await listenOn(server, 0, options.address);
+    fellBack = true;
+  }
   const { port } = server.address() as AddressInfo;
   return {
     port,
+    fellBack,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

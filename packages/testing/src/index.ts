@@ -8,3 +8,4 @@ export * from "./seeded-random.js";
 export * from "./redis-cpu.js";
 export * from "./redis-ha-servers.js";
 export * from "./nats-cluster.js";
+export * from "./capture-logger.js";

@@ -4,7 +4,7 @@
  * file), warnings on stderr, exit 0. Invalid: every problem on stderr, exit 2.
  */
 import { parseArgs } from "node:util";
-import { ConfigError, configPathFromArgs, formatConfig, loadConfig } from "@berth/config";
+import { ConfigError, configPathFrom, formatConfig, isParseArgsError, loadConfig } from "@berth/config";
 import { type BerthIo, EXIT_OK, EXIT_USAGE } from "../io.js";
 
 export const CONFIG_USAGE = `usage:
@@ -41,9 +41,9 @@ export async function checkConfig(argv: string[], io: BerthIo): Promise<number> 
     if (positionals.length > 1 || (positionals.length === 1 && values.config !== undefined)) {
       return usageError(io, "give one config file: FILE or --config PATH");
     }
-    file = positionals[0] ?? configPathFromArgs(argv, io.env);
+    file = positionals[0] ?? configPathFrom(values.config, io.env);
   } catch (err) {
-    if (err instanceof ConfigError || isParseArgsError(err)) return usageError(io, (err as Error).message);
+    if (err instanceof ConfigError || isParseArgsError(err)) return usageError(io, err.message);
     throw err;
   }
   if (file === undefined) return usageError(io, "no config file: berth config check FILE (or --config PATH, or BERTH_CONFIG)");
@@ -66,9 +66,4 @@ function usageError(io: BerthIo, message: string): number {
   io.err(`berth config check: ${message}`);
   io.err(CONFIG_USAGE);
   return EXIT_USAGE;
-}
-
-function isParseArgsError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === "string" && code.startsWith("ERR_PARSE_ARGS_");
 }

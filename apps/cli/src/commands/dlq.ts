@@ -51,7 +51,7 @@ export async function runDlq(argv: readonly string[], io: CliIo): Promise<number
       throw new UsageError(`expected one of list, replay, purge\n${DLQ_USAGE}`);
     }
     if (!values.sink) throw new UsageError(`--sink NAME is required\n${DLQ_USAGE}`);
-    const config = await io.loadConfig(argv);
+    const config = await io.loadConfig(values.config);
     const args: DlqArgs = {
       sink: findSink(config, values.sink),
       all: values.all ?? false,

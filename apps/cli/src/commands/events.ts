@@ -62,7 +62,7 @@ export async function runEvents(argv: readonly string[], io: CliIo): Promise<num
         throw new UsageError(`replay needs --since TIME or --from-sequence REPO:N\n${EVENTS_USAGE}`);
       }
     }
-    const config = await io.loadConfig(argv);
+    const config = await io.loadConfig(values.config);
     if (action === "list") {
       return await withSinkAdmin(config, async (ctx) => {
         if (!values.json) io.out(["LOGGED_AT", "SEQUENCE", "TYPE", "REPOSITORY", "REFERENCE", "ID"].join("\t"));

@@ -3,7 +3,7 @@
  * loaded, the Redis connection, and the documented exit codes (see ../../COMMANDS.md).
  */
 import type { BerthConfig } from "@berth/config";
-import { loadConfig, configPathFromArgs } from "@berth/config";
+import { configPathFrom, loadConfig } from "@berth/config";
 import { adminConnection } from "@berth/queue";
 import { type SinkAdminContext, SinkAdminError } from "@berth/sink-admin";
 
@@ -27,8 +27,8 @@ export class UsageError extends Error {
 export interface CliIo {
   out(line: string): void;
   err(line: string): void;
-  /** Loads and validates the config named by `--config PATH` / `BERTH_CONFIG` in `argv`. */
-  loadConfig(argv: readonly string[]): Promise<BerthConfig>;
+  /** Loads and validates the config named by the `--config` flag's value, else `BERTH_CONFIG`. */
+  loadConfig(configFlag: string | undefined): Promise<BerthConfig>;
   now(): Date;
 }
 
@@ -37,8 +37,8 @@ export function processIo(env: Record<string, string | undefined> = process.env)
   return {
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
-    async loadConfig(argv) {
-      const { config, warnings } = await loadConfig({ file: configPathFromArgs([...argv], env), env });
+    async loadConfig(configFlag) {
+      const { config, warnings } = await loadConfig({ file: configPathFrom(configFlag, env), env });
       for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
       return config;
     },

@@ -48,7 +48,7 @@ export async function runSink(argv: readonly string[], io: CliIo): Promise<numbe
       throw new UsageError(`expected one of pause, resume, status, test, bootstrap\n${SINK_USAGE}`);
     }
     if (needsName && !name) throw new UsageError(`berth sink ${action} needs a sink NAME\n${SINK_USAGE}`);
-    const config = await io.loadConfig(argv);
+    const config = await io.loadConfig(values.config);
     if (action === "test") return await runSinkTest(findSink(config, name!), config, io);
     if (action === "status") return await runStatus(config, name, values.json ?? false, io);
     if (action === "bootstrap") return await runBootstrap(config, name!, io);

@@ -1,6 +1,6 @@
-/** The HTTP sink's harness for the shared delivery contract (@berth/delivery/contract). */
+/** The HTTP sink's harness for the shared delivery contract (@berth/delivery-contract). */
 import type { SinkConfig } from "@berth/config";
-import type { DestinationMode, SinkHarness } from "@berth/delivery/contract";
+import type { DestinationMode, SinkHarness } from "@berth/delivery-contract";
 import { testSinkConfig } from "@berth/testing";
 import { createHttpSink } from "../http-sink.js";
 import { type Answer, startReceiver } from "./receiver.js";

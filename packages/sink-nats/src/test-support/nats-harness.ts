@@ -1,5 +1,5 @@
 import type { SinkConfig } from "@berth/config";
-import type { DestinationMode, SinkHarness } from "@berth/delivery/contract";
+import type { DestinationMode, SinkHarness } from "@berth/delivery-contract";
 import type { Sink } from "@berth/delivery";
 import { SHARED_NATS_URL, uniqueName, waitFor } from "@berth/testing";
 import { type ConsumerMessages, jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";

@@ -1,5 +1,4 @@
-import type { Logger } from "@berth/telemetry";
-import { pino } from "pino";
+import { type Logger, pino } from "pino";
 
 export interface CapturedLog {
   level: number;

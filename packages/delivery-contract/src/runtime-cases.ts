@@ -10,8 +10,8 @@ import { createMetricsRegistry, silentLogger } from "@berth/telemetry";
 import { SHARED_REDIS_URL, uniqueName, waitFor } from "@berth/testing";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { type DeliveryRuntime, startDeliveryRuntime } from "../runtime.js";
-import type { DeliverOptions, Sink } from "../sink.js";
+import { type DeliveryRuntime, startDeliveryRuntime } from "@berth/delivery";
+import type { DeliverOptions, Sink } from "@berth/delivery";
 import { configWithSink, deleteKeysByPrefix, enqueue, sampleEvent } from "./fixtures.js";
 import type { DestinationMode, SinkContractOptions, SinkHarness } from "./harness.js";
 

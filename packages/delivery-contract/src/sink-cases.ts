@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { uniqueName } from "@berth/testing";
-import { PermanentDeliveryError, TransientDeliveryError } from "../delivery-errors.js";
-import type { Sink } from "../sink.js";
+import { PermanentDeliveryError, TransientDeliveryError } from "@berth/delivery";
+import type { Sink } from "@berth/delivery";
 import { sampleEvent } from "./fixtures.js";
 import type { SinkContractOptions, SinkHarness } from "./harness.js";
 

@@ -3,7 +3,7 @@
  * the test controls, and a way to read what arrived there.
  */
 import type { SinkConfig } from "@berth/config";
-import type { Sink } from "../sink.js";
+import type { Sink } from "@berth/delivery";
 
 /**
  * healthy: accepts; transient: refuses in a way the sink must classify as transient (HTTP 503,

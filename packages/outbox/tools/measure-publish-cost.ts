@@ -1,7 +1,7 @@
 /**
  * Measures how many Redis round trips one publish costs: a local TCP proxy delays each direction
  * by `DELAY_MS`, so RTT ≈ 2 × DELAY_MS dominates, and publish time / RTT ≈ round trips.
- *   node --conditions=development --import tsx packages/outbox/src/test-support/measure-publish-cost.ts
+ *   node --conditions=development --import tsx packages/outbox/tools/measure-publish-cost.ts
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { type Socket, connect, createServer } from "node:net";
@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { Registry, silentLogger } from "@berth/telemetry";
 import { deleteKeysByPrefix, uniqueName } from "@berth/testing";
 import { Redis } from "ioredis";
-import { openOutbox } from "../open-outbox.js";
-import { testConfig, testEvent, testSink } from "./outbox-fixtures.js";
+import { openOutbox } from "../src/open-outbox.js";
+import { testConfig, testEvent, testSink } from "../src/test-support/outbox-fixtures.js";
 
 const DELAY_MS = 10;
 const ROUNDS = 40;

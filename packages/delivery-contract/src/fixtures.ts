@@ -62,7 +62,7 @@ export async function enqueue(conn: Redis, prefix: string, sink: SinkConfig, eve
   }
 }
 
-// Kept here too so sink packages get every contract fixture from @berth/delivery/contract.
+// Kept here too so sink packages get every contract fixture from @berth/delivery-contract.
 export { deleteKeysByPrefix } from "@berth/testing";
 
 /** The dead letters of a sink (oldest first), as the dashboard and CLI would read them. */
@@ -71,6 +71,16 @@ export async function readDeadLetters(conn: Redis, prefix: string, sink: SinkCon
   try {
     const jobs = await queue.getJobs(["waiting", "prioritized", "delayed"], 0, -1, true);
     return jobs.filter((j) => j !== undefined).map((j) => j.data);
+  } finally {
+    await queue.close();
+  }
+}
+
+/** How many attempts each job held in backoff (the sink queue's delayed set) has made so far. */
+export async function heldAttempts(conn: Redis, prefix: string, sink: SinkConfig): Promise<number[]> {
+  const queue = new Queue<DeliveryJobData>(sinkQueueName(sink), { connection: conn, prefix });
+  try {
+    return (await queue.getDelayed()).map((j) => j.attemptsMade);
   } finally {
     await queue.close();
   }

@@ -9,7 +9,7 @@ import { runtimeCases } from "./runtime-cases.js";
 import { sinkCases } from "./sink-cases.js";
 
 export type { DestinationMode, SinkContractOptions, SinkHarness } from "./harness.js";
-export { configWithSink, deleteKeysByPrefix, enqueue, readDeadLetters, sampleEvent } from "./fixtures.js";
+export { configWithSink, deleteKeysByPrefix, enqueue, heldAttempts, readDeadLetters, sampleEvent } from "./fixtures.js";
 export { type WorkerProcess, spawnWorker, writeConfigFile } from "./worker-processes.js";
 
 export function runSinkContract(options: SinkContractOptions): void {

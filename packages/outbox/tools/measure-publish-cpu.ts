@@ -3,7 +3,7 @@
  * redis-server (so nobody else's commands are counted): 16 (or argv[3]) concurrent publishers of one
  * image.updated event each, two sinks, then the floor: a bare BullMQ `Queue.add` per job; last,
  * what one journal-relay batch (200 events, two sinks: one script call) costs Redis.
- *   node --conditions=development --import tsx packages/outbox/src/test-support/measure-publish-cpu.ts [publishes] [concurrency]
+ *   node --conditions=development --import tsx packages/outbox/tools/measure-publish-cpu.ts [publishes] [concurrency]
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -14,10 +14,10 @@ import { Registry, silentLogger } from "@berth/telemetry";
 import { redisCpuMs, startRedisServer, uniqueName } from "@berth/testing";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import { createEnqueuer } from "../enqueue.js";
-import { createJobRouter } from "../job-router.js";
-import { openOutbox } from "../open-outbox.js";
-import { testConfig, testSink } from "./outbox-fixtures.js";
+import { createEnqueuer } from "../src/enqueue.js";
+import { createJobRouter } from "../src/job-router.js";
+import { openOutbox } from "../src/open-outbox.js";
+import { testConfig, testSink } from "../src/test-support/outbox-fixtures.js";
 
 const PUBLISHES = Number(process.argv[2] ?? 3000);
 const CONCURRENCY = Number(process.argv[3] ?? 16);
