@@ -17,7 +17,10 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { createDashboardApp } from "./app.js";
 import { DashboardAuthError, resolveDashboardAuth } from "./auth-settings.js";
-import { HtpasswdError, parseHtpasswd } from "./htpasswd.js";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { HtpasswdError } from "@berth/htpasswd";
 
 const AUTH = { authorization: `Basic ${Buffer.from("op:pw").toString("base64")}` };
 
@@ -167,14 +170,23 @@ describe("dashboard app (real Redis, HTTP)", () => {
   });
 });
 
-describe("htpasswd", () => {
-  test("bcrypt entries ($2y$ as htpasswd -B writes them) verify; other schemes are refused with the line", async () => {
-    const hash = (await bcrypt.hash("s3cret", 4)).replace(/^\$2b\$/, "$2y$");
-    const users = parseHtpasswd(`# operators\nalice:${hash}\n`);
-    assert.equal(users.get("alice"), hash);
-    assert.throws(() => parseHtpasswd(`alice:${hash}\nbob:$apr1$abc$def\n`, "/etc/berth/htpasswd"), (err) => {
-      return err instanceof HtpasswdError && /\/etc\/berth\/htpasswd line 2/.test(err.message);
-    });
-    assert.throws(() => parseHtpasswd("\n# nobody\n"), HtpasswdError);
+describe("htpasswd (the module the registry uses too)", () => {
+  test("bcrypt entries ($2y$ as htpasswd -B writes them) verify; other schemes stop the start naming file and line", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "berth-dash-htpasswd-"));
+    try {
+      const file = join(dir, "htpasswd");
+      const hash = (await bcrypt.hash("s3cret", 4)).replace(/^\$2b\$/, "$2y$");
+      await writeFile(file, `# operators\nalice:${hash}\n`);
+      const verify = await resolveDashboardAuth({ htpasswdPath: file, anonymous: false, readOnly: false });
+      assert.equal(await verify?.("alice", "s3cret"), true);
+      assert.equal(await verify?.("alice", "wrong"), false);
+      assert.equal(await verify?.("mallory", "s3cret"), false);
+      await writeFile(file, `alice:${hash}\nbob:$apr1$abc$def\n`);
+      await assert.rejects(resolveDashboardAuth({ htpasswdPath: file, anonymous: false, readOnly: false }), (err) => {
+        return err instanceof HtpasswdError && err.message.startsWith(`${file} line 2: expected user:<bcrypt hash>`);
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

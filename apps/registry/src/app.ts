@@ -4,7 +4,7 @@ import type { EventFactory, EventPublisher } from "@berth/events";
 import { OciError, validateRepositoryName } from "@berth/oci";
 import { type Storage, requireStorableName } from "@berth/storage";
 import type { Logger, Registry } from "@berth/telemetry";
-import { HtpasswdAuthenticator, type HtpasswdFile, parseBasicAuth } from "./auth/htpasswd.js";
+import type { Authenticate } from "./auth/htpasswd-auth.js";
 import { RegistryEvents } from "./events/registry-events.js";
 import { announceLeftovers } from "./events/repository-creation.js";
 import { HANDLERS } from "./handlers/dispatch.js";
@@ -22,8 +22,8 @@ export interface RegistryAppOptions {
   events: EventFactory;
   logger: Logger;
   metrics: Registry;
-  /** Parsed htpasswd; absent = anonymous access. */
-  htpasswd?: HtpasswdFile;
+  /** Who the request is from (htpasswdAuth); absent = anonymous access. */
+  authenticate?: Authenticate;
   lint?: LintSettings;
   /** Extra `/healthz` fields (the outbox status); `ok: false` in it turns the answer into 503. */
   health?: () => Record<string, unknown>;
@@ -53,18 +53,10 @@ export function createRegistryApp(options: RegistryAppOptions): RegistryApp {
     lint: options.lint ?? { enable: false, mandatoryAnnotations: [] },
     readOnly: options.readOnly ?? false,
   };
-  const auth = options.htpasswd ? new HtpasswdAuthenticator(options.htpasswd) : undefined;
   const httpMetrics = createHttpMetrics(options.metrics);
   const maxInFlight = options.maxInFlight ?? 4096;
   let inFlight = 0;
   let idle: (() => void) | undefined;
-
-  async function authenticate(req: IncomingMessage): Promise<string | undefined> {
-    if (!auth) return undefined;
-    const credentials = parseBasicAuth(req.headers.authorization);
-    if (credentials && (await auth.verify(credentials.user, credentials.password))) return credentials.user;
-    throw new OciError("UNAUTHORIZED", undefined, { detail: {} });
-  }
 
   async function serveOps(route: RouteMatch, res: ServerResponse): Promise<void> {
     if (route.id === "metrics") {
@@ -85,7 +77,7 @@ export function createRegistryApp(options: RegistryAppOptions): RegistryApp {
     if (route.id === "metrics" || route.id === "healthz") return serveOps(route, ctx.res);
     const handler = HANDLERS[route.id][ctx.req.method ?? ""];
     if (!handler) throw new OciError("UNSUPPORTED", "method not allowed", { detail: { method: ctx.req.method } });
-    ctx.user = await authenticate(ctx.req);
+    ctx.user = await options.authenticate?.(ctx.req, ctx.res);
     if (route.name !== undefined) ctx.name = requireStorableName(validateRepositoryName(route.name));
     ctx.ref = route.ref ?? "";
     await handler(ctx);

@@ -7,13 +7,13 @@
  */
 // First: sizes libuv's threadpool before anything uses it.
 import "./threadpool.js";
-import { readFile } from "node:fs/promises";
 import { ConfigError, configPathFromArgs, loadConfig } from "@berth/config";
 import { createEventFactory } from "@berth/events";
 import { openOutbox } from "@berth/outbox";
 import { StorageRootError, openStorage, sweepTemporaryFiles } from "@berth/storage";
 import { createLogger, createMetricsRegistry } from "@berth/telemetry";
-import { type HtpasswdFile, parseHtpasswd } from "./auth/htpasswd.js";
+import { HtpasswdError, createFailureLimiter, loadHtpasswd } from "@berth/htpasswd";
+import { htpasswdAuth } from "./auth/htpasswd-auth.js";
 import { createRegistryApp } from "./app.js";
 
 /** How long in-flight requests (uploads) may run on after a stop signal. */
@@ -30,8 +30,8 @@ async function main(): Promise<void> {
     onBackgroundError: (repository, err) => logger.error({ err, repository }, "could not rewrite index.json (retrying)"),
   });
   if (!fsyncDirectories) logger.warn("storage.fsyncDirectories is false: a power loss can lose pushes the registry acknowledged");
-  const htpasswd = await loadHtpasswd(config.http.auth.htpasswd?.path);
-  for (const user of htpasswd?.skipped ?? []) logger.warn({ user }, "htpasswd entry is not bcrypt; ignored");
+  const { auth } = config.http;
+  const htpasswd = auth.htpasswd ? await loadHtpasswd(auth.htpasswd.path, { poolSize: auth.bcryptWorkers }) : undefined;
   const outbox = await openOutbox({ config, logger, metrics });
   const { source, typePrefix } = config.extensions.events;
   const app = createRegistryApp({
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     events: createEventFactory({ source, typePrefix }),
     logger,
     metrics,
-    ...(htpasswd ? { htpasswd } : {}),
+    ...(htpasswd ? { authenticate: htpasswdAuth(htpasswd, createFailureLimiter(auth.failedAttempts)) } : {}),
     lint: config.extensions.lint,
     health: () => ({ outbox: outbox.status() }),
   });
@@ -74,21 +74,13 @@ async function main(): Promise<void> {
     await app.close(SHUTDOWN_GRACE_MS);
     await storage.flushViews().catch((err: unknown) => logger.error({ err }, "could not rewrite index.json at shutdown"));
     await outbox.close();
+    await htpasswd?.close();
     logger.info("stopped");
     logger.flush();
     process.exit(0);
   };
   process.once("SIGTERM", () => void stop("SIGTERM"));
   process.once("SIGINT", () => void stop("SIGINT"));
-}
-
-async function loadHtpasswd(path: string | undefined): Promise<HtpasswdFile | undefined> {
-  if (!path) return undefined;
-  try {
-    return parseHtpasswd(await readFile(path, "utf8"));
-  } catch (err) {
-    throw new StartupError(`cannot read htpasswd file ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
-  }
 }
 
 function listen(server: import("node:http").Server, port: number, address: string): Promise<void> {
@@ -110,7 +102,7 @@ main().catch((err: unknown) => {
   // Start-up errors are for a human reading a terminal: one clear line, no stack.
   if (err instanceof ConfigError) console.error(`registry: invalid configuration:\n  ${err.problems.join("\n  ")}`);
   else if (err instanceof StorageRootError) console.error(`registry: ${err.message}`);
-  else if (err instanceof StartupError) console.error(`registry: ${err.message}`);
+  else if (err instanceof StartupError || err instanceof HtpasswdError) console.error(`registry: ${err.message}`);
   else console.error("registry: failed to start", err);
   process.exit(1);
 });

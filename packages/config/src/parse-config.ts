@@ -36,11 +36,15 @@ export interface ParsedConfig {
 interface SchemaValues {
   distSpecVersion: string;
   storage: { rootDirectory: string; fsyncDirectories: boolean };
-  http: { address: string; port: number; auth: { htpasswd: { path?: string } } };
+  http: {
+    address: string;
+    port: number;
+    auth: { htpasswd: { path?: string }; bcryptWorkers: number; failedAttempts: { limit: number; window: string } };
+  };
   log: { level: LogLevel; output?: string };
   extensions: {
     lint: { enable: boolean; mandatoryAnnotations: string[] };
-    events: { enable: boolean; source: string; typePrefix: string; sinks: unknown[]; log: { maxAge: string; maxEvents: number } };
+    events: { enable: boolean; source: string; typePrefix: string; maxManifestBytes: number; sinks: unknown[]; log: { maxAge: string; maxEvents: number } };
   };
   queue: { redis: string; prefix: string; durability: { minReplicas: number; timeout: string } };
   dashboard: {
@@ -92,14 +96,19 @@ function resolve(
   ctx: Findings,
 ): BerthConfig {
   const redis = resolveRedisTopology(values.queue.redis, redisObject, ctx);
-  const htpasswd = readableFile("http.auth.htpasswd.path", values.http.auth.htpasswd.path, ctx);
+  const auth = values.http.auth;
+  const htpasswd = readableFile("http.auth.htpasswd.path", auth.htpasswd.path, ctx);
   return {
     distSpecVersion: values.distSpecVersion,
     storage: { rootDirectory: pathOrEmpty(values.storage.rootDirectory, ctx), fsyncDirectories: values.storage.fsyncDirectories },
     http: {
       address: values.http.address,
       port: values.http.port,
-      auth: htpasswd === undefined ? {} : { htpasswd: { path: htpasswd } },
+      auth: {
+        ...(htpasswd === undefined ? {} : { htpasswd: { path: htpasswd } }),
+        bcryptWorkers: auth.bcryptWorkers,
+        failedAttempts: { limit: auth.failedAttempts.limit, windowMs: parseDuration(auth.failedAttempts.window) ?? 0 },
+      },
     },
     log: {
       level: values.log.level,
@@ -111,6 +120,7 @@ function resolve(
         enable: values.extensions.events.enable,
         source: values.extensions.events.source,
         typePrefix: values.extensions.events.typePrefix,
+        maxManifestBytes: values.extensions.events.maxManifestBytes,
         sinks,
         log: {
           maxAgeMs: parseDuration(values.extensions.events.log.maxAge) ?? 0,

@@ -108,6 +108,14 @@ export interface DurabilitySettings {
   timeoutMs: number;
 }
 
+export interface RegistryAuthSettings {
+  htpasswd?: { path: string };
+  /** Threads running bcrypt checks. */
+  bcryptWorkers: number;
+  /** Per client address: `limit` failed logins per `windowMs`, then 429 until the window ends. */
+  failedAttempts: { limit: number; windowMs: number };
+}
+
 export interface ListenSettings {
   address: string;
   port: number;
@@ -126,11 +134,19 @@ export interface BerthConfig {
     /** false only in benchmarks: directory fsyncs off (a power loss can lose acknowledged writes). Absent = true. */
     fsyncDirectories?: boolean;
   };
-  http: ListenSettings & { auth: { htpasswd?: { path: string } } };
+  http: ListenSettings & { auth: RegistryAuthSettings };
   log: { level: LogLevel; output?: string };
   extensions: {
     lint: { enable: boolean; mandatoryAnnotations: string[] };
-    events: { enable: boolean; source: string; typePrefix: string; sinks: SinkConfig[]; log: EventLogSettings };
+    events: {
+      enable: boolean;
+      source: string;
+      typePrefix: string;
+      /** Default of each sink's `maxManifestBytes`; 0 = no limit. */
+      maxManifestBytes: number;
+      sinks: SinkConfig[];
+      log: EventLogSettings;
+    };
   };
   queue: {
     /** Where Redis is: one server, a Sentinel-watched master, or a Cluster. */

@@ -2,10 +2,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DEFAULT_FAILED_ATTEMPTS } from "@berth/config";
 import { createEventFactory } from "@berth/events";
+import { type Htpasswd, createFailureLimiter, createHtpasswd } from "@berth/htpasswd";
 import { type Storage, type StorageOptions, openStorage } from "@berth/storage";
 import { Registry, silentLogger } from "@berth/telemetry";
 import { type RegistryApp, type RegistryAppOptions, createRegistryApp } from "../app.js";
+import { htpasswdAuth } from "../auth/htpasswd-auth.js";
 import { RecordingPublisher } from "./recording-publisher.js";
 
 export interface RunningRegistry {
@@ -25,6 +28,8 @@ export type FixtureOptions = Partial<Omit<RegistryAppOptions, "storage" | "publi
   storageOptions?: StorageOptions;
   eventSource?: string;
   typePrefix?: string;
+  /** htpasswd file content: Basic auth with the default failed-attempt limit. */
+  htpasswd?: string;
 };
 
 /** A real registry on 127.0.0.1:<free port> over a fresh temp root, with a recording publisher. */
@@ -37,6 +42,11 @@ export async function startRegistry(options: FixtureOptions = {}): Promise<Runni
   const factoryOptions: { source?: string; typePrefix?: string } = {};
   if (options.eventSource) factoryOptions.source = options.eventSource;
   if (options.typePrefix) factoryOptions.typePrefix = options.typePrefix;
+  let htpasswd: Htpasswd | undefined;
+  if (options.htpasswd !== undefined) {
+    htpasswd = await createHtpasswd(options.htpasswd, "test htpasswd", { poolSize: 1 });
+    options = { ...options, authenticate: htpasswdAuth(htpasswd, createFailureLimiter(DEFAULT_FAILED_ATTEMPTS)) };
+  }
   const app = createRegistryApp({
     ...options,
     storage,
@@ -58,6 +68,7 @@ export async function startRegistry(options: FixtureOptions = {}): Promise<Runni
     async stop() {
       await app.close(1000);
       await storage.flushViews(); // no index.json redraw may run into the removal below
+      await htpasswd?.close();
       if (ownRoot) await rm(root, { recursive: true, force: true });
     },
   };

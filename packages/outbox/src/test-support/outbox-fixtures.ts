@@ -1,5 +1,5 @@
 /** Dev-only builders for outbox tests: typed config literals and events. */
-import type { BerthConfig, RedisTopology, SinkConfig } from "@berth/config";
+import { type BerthConfig, DEFAULT_REGISTRY_AUTH, type RedisTopology, type SinkConfig } from "@berth/config";
 import { type BerthEvent, type EventKind, createEventFactory } from "@berth/events";
 import { testQueueConfig, testSinkConfig } from "@berth/testing";
 
@@ -28,14 +28,14 @@ export function testConfig(options: {
   return {
     distSpecVersion: "1.1.1",
     storage: { rootDirectory: options.root },
-    http: { ...listen, auth: {} },
+    http: { ...listen, auth: { ...DEFAULT_REGISTRY_AUTH } },
     log: { level: "warn" },
     extensions: {
       lint: { enable: false, mandatoryAnnotations: [] },
       events: {
         enable: options.enable ?? true,
         source: "zotregistry.dev",
-        typePrefix: "zotregistry",
+        typePrefix: "zotregistry", maxManifestBytes: 0,
         sinks: options.sinks,
         log: { maxAgeMs: 86_400_000, maxEvents: 100_000 },
       },
