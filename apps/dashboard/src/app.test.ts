@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Server } from "node:http";
@@ -17,9 +17,6 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { createDashboardApp } from "./app.js";
 import { DashboardAuthError, resolveDashboardAuth } from "./auth-settings.js";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { HtpasswdError } from "@berth/htpasswd";
 
 const AUTH = { authorization: `Basic ${Buffer.from("op:pw").toString("base64")}` };
@@ -159,6 +156,38 @@ describe("dashboard app (real Redis, HTTP)", () => {
     assert.equal((await fetch(`${base}/sinks/ordered-hook/ordering`)).status, 401);
     const plain = await start(httpSinkConfig("plain-hook"));
     assert.equal((await fetch(`${plain}/sinks/plain-hook/ordering`, { headers: AUTH })).status, 404);
+  });
+
+  test("mutating requests a browser marks as cross-site are refused (403), Berth's and Bull Board's alike", async () => {
+    const sink = httpSinkConfig("csrf");
+    const base = await start(sink);
+    const host = new URL(base).host;
+    const queue = encodeURIComponent(sinkQueueName(sink));
+    const routes = [
+      ["POST", `/api/dead-letters/${sink.name}/replay-all`],
+      ["PUT", `/api/queues/${queue}/pause`],
+      ["POST", `/api/queues/${queue}/add`],
+    ] as const;
+    const foreign: Record<string, string>[] = [
+      { origin: "https://evil.example" },
+      { origin: "null" },
+      { referer: "https://evil.example/page" },
+      { "sec-fetch-site": "cross-site", origin: base },
+      { "sec-fetch-site": "same-site" },
+    ];
+    for (const [method, path] of routes) {
+      for (const headers of foreign) {
+        const res = await fetch(`${base}${path}`, { method, headers: { ...AUTH, ...headers } });
+        assert.equal(res.status, 403, `${method} ${path} ${JSON.stringify(headers)}`);
+      }
+    }
+    // The dashboard's own pages, and scripts that send no browser headers, pass.
+    const own: Record<string, string>[] = [{ origin: base, "sec-fetch-site": "same-origin" }, { referer: `http://${host}/queue/x` }, {}];
+    for (const headers of own) {
+      const res = await fetch(`${base}/api/dead-letters/${sink.name}/replay-all`, { method: "POST", headers: { ...AUTH, ...headers } });
+      assert.equal(res.status, 200, JSON.stringify(headers));
+    }
+    assert.equal((await fetch(`${base}/api/queues`, { headers: { ...AUTH, origin: "https://evil.example" } })).status, 200, "reads pass");
   });
 
   test("anonymous only when the config says so", async () => {
