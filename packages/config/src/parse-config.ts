@@ -78,7 +78,8 @@ export function parseConfig(raw: unknown, opts: ParseOptions = {}): ParsedConfig
   ctx.problems.push(...validateSchema(CONFIG_SCHEMA, values as unknown as Record<string, unknown>, env));
 
   const events = values.extensions.events;
-  const sinks = validateSinks(Array.isArray(events.sinks) ? events.sinks : [], ctx);
+  const maxManifestBytes = Number.isInteger(events.maxManifestBytes) && events.maxManifestBytes >= 0 ? events.maxManifestBytes : 0;
+  const sinks = validateSinks(Array.isArray(events.sinks) ? events.sinks : [], ctx, { maxManifestBytes });
   if (!events.enable && events.sinks.length > 0) {
     ctx.warnings.push(`extensions.events.enable: false, so the ${SINKS_PATH} configured are not used`);
   }

@@ -1,4 +1,4 @@
-import type { EventKind } from "@berth/events";
+import type { EventKind, PayloadMode } from "@berth/events";
 
 /**
  * The resolved, validated configuration every process receives. Durations are milliseconds,
@@ -73,6 +73,13 @@ export interface SinkConfig {
    */
   ordering: SinkOrdering;
   breaker: BreakerSettings;
+  /** `thin` leaves `data.manifest` out of every event (parseConfig sets it; absent = full). */
+  payload?: PayloadMode;
+  /**
+   * Manifests larger than this (UTF-8 bytes) are left out (`manifestomitted: size`); 0 = no
+   * limit. parseConfig fills in extensions.events.maxManifestBytes when the sink has none.
+   */
+  maxManifestBytes?: number;
 }
 
 export interface RedisNode {
