@@ -78,3 +78,31 @@ export function createJobRouter(sinks: readonly SinkConfig[]): JobRouter {
     },
   };
 }
+
+/**
+ * The events as the journal should keep them while Redis is away: without the manifest when
+ * every job routed for the event left it out for the same reason (all its sinks thin, or all
+ * capped below its size), so a large manifest is not written to disk for nobody; whole otherwise.
+ * The relay routes the journaled form again, and shapePayload keeps it as it is.
+ */
+export function journalForms(events: readonly BerthEvent[], routed: readonly QueueBatch[]): BerthEvent[] {
+  const reasons = new Map<string, Set<string | undefined>>();
+  const forms = new Map<string, BerthEvent>();
+  for (const batch of routed) {
+    for (const job of batch.jobs) {
+      const { event } = job.data;
+      let seen = reasons.get(event.id);
+      if (!seen) {
+        seen = new Set();
+        reasons.set(event.id, seen);
+      }
+      seen.add(event.manifestomitted);
+      forms.set(event.id, event);
+    }
+  }
+  return events.map((event) => {
+    const seen = reasons.get(event.id);
+    const form = forms.get(event.id);
+    return seen?.size === 1 && form?.manifestomitted !== undefined ? form : event;
+  });
+}

@@ -4,15 +4,16 @@
  * `manifestomitted` attribute, and the bytes Redis holds per job are measured (MEMORY USAGE).
  */
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createEventFactory } from "@berth/events";
 import { deliveryJobId, sinkQueueName } from "@berth/queue";
 import { Registry, silentLogger } from "@berth/telemetry";
-import { SHARED_REDIS_URL, deleteKeysByPrefix, uniqueName, waitFor } from "@berth/testing";
+import { SHARED_REDIS_URL, deleteKeysByPrefix, freePort, uniqueName, waitFor } from "@berth/testing";
 import { Redis } from "ioredis";
+import { journalDirectory } from "./journal.js";
 import { openOutbox } from "./open-outbox.js";
 import type { Outbox } from "./outbox.js";
 import { testConfig, testSink } from "./test-support/outbox-fixtures.js";
@@ -100,5 +101,77 @@ describe("payload per sink (real Redis)", () => {
     console.log(`Redis bytes per job of one event with a 1 MiB manifest: ${JSON.stringify(bytes)}`);
     for (const sink of ["full-a", "full-b"]) assert.ok(bytes[sink]! > LARGE, `${sink}: ${bytes[sink]}`);
     for (const sink of ["thin", "capped"]) assert.ok(bytes[sink]! < 4096, `${sink}: ${bytes[sink]}`);
+  });
+});
+
+describe("payload in the journal (Redis away)", () => {
+  const factory = createEventFactory();
+
+  async function journalBytes(root: string): Promise<number> {
+    const dir = journalDirectory(root);
+    let total = 0;
+    for (const name of await readdir(dir)) total += (await stat(join(dir, name))).size;
+    return total;
+  }
+
+  /** Publishes one 1 MiB-manifest event with Redis unreachable; the journal's bytes. */
+  async function journaled(root: string, prefix: string, journalSinks: ReturnType<typeof testSink>[]) {
+    const outbox = await openOutbox({
+      config: testConfig({ root, redisUrl: `redis://127.0.0.1:${await freePort()}`, prefix, sinks: journalSinks }),
+      logger: silentLogger(),
+      metrics: new Registry(),
+    });
+    const event = factory.build("image.updated", { name: "big/app", reference: "v1", digest: "sha256:ab", manifest: manifestOf(LARGE) });
+    try {
+      await outbox.publish([event]);
+      assert.equal(outbox.status().journalDepth, 1);
+    } finally {
+      await outbox.close();
+    }
+    return { event, bytes: await journalBytes(root) };
+  }
+
+  it("keeps the manifest out of the journal when no sink takes it, and the relayed jobs say why", async () => {
+    const prefix = uniqueName("payload-journal");
+    const root = await mkdtemp(join(tmpdir(), "berth-payload-journal-"));
+    const thinSinks = [testSink({ name: "thin-a", payload: "thin" }), testSink({ name: "thin-b", payload: "thin" })];
+    const redis = new Redis(SHARED_REDIS_URL);
+    try {
+      const { event, bytes } = await journaled(root, prefix, thinSinks);
+      console.log(`journal bytes for one 1 MiB-manifest event, 2 thin sinks: ${bytes}`);
+      assert.ok(bytes < 4096, `journal holds ${bytes} bytes`);
+      // Redis back: a new outbox on the same root relays the journal at start-up.
+      const outbox = await openOutbox({
+        config: testConfig({ root, redisUrl: SHARED_REDIS_URL, prefix, sinks: thinSinks }),
+        logger: silentLogger(),
+        metrics: new Registry(),
+      });
+      try {
+        await waitFor("the journal relayed", () => outbox.status().redisConnected && outbox.status().journalDepth === 0, { timeoutMs: 10_000 });
+        for (const sink of thinSinks) {
+          const jobs = await waitingJobs(redis, prefix, sinkQueueName(sink));
+          assert.deepEqual(
+            jobs.map((j) => [j.data.event.id, j.data.event.manifestomitted, j.data.event.data.manifest]),
+            [[event.id, "thin", undefined]],
+          );
+        }
+      } finally {
+        await outbox.close();
+      }
+    } finally {
+      await deleteKeysByPrefix(redis, prefix);
+      redis.disconnect();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it("keeps the whole event when one sink takes the manifest", async () => {
+    const root = await mkdtemp(join(tmpdir(), "berth-payload-journal-"));
+    try {
+      const { bytes } = await journaled(root, uniqueName("payload-journal"), [testSink({ name: "thin", payload: "thin" }), testSink({ name: "full" })]);
+      assert.ok(bytes > LARGE, `journal holds ${bytes} bytes`);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
