@@ -16,7 +16,7 @@ import { Redis } from "ioredis";
 import { journalDirectory } from "./journal.js";
 import { openOutbox } from "./open-outbox.js";
 import type { Outbox } from "./outbox.js";
-import { testConfig, testSink } from "./test-support/outbox-fixtures.js";
+import { startTestOutbox, testConfig, testSink } from "./test-support/outbox-fixtures.js";
 import { waitingJobs } from "./test-support/queue-contents.js";
 
 const LARGE = 1024 * 1024;
@@ -37,27 +37,14 @@ const sinks = [
 describe("payload per sink (real Redis)", () => {
   const prefix = uniqueName("payload");
   const factory = createEventFactory();
-  let root: string;
   let redis: Redis;
   let outbox: Outbox;
+  let stop: () => Promise<void>;
 
   before(async () => {
-    root = await mkdtemp(join(tmpdir(), "berth-payload-"));
-    redis = new Redis(SHARED_REDIS_URL);
-    outbox = await openOutbox({
-      config: testConfig({ root, redisUrl: SHARED_REDIS_URL, prefix, sinks }),
-      logger: silentLogger(),
-      metrics: new Registry(),
-    });
-    await waitFor("the producer connection", () => outbox.status().redisConnected);
+    ({ outbox, redis, stop } = await startTestOutbox(prefix, sinks));
   });
-
-  after(async () => {
-    await outbox.close();
-    await deleteKeysByPrefix(redis, prefix);
-    redis.disconnect();
-    await rm(root, { recursive: true, force: true });
-  });
+  after(() => stop());
 
   const updated = (reference: string, manifest: string) =>
     factory.build("image.updated", { name: "big/app", reference, digest: "sha256:ab", mediaType: "application/vnd.oci.image.manifest.v1+json", manifest });

@@ -1,7 +1,14 @@
-/** Dev-only builders for outbox tests: typed config literals and events. */
+/** Dev-only builders for outbox tests: typed config literals, events, a running outbox. */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type BerthConfig, DEFAULT_REGISTRY_AUTH, type RedisTopology, type SinkConfig } from "@berth/config";
 import { type BerthEvent, type EventKind, createEventFactory } from "@berth/events";
-import { testQueueConfig, testSinkConfig } from "@berth/testing";
+import { Registry, silentLogger } from "@berth/telemetry";
+import { SHARED_REDIS_URL, deleteKeysByPrefix, testQueueConfig, testSinkConfig, waitFor } from "@berth/testing";
+import { Redis } from "ioredis";
+import { openOutbox } from "../open-outbox.js";
+import type { Outbox } from "../outbox.js";
 
 export function testSink(overrides: Partial<SinkConfig> & Pick<SinkConfig, "name">): SinkConfig {
   return testSinkConfig({
@@ -56,4 +63,26 @@ export function testEvent(kind: EventKind, name: string, reference = "latest"): 
     digest: "sha256:0f0f",
     mediaType: "application/vnd.oci.image.manifest.v1+json",
   });
+}
+
+/** An outbox on the shared Redis over a temp root, connected; `stop()` removes its keys and root. */
+export async function startTestOutbox(prefix: string, sinks: SinkConfig[]): Promise<{ outbox: Outbox; redis: Redis; stop(): Promise<void> }> {
+  const root = await mkdtemp(join(tmpdir(), "berth-outbox-"));
+  const redis = new Redis(SHARED_REDIS_URL);
+  const outbox = await openOutbox({
+    config: testConfig({ root, redisUrl: SHARED_REDIS_URL, prefix, sinks }),
+    logger: silentLogger(),
+    metrics: new Registry(),
+  });
+  await waitFor("the producer connection", () => outbox.status().redisConnected);
+  return {
+    outbox,
+    redis,
+    async stop() {
+      await outbox.close();
+      await deleteKeysByPrefix(redis, prefix);
+      redis.disconnect();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
 }
