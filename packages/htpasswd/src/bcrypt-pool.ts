@@ -62,6 +62,12 @@ const DEFAULT_MAX_QUEUED = 1024;
 const WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
 const bcrypt = require(${JSON.stringify(createRequire(import.meta.url).resolve("bcryptjs"))});
+// Linux: lower this thread's priority (nice 10), so on a busy machine the event loop serving
+// every other request wins the CPU over password checks. Elsewhere, or if refused: unchanged.
+try {
+  const tid = Number(require("node:fs").readlinkSync("/proc/thread-self").split("/").pop());
+  if (tid > 0) require("node:os").setPriority(tid, 10);
+} catch {}
 parentPort.on("message", (req) => {
   let reply;
   try {

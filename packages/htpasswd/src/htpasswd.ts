@@ -64,9 +64,9 @@ export async function createHtpasswd(text: string, source: string, options: Htpa
 
   function remembers(user: string, password: string): boolean {
     const hash = users.get(user);
-    if (hash === undefined) return false;
-    const key = keyOf(user, password, hash);
-    const until = remembered.get(key);
+    // An unknown user costs the same hash and lookup, and is never found.
+    const key = keyOf(user, password, hash ?? dummyHash);
+    const until = hash === undefined ? undefined : remembered.get(key);
     if (until === undefined) return false;
     if (until > now()) return true;
     remembered.delete(key);
