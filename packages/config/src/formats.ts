@@ -29,7 +29,6 @@ export interface BerthFormat {
 }
 
 const toPort = (text: string): unknown => (/^\d+$/.test(text) ? Number(text) : text);
-const toInteger = toPort;
 const toBoolean = (text: string): unknown => ({ true: true, false: false })[text] ?? text;
 const toList = (text: string): unknown => text.split(",").map((s) => s.trim());
 const toLowerCase = (text: string): unknown => text.toLowerCase();
@@ -43,8 +42,6 @@ export const FORMATS = {
   "berth-secret": { rule: optional(secretString) },
   "berth-port": { rule: port, coerce: toPort },
   "berth-positive-integer": { rule: integerAtLeast(1), coerce: toInteger },
-  "berth-size": { rule: integerAtLeast(0), coerce: toInteger },
-  "berth-duration": { rule: positiveDuration },
   "berth-boolean": { rule: boolean, coerce: toBoolean },
   "berth-log-level": { rule: oneOf(LOG_LEVELS), coerce: toLowerCase },
   "berth-string-list": { rule: stringList(), coerce: toList },

@@ -128,7 +128,7 @@ export const CONFIG_SCHEMA = {
       },
       maxManifestBytes: {
         doc: "Manifests larger than this are left out of events (manifestomitted: size); 0 = no limit. A sink's own maxManifestBytes wins.",
-        format: "berth-size",
+        format: "berth-count",
         default: 0,
       },
       sinks: {
