@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { SHARED_NATS_URL, SHARED_REDIS_URL } from "@berth/testing";
 import { deliveryThroughput } from "./cases/delivery-throughput.js";
+import { eventPayload } from "./cases/event-payload.js";
 import { latency } from "./cases/latency.js";
 import { orderedDelivery } from "./cases/ordered-delivery.js";
 import { scale } from "./cases/scale.js";
@@ -39,6 +40,7 @@ const CASES: readonly BenchCase[] = [
   registryAbuse,
   outboxThroughput,
   storageDurability,
+  eventPayload,
   deliveryThroughput,
   orderedDelivery,
   latency,

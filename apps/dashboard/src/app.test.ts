@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Server } from "node:http";
@@ -17,7 +17,7 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { createDashboardApp } from "./app.js";
 import { DashboardAuthError, resolveDashboardAuth } from "./auth-settings.js";
-import { HtpasswdError, parseHtpasswd } from "./htpasswd.js";
+import { HtpasswdError } from "@berth/htpasswd";
 
 const AUTH = { authorization: `Basic ${Buffer.from("op:pw").toString("base64")}` };
 
@@ -158,6 +158,38 @@ describe("dashboard app (real Redis, HTTP)", () => {
     assert.equal((await fetch(`${plain}/sinks/plain-hook/ordering`, { headers: AUTH })).status, 404);
   });
 
+  test("mutating requests a browser marks as cross-site are refused (403), Berth's and Bull Board's alike", async () => {
+    const sink = httpSinkConfig("csrf");
+    const base = await start(sink);
+    const host = new URL(base).host;
+    const queue = encodeURIComponent(sinkQueueName(sink));
+    const routes = [
+      ["POST", `/api/dead-letters/${sink.name}/replay-all`],
+      ["PUT", `/api/queues/${queue}/pause`],
+      ["POST", `/api/queues/${queue}/add`],
+    ] as const;
+    const foreign: Record<string, string>[] = [
+      { origin: "https://evil.example" },
+      { origin: "null" },
+      { referer: "https://evil.example/page" },
+      { "sec-fetch-site": "cross-site", origin: base },
+      { "sec-fetch-site": "same-site" },
+    ];
+    for (const [method, path] of routes) {
+      for (const headers of foreign) {
+        const res = await fetch(`${base}${path}`, { method, headers: { ...AUTH, ...headers } });
+        assert.equal(res.status, 403, `${method} ${path} ${JSON.stringify(headers)}`);
+      }
+    }
+    // The dashboard's own pages, and scripts that send no browser headers, pass.
+    const own: Record<string, string>[] = [{ origin: base, "sec-fetch-site": "same-origin" }, { referer: `http://${host}/queue/x` }, {}];
+    for (const headers of own) {
+      const res = await fetch(`${base}/api/dead-letters/${sink.name}/replay-all`, { method: "POST", headers: { ...AUTH, ...headers } });
+      assert.equal(res.status, 200, JSON.stringify(headers));
+    }
+    assert.equal((await fetch(`${base}/api/queues`, { headers: { ...AUTH, origin: "https://evil.example" } })).status, 200, "reads pass");
+  });
+
   test("anonymous only when the config says so", async () => {
     await assert.rejects(resolveDashboardAuth({ anonymous: false, readOnly: false }), DashboardAuthError);
     const base = await start(httpSinkConfig("anonymous"), (c) => {
@@ -167,14 +199,23 @@ describe("dashboard app (real Redis, HTTP)", () => {
   });
 });
 
-describe("htpasswd", () => {
-  test("bcrypt entries ($2y$ as htpasswd -B writes them) verify; other schemes are refused with the line", async () => {
-    const hash = (await bcrypt.hash("s3cret", 4)).replace(/^\$2b\$/, "$2y$");
-    const users = parseHtpasswd(`# operators\nalice:${hash}\n`);
-    assert.equal(users.get("alice"), hash);
-    assert.throws(() => parseHtpasswd(`alice:${hash}\nbob:$apr1$abc$def\n`, "/etc/berth/htpasswd"), (err) => {
-      return err instanceof HtpasswdError && /\/etc\/berth\/htpasswd line 2/.test(err.message);
-    });
-    assert.throws(() => parseHtpasswd("\n# nobody\n"), HtpasswdError);
+describe("htpasswd (the module the registry uses too)", () => {
+  test("bcrypt entries ($2y$ as htpasswd -B writes them) verify; other schemes stop the start naming file and line", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "berth-dash-htpasswd-"));
+    try {
+      const file = join(dir, "htpasswd");
+      const hash = (await bcrypt.hash("s3cret", 4)).replace(/^\$2b\$/, "$2y$");
+      await writeFile(file, `# operators\nalice:${hash}\n`);
+      const verify = await resolveDashboardAuth({ htpasswdPath: file, anonymous: false, readOnly: false });
+      assert.equal(await verify?.("alice", "s3cret"), true);
+      assert.equal(await verify?.("alice", "wrong"), false);
+      assert.equal(await verify?.("mallory", "s3cret"), false);
+      await writeFile(file, `alice:${hash}\nbob:$apr1$abc$def\n`);
+      await assert.rejects(resolveDashboardAuth({ htpasswdPath: file, anonymous: false, readOnly: false }), (err) => {
+        return err instanceof HtpasswdError && err.message.startsWith(`${file} line 2: expected user:<bcrypt hash>`);
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -14,6 +14,7 @@ import type { RedisConnection } from "@berth/queue";
 import type { DashboardAuth } from "./auth-settings.js";
 import { basicAuth } from "./basic-auth.js";
 import { deadLetterRoutes } from "./dead-letter-routes.js";
+import { sameOriginOnly } from "./same-origin.js";
 import { buildSinkBoards } from "./sink-boards.js";
 
 export interface DashboardOptions {
@@ -35,8 +36,9 @@ export interface Dashboard {
 }
 
 /**
- * The dashboard without a listener: `/healthz` (open), then Basic auth over everything else —
- * the dead-letter replay routes and Bull Board at `/`. Starts the dead-letter parker (see
+ * The dashboard without a listener: `/healthz` (open), then Basic auth over everything else,
+ * then the same-origin check on every mutating request (same-origin.ts), then the dead-letter
+ * replay routes and Bull Board at `/`. Starts the dead-letter parker (see
  * @berth/sink-admin) unless read-only, where nothing may change the queues.
  */
 export function createDashboardApp(options: DashboardOptions): Dashboard {
@@ -65,6 +67,8 @@ export function createDashboardApp(options: DashboardOptions): Dashboard {
     }
   });
   if (options.auth) app.use(basicAuth(options.auth));
+  // After auth: a forged request is refused even though the browser attached valid credentials.
+  app.use(sameOriginOnly());
   app.use(deadLetterRoutes(ctx, boards, readOnly));
   // What an ordered sink holds back (as `berth sink status --json` prints it).
   app.get("/sinks/:name/ordering", async (req, res, next) => {

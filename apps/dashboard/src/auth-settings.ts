@@ -1,7 +1,6 @@
-import { readFile } from "node:fs/promises";
 import type { BerthConfig } from "@berth/config";
-import { type Verifier, htpasswdVerifier, passwordVerifier } from "./basic-auth.js";
-import { parseHtpasswd } from "./htpasswd.js";
+import { loadHtpasswd } from "@berth/htpasswd";
+import { type Verifier, passwordVerifier } from "./basic-auth.js";
 
 export class DashboardAuthError extends Error {
   override readonly name = "DashboardAuthError";
@@ -17,8 +16,8 @@ export type DashboardAuth = Verifier | undefined;
  */
 export async function resolveDashboardAuth(auth: BerthConfig["dashboard"]["auth"]): Promise<DashboardAuth> {
   if (auth.htpasswdPath) {
-    const text = await readFile(auth.htpasswdPath, "utf8");
-    return htpasswdVerifier(parseHtpasswd(text, auth.htpasswdPath));
+    const htpasswd = await loadHtpasswd(auth.htpasswdPath);
+    return (user, password) => htpasswd.verify(user, password);
   }
   if (auth.username && auth.password) return passwordVerifier(auth.username, auth.password);
   if (auth.anonymous) return undefined;

@@ -1,11 +1,10 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import bcrypt from "bcryptjs";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 
 /**
  * HTTP Basic authentication (RFC 7617) for the whole dashboard. Verifiers are checked in constant
- * time; bcrypt results are cached for a few minutes because Bull Board polls its API every few
- * seconds and a bcrypt compare costs tens of milliseconds of CPU.
+ * time (a configured password) or by @berth/htpasswd (bcrypt off the event loop, unknown users at
+ * the same cost, successes remembered for Bull Board's polling).
  */
 export type Verifier = (user: string, password: string) => Promise<boolean>;
 
@@ -19,24 +18,6 @@ function digest(text: string): Buffer {
 export function passwordVerifier(username: string, password: string): Verifier {
   const expected = digest(`${username}\0${password}`);
   return async (user, pass) => timingSafeEqual(digest(`${user}\0${pass}`), expected);
-}
-
-const CACHE_TTL_MS = 5 * 60_000;
-
-/** Users from an htpasswd file (bcrypt), as parsed by `parseHtpasswd`. */
-export function htpasswdVerifier(users: ReadonlyMap<string, string>, now: () => number = Date.now): Verifier {
-  const verified = new Map<string, number>();
-  return async (user, pass) => {
-    const hash = users.get(user);
-    if (!hash) return false;
-    // The key carries the stored hash too, so an edited file invalidates old entries.
-    const key = digest(`${user}\0${pass}\0${hash}`).toString("base64");
-    const until = verified.get(key);
-    if (until !== undefined && until > now()) return true;
-    const ok = await bcrypt.compare(pass, hash.replace(/^\$2y\$/, "$2b$"));
-    if (ok) verified.set(key, now() + CACHE_TTL_MS);
-    return ok;
-  };
 }
 
 function credentials(req: Request): { user: string; pass: string } | undefined {

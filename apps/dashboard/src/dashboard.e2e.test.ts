@@ -1,12 +1,14 @@
 /**
  * The operator's path in a real headless Chromium: log in, find the dead-lettered delivery with
- * its error, click Retry, and the HTTP receiver gets the event with its original id. Needs the
- * Debian `chromium` package (`apt-get install -y chromium`); playwright-core never downloads one.
+ * its error, click Retry, and the HTTP receiver gets the event with its original id. Before that,
+ * a page on another origin, visited by the same logged-in browser, tries to replay the dead letter
+ * (form POST and fetch): refused with 403, nothing replayed. Needs the Debian `chromium` package
+ * (`apt-get install -y chromium`); playwright-core never downloads one.
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import type { Server } from "node:http";
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -49,6 +51,20 @@ describe("dashboard in headless Chromium (real Redis, real delivery runtime, rea
   let browser: Browser | undefined;
   let dir: string;
   let base: string;
+  let attacker: Server | undefined;
+  let attackerBase: string;
+
+  /** A delivery exactly as the outbox enqueues it; the receiver rejects it (400 = permanent). */
+  async function deadLetter(reference: string) {
+    const event = sampleEvent("image.updated", "team/api", reference);
+    const queue = new Queue(sinkQueueName(sink), { connection, prefix });
+    await queue.add(DELIVERY_JOB_NAME, { event, sink: sink.name }, deliveryJobOptions(sink, event.id));
+    await queue.close();
+    await waitFor("the delivery dead-lettered and parked", async () => (await countDeadLetters({ connection, prefix, sink })) === 1, {
+      timeoutMs: 30_000,
+    });
+    return event;
+  }
 
   before(async () => {
     assert.ok(
@@ -75,10 +91,29 @@ describe("dashboard in headless Chromium (real Redis, real delivery runtime, rea
     await new Promise((resolve) => s.once("listening", resolve));
     base = `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    // Another origin (another port): a page that, once opened, tries to replay the dead letters.
+    const a = createServer((req, res) => {
+      const target = new URL(req.url ?? "/", "http://x").searchParams.get("target") ?? "";
+      res.writeHead(200, { "content-type": "text/html" }).end(`<!doctype html><body>
+        <form id="f" method="POST" action="${target}/api/dead-letters/${sink.name}/replay-all" target="sink"></form>
+        <iframe name="sink"></iframe>
+        <script>
+          fetch(${JSON.stringify(target)} + "/api/dead-letters/${sink.name}/replay-all", { method: "POST", mode: "no-cors", credentials: "include" })
+            .finally(() => document.getElementById("f").submit());
+        </script></body>`);
+    });
+    a.listen(0, "127.0.0.1");
+    attacker = a;
+    await new Promise((resolve) => a.once("listening", resolve));
+    attackerBase = `http://127.0.0.1:${(a.address() as AddressInfo).port}`;
   });
 
   after(async () => {
     await browser?.close();
+    if (attacker) {
+      attacker.closeAllConnections();
+      await new Promise((r) => attacker?.close(r));
+    }
     if (server) {
       server.closeAllConnections();
       await new Promise((r) => server?.close(r));
@@ -93,15 +128,50 @@ describe("dashboard in headless Chromium (real Redis, real delivery runtime, rea
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
+  test("a page on another origin cannot make the logged-in browser replay dead letters (403); the JSON route still serves scripts", async () => {
+    const event = await deadLetter("v0.0.1");
+    const context = await browser!.newContext({ httpCredentials: { username: "operator", password: "night-shift" } });
+    const page = await context.newPage();
+    await page.route((url) => !url.href.startsWith(base) && !url.href.startsWith(attackerBase), (route) => route.abort());
+    // What reached the dashboard: each POST, whether it carried credentials, and the answer.
+    const answers: { authorized: boolean; status: number }[] = [];
+    const record = (req: IncomingMessage, res: ServerResponse) => {
+      if (req.method !== "POST") return;
+      res.once("finish", () => answers.push({ authorized: req.headers.authorization !== undefined, status: res.statusCode }));
+    };
+    server!.on("request", record);
+    // Logged in first, as an operator with the dashboard open in another tab would be.
+    assert.equal((await page.goto(`${base}/api/queues`))?.status(), 200);
+    await page.goto(`${attackerBase}/?target=${encodeURIComponent(base)}`);
+    await waitFor(
+      "the fetch and the form POST answered, one at least sent with the operator's credentials",
+      () => answers.length >= 2 && answers.some((a) => a.authorized),
+      { timeoutMs: 15_000 },
+    );
+    server!.off("request", record);
+    // Whatever carried the cached credentials got 403; anything sent without them, the challenge.
+    console.log(`cross-site POSTs that reached the dashboard: ${JSON.stringify(answers)}`);
+    for (const a of answers) assert.equal(a.status, a.authorized ? 403 : 401, JSON.stringify(answers));
+    assert.equal(await countDeadLetters({ connection, prefix, sink }), 1, "nothing was replayed");
+    assert.ok(!receiver.delivered.includes(event.id));
+    await context.close();
+
+    // A script (no browser headers) and the dashboard's own origin may replay.
+    receiver.status = 204;
+    const res = await fetch(`${base}/api/dead-letters/${sink.name}/replay-all`, {
+      method: "POST",
+      headers: { authorization: `Basic ${Buffer.from("operator:night-shift").toString("base64")}`, origin: base },
+    });
+    assert.equal(res.status, 200);
+    await waitFor("the receiver got the replayed event", () => receiver.delivered.includes(event.id), { timeoutMs: 20_000 });
+    receiver.status = 400;
+  });
+
   test("log in, see the dead-lettered delivery with its error, click Retry: the receiver gets the original event id", async () => {
-    // A delivery exactly as the outbox enqueues it; the receiver rejects it (400 = permanent).
-    const event = sampleEvent("image.updated", "team/api", "v1.2.3");
-    const queue = new Queue(sinkQueueName(sink), { connection, prefix });
-    await queue.add(DELIVERY_JOB_NAME, { event, sink: sink.name }, deliveryJobOptions(sink, event.id));
-    await queue.close();
+    const event = await deadLetter("v1.2.3");
     const dlq = new Queue(deadLetterQueueName(sink), { connection, prefix });
-    await waitFor("the delivery dead-lettered and parked", async () => (await dlq.getFailedCount()) === 1, { timeoutMs: 30_000 });
-    assert.equal(receiver.delivered.length, 0);
+    assert.equal(await dlq.getFailedCount(), 1);
+    assert.ok(!receiver.delivered.includes(event.id));
     receiver.status = 204;
 
     const context = await browser!.newContext({ httpCredentials: { username: "operator", password: "night-shift" } });

@@ -9,7 +9,6 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { AccessControlSettings } from "@berth/config";
 import { hashSync } from "bcryptjs";
-import { parseHtpasswd } from "./auth/htpasswd.js";
 import { type Answer, basic, call, pushBlob, pushImage, pushManifest } from "./test-support/client.js";
 import { makeImage, writeLayout } from "./test-support/oci-content.js";
 import { type RunningRegistry, startRegistry } from "./test-support/registry-fixture.js";
@@ -48,7 +47,7 @@ describe("access control (zot's accessControl) with htpasswd", () => {
   let work: string;
   const image = makeImage();
   before(async () => {
-    const htpasswd = parseHtpasswd(USERS.map((u) => `${u}:${hashSync(`pw-${u}`, 4)}`).join("\n"));
+    const htpasswd = USERS.map((u) => `${u}:${hashSync(`pw-${u}`, 4)}`).join("\n");
     reg = await startRegistry({ htpasswd, accessControl: ACCESS });
     work = await mkdtemp(join(tmpdir(), "berth-acl-"));
     await pushImage(reg.url, "team-a/app", "v1", image, as("alice"));

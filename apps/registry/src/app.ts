@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type AccessControlSettings, DEFAULT_HTTP_LIMITS, type HttpLimits } from "@berth/config";
+import type { FailureLimiter, Htpasswd } from "@berth/htpasswd";
 import type { EventFactory, EventPublisher } from "@berth/events";
 import { OciError, validateRepositoryName } from "@berth/oci";
 import { type Storage, requireStorableName } from "@berth/storage";
 import type { Logger, Registry } from "@berth/telemetry";
 import type { BearerProviderOptions } from "./auth/bearer.js";
-import type { HtpasswdFile } from "./auth/htpasswd.js";
 import type { LdapProviderOptions } from "./auth/ldap.js";
 import { createRequestAuth } from "./auth/request-auth.js";
 import { RegistryEvents } from "./events/registry-events.js";
@@ -30,8 +30,10 @@ export interface RegistryAppOptions {
   events: EventFactory;
   logger: Logger;
   metrics: Registry;
-  /** Parsed htpasswd; absent = anonymous access. */
-  htpasswd?: HtpasswdFile;
+  /** htpasswd users (Basic auth); absent = no htpasswd. */
+  htpasswd?: Htpasswd;
+  /** Failed Basic logins per client address; past the limit: 429 with Retry-After. */
+  limiter?: FailureLimiter;
   /** A directory checking Basic credentials htpasswd does not know (zot's http.auth.ldap). */
   ldap?: LdapProviderOptions;
   /** Bearer tokens from a token service (zot's http.auth.bearer). */
@@ -86,6 +88,7 @@ export function createRegistryApp(options: RegistryAppOptions): RegistryApp {
   };
   const auth = createRequestAuth({
     ...(options.htpasswd ? { htpasswd: options.htpasswd } : {}),
+    ...(options.limiter ? { limiter: options.limiter } : {}),
     ...(options.ldap ? { ldap: options.ldap } : {}),
     ...(options.bearer ? { bearer: options.bearer } : {}),
     ...(options.accessControl ? { accessControl: options.accessControl } : {}),

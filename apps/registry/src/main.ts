@@ -22,10 +22,10 @@ import {
   reloadConfigOnSighup,
 } from "@berth/config";
 import { createEventFactory } from "@berth/events";
+import { HtpasswdError, createFailureLimiter, loadHtpasswd } from "@berth/htpasswd";
 import { openOutbox } from "@berth/outbox";
 import { StorageRootError, openStorage, sweepTemporaryFiles } from "@berth/storage";
 import { catchStopSignals, createLogger, createMetricsRegistry } from "@berth/telemetry";
-import { type HtpasswdFile, parseHtpasswd } from "./auth/htpasswd.js";
 import { createRegistryApp } from "./app.js";
 import type { BearerProviderOptions } from "./auth/bearer.js";
 import type { LdapProviderOptions } from "./auth/ldap.js";
@@ -49,8 +49,8 @@ async function main(): Promise<void> {
     onBackgroundError: (repository, err) => logger.error({ err, repository }, "could not rewrite index.json (retrying)"),
   });
   if (!fsyncDirectories) logger.warn("storage.fsyncDirectories is false: a power loss can lose pushes the registry acknowledged");
-  const htpasswd = await loadHtpasswd(config.http.auth.htpasswd?.path);
-  for (const user of htpasswd?.skipped ?? []) logger.warn({ user }, "htpasswd entry is not bcrypt; ignored");
+  const { auth } = config.http;
+  const htpasswd = auth.htpasswd ? await loadHtpasswd(auth.htpasswd.path, { poolSize: auth.bcryptWorkers }) : undefined;
   const tls = config.http.tls ? await readTls(config.http.tls) : undefined;
   const bearer = config.http.auth.bearer ? await loadBearer(config.http.auth.bearer) : undefined;
   const ldap = config.http.auth.ldap ? await ldapOptions(config.http.auth.ldap) : undefined;
@@ -64,6 +64,7 @@ async function main(): Promise<void> {
     logger,
     metrics,
     ...(htpasswd ? { htpasswd } : {}),
+    limiter: createFailureLimiter(auth.failedAttempts),
     lint: config.extensions.lint,
     health: () => ({ outbox: outbox.status() }),
     ...(tls ? { tls } : {}),
@@ -121,6 +122,7 @@ async function main(): Promise<void> {
     await app.close(SHUTDOWN_GRACE_MS);
     await storage.flushViews().catch((err: unknown) => logger.error({ err }, "could not rewrite index.json at shutdown"));
     await outbox.close();
+    await htpasswd?.close();
     logger.info("stopped");
     logger.flush();
     process.exit(0);
@@ -137,15 +139,6 @@ async function main(): Promise<void> {
           (err: unknown) => logger.error({ err: String(err) }, "TLS certificate not reloaded; the previous one stays in use"),
         );
     });
-  }
-}
-
-async function loadHtpasswd(path: string | undefined): Promise<HtpasswdFile | undefined> {
-  if (!path) return undefined;
-  try {
-    return parseHtpasswd(await readFile(path, "utf8"));
-  } catch (err) {
-    throw new StartupError(`cannot read htpasswd file ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
   }
 }
 
@@ -199,7 +192,7 @@ main().catch((err: unknown) => {
     console.error(`registry: invalid configuration:\n  ${err.problems.join("\n  ")}`);
     process.exit(2);
   } else if (err instanceof StorageRootError) console.error(`registry: ${err.message}`);
-  else if (err instanceof StartupError) console.error(`registry: ${err.message}`);
+  else if (err instanceof StartupError || err instanceof HtpasswdError) console.error(`registry: ${err.message}`);
   else if (isParseArgsError(err)) console.error(`registry: ${err.message} (usage: berth-registry [--config PATH])`);
   else console.error("registry: failed to start", err);
   process.exit(1);

@@ -2,7 +2,7 @@
  * Every default, named, so docs and tests refer to the value instead of repeating it.
  */
 import { DEFAULT_EVENT_SOURCE, DEFAULT_TYPE_PREFIX } from "@berth/events";
-import type { BreakerSettings, HttpLimits, LogLevel, RetrySettings } from "./types.js";
+import type { BreakerSettings, HttpLimits, LogLevel, RegistryAuthSettings, RetrySettings } from "./types.js";
 
 export { DEFAULT_EVENT_SOURCE, DEFAULT_TYPE_PREFIX };
 
@@ -41,6 +41,16 @@ export const DEFAULT_REDIS_PORT = 6379;
 export const DEFAULT_MIN_REPLICAS = 0;
 /** One WAIT's bound: a push waits at most this long for replicas before journaling. */
 export const DEFAULT_DURABILITY_TIMEOUT_MS = 250;
+
+/** bcrypt is CPU-bound: two threads keep checks moving without taking every core. */
+export const DEFAULT_BCRYPT_WORKERS = 2;
+/** Enough for a human's typos and a misconfigured client's retries; too few for guessing. */
+export const DEFAULT_FAILED_ATTEMPTS = Object.freeze({ limit: 10, windowMs: 60_000 });
+/** `http.auth` without htpasswd (anonymous access), every other key at its default. */
+export const DEFAULT_REGISTRY_AUTH: Readonly<RegistryAuthSettings> = Object.freeze({
+  bcryptWorkers: DEFAULT_BCRYPT_WORKERS,
+  failedAttempts: DEFAULT_FAILED_ATTEMPTS,
+});
 
 export const DEFAULT_DASHBOARD_ADDRESS = "127.0.0.1";
 export const DEFAULT_DASHBOARD_PORT = 3000;

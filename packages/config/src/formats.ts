@@ -43,6 +43,7 @@ export const FORMATS = {
   "berth-secret": { rule: optional(secretString) },
   "berth-port": { rule: port, coerce: toPort },
   "berth-optional-port": { rule: optional(port), coerce: toPort },
+  "berth-positive-integer": { rule: integerAtLeast(1), coerce: toInteger },
   "berth-boolean": { rule: boolean, coerce: toBoolean },
   "berth-positive-duration": { rule: positiveDuration },
   "berth-duration": { rule: positiveDuration },

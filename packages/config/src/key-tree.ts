@@ -29,7 +29,7 @@ function leaves(...names: string[]): Record<string, KeyShape> {
 export const SINK_SHAPE: KeyShape = object(
   {
     ...leaves("name", "type", "address", "timeout", "channel", "proxy", "events", "repositories"),
-    ...leaves("mode", "jetstream", "concurrency", "ordering"),
+    ...leaves("mode", "jetstream", "concurrency", "ordering", "payload", "maxManifestBytes"),
     credentials: object(
       leaves("username", "password", "token", "file", "passwordFile", "tokenFile"),
     ),

@@ -52,6 +52,9 @@ describe("parseConfig: the seed example", () => {
     assert.deepEqual(http?.repositories, []);
     assert.equal(http?.jetstream, false);
     assert.equal(http?.ordering, "none");
+    assert.equal(http?.payload, "full");
+    assert.equal(http?.maxManifestBytes, 0);
+    assert.deepEqual(config.http.auth, D.DEFAULT_REGISTRY_AUTH);
     assert.equal(config.extensions.events.source, D.DEFAULT_EVENT_SOURCE);
     assert.equal(config.extensions.events.typePrefix, D.DEFAULT_TYPE_PREFIX);
     assert.deepEqual(config.queue, {
@@ -183,6 +186,43 @@ describe("parseConfig: zot's spellings", () => {
     assert.deepEqual(problemsOf(() => parseConfig(raw, { env: {} })), [
       "storage.rootdirectory: same key as storage.rootDirectory (keys are case-insensitive); keep one",
     ]);
+  });
+});
+
+describe("parseConfig: payload and auth limits", () => {
+  it("sinks take extensions.events.maxManifestBytes unless they set their own; payload thin per sink", () => {
+    const raw = minimalConfig() as { extensions: { events: Record<string, unknown> & { sinks: Record<string, unknown>[] } } };
+    raw.extensions.events.maxManifestBytes = 65_536;
+    Object.assign(raw.extensions.events.sinks[1]!, { payload: "thin", maxManifestBytes: 0 });
+    const { config, warnings } = parseConfig(raw, { env: {} });
+    assert.deepEqual(warnings, []);
+    const [http, nats] = config.extensions.events.sinks;
+    assert.deepEqual([http?.payload, http?.maxManifestBytes], ["full", 65_536]);
+    assert.deepEqual([nats?.payload, nats?.maxManifestBytes], ["thin", 0]);
+  });
+
+  it("names the key and the allowed values of bad payload, size and auth settings", () => {
+    const raw = minimalConfig() as Record<string, unknown> & { extensions: { events: Record<string, unknown> & { sinks: Record<string, unknown>[] } } };
+    raw.extensions.events.maxManifestBytes = -1;
+    Object.assign(raw.extensions.events.sinks[0]!, { payload: "none", maxManifestBytes: "4MiB" });
+    raw.http = { auth: { bcryptWorkers: 0, failedAttempts: { limit: 2.5, window: "soon" } } };
+    const problems = problemsOf(() => parseConfig(raw, { env: {} }));
+    for (const expected of [
+      /^extensions\.events\.maxManifestBytes: .*-1 must be an integer ≥ 0/,
+      /^extensions\.events\.sinks\[0\]\.payload: "none" is not supported \(allowed: full, thin\)/,
+      /^extensions\.events\.sinks\[0\]\.maxManifestBytes: "4MiB" must be an integer ≥ 0/,
+      /^http\.auth\.bcryptWorkers: .*0 must be an integer ≥ 1/,
+      /^http\.auth\.failedAttempts\.limit: .*2\.5 must be an integer ≥ 1/,
+      /^http\.auth\.failedAttempts\.window: "soon" is not a duration/,
+    ]) {
+      assert.ok(problems.some((p) => expected.test(p)), `${expected} in\n${problems.join("\n")}`);
+    }
+  });
+
+  it("reads failedAttempts.window as a duration", () => {
+    const raw = { ...minimalConfig(), http: { auth: { bcryptWorkers: 4, failedAttempts: { limit: 3, window: "5m" } } } };
+    const { config } = parseConfig(raw, { env: {} });
+    assert.deepEqual(config.http.auth, { bcryptWorkers: 4, failedAttempts: { limit: 3, windowMs: 300_000 } });
   });
 });
 

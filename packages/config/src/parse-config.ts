@@ -48,11 +48,13 @@ interface SchemaValues {
     maxInFlight: number;
     maxBufferedBodyBytes: number;
     metricsAuth: boolean;
-  } & RegistryAuthValues;
+  } & RegistryAuthValues & {
+    auth: { bcryptWorkers: number; failedAttempts: { limit: number; window: string } };
+  };
   log: { level: LogLevel; output?: string };
   extensions: {
     lint: { enable: boolean; mandatoryAnnotations: string[] };
-    events: { enable: boolean; source: string; typePrefix: string; sinks: unknown[]; log: { maxAge: string; maxEvents: number } };
+    events: { enable: boolean; source: string; typePrefix: string; maxManifestBytes: number; sinks: unknown[]; log: { maxAge: string; maxEvents: number } };
   };
   queue: { redis: string; prefix: string; durability: { minReplicas: number; timeout: string } };
   dashboard: {
@@ -84,7 +86,8 @@ export function parseConfig(raw: unknown, opts: ParseOptions = {}): ParsedConfig
   ctx.problems.push(...validateSchema(CONFIG_SCHEMA, values as unknown as Record<string, unknown>, env));
 
   const events = values.extensions.events;
-  const sinks = validateSinks(Array.isArray(events.sinks) ? events.sinks : [], ctx);
+  const maxManifestBytes = Number.isInteger(events.maxManifestBytes) && events.maxManifestBytes >= 0 ? events.maxManifestBytes : 0;
+  const sinks = validateSinks(Array.isArray(events.sinks) ? events.sinks : [], ctx, { maxManifestBytes });
   if (!events.enable && events.sinks.length > 0) {
     ctx.warnings.push(`extensions.events.enable: false, so the ${SINKS_PATH} configured are not used`);
   }
@@ -114,7 +117,7 @@ function resolve(
       address: values.http.address,
       port: values.http.port,
       ...resolveListenerTls(values.http.tls, ctx),
-      ...resolveRegistryAuth(values.http, accessControl, dig(input, "http", "auth", "ldap"), ctx),
+      ...registryAuth(values.http, accessControl, input, ctx),
       limits: httpLimits(values.http),
       metricsAuth: metricsAuth(values.http, input, ctx),
     },
@@ -128,6 +131,7 @@ function resolve(
         enable: values.extensions.events.enable,
         source: values.extensions.events.source,
         typePrefix: values.extensions.events.typePrefix,
+        maxManifestBytes: values.extensions.events.maxManifestBytes,
         sinks,
         log: {
           maxAgeMs: parseDuration(values.extensions.events.log.maxAge) ?? 0,
@@ -165,6 +169,20 @@ function withoutRedisObject(input: Record<string, unknown>): {
   if (!isPlainObject(queue) || !isPlainObject(queue.redis)) return { input };
   const { redis, ...rest } = queue;
   return { input: { ...input, queue: rest }, redisObject: redis };
+}
+
+/** zot's auth methods (registry-auth.ts) plus how Berth runs password checks under attack. */
+function registryAuth(http: SchemaValues["http"], accessControl: unknown, input: Record<string, unknown>, ctx: Findings) {
+  const resolved = resolveRegistryAuth(http, accessControl, dig(input, "http", "auth", "ldap"), ctx);
+  const { bcryptWorkers, failedAttempts } = http.auth;
+  return {
+    ...resolved,
+    auth: {
+      ...resolved.auth,
+      bcryptWorkers,
+      failedAttempts: { limit: failedAttempts.limit, windowMs: parseDuration(failedAttempts.window) ?? 0 },
+    },
+  };
 }
 
 // Bad durations were reported by the schema check; 0 stands in so resolving can go on.

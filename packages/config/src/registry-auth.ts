@@ -41,7 +41,11 @@ interface LdapValues {
   cacert?: string;
 }
 
-type RegistryAuth = Pick<BerthConfig["http"], "auth" | "accessControl">;
+/** What this module resolves; how password checks run under attack is added by parse-config. */
+type RegistryAuth = {
+  auth: Omit<BerthConfig["http"]["auth"], "bcryptWorkers" | "failedAttempts">;
+  accessControl?: BerthConfig["http"]["accessControl"];
+};
 
 export function resolveRegistryAuth(
   http: RegistryAuthValues,

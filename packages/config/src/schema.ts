@@ -120,6 +120,23 @@ export const CONFIG_SCHEMA = {
           default: undefined,
         },
       },
+      bcryptWorkers: {
+        doc: "Worker threads that run bcrypt password checks, off the event loop.",
+        format: "berth-positive-integer",
+        default: D.DEFAULT_BCRYPT_WORKERS,
+      },
+      failedAttempts: {
+        limit: {
+          doc: "Failed logins per client address and window before it gets 429 with Retry-After.",
+          format: "berth-positive-integer",
+          default: D.DEFAULT_FAILED_ATTEMPTS.limit,
+        },
+        window: {
+          doc: "Window of failedAttempts.limit; a refused address may try again when it ends.",
+          format: "berth-duration",
+          default: formatDuration(D.DEFAULT_FAILED_ATTEMPTS.windowMs),
+        },
+      },
     },
     accessControl: {
       doc: "zot's per-repository access control; see the access control table.",
@@ -208,6 +225,11 @@ export const CONFIG_SCHEMA = {
         doc: "Namespace of CloudEvents `type`: `<typePrefix>.image.updated`.",
         format: "berth-string",
         default: D.DEFAULT_TYPE_PREFIX,
+      },
+      maxManifestBytes: {
+        doc: "Manifests larger than this are left out of events (manifestomitted: size); 0 = no limit. A sink's own maxManifestBytes wins.",
+        format: "berth-count",
+        default: 0,
       },
       sinks: {
         doc: "Where events are delivered; see the sink attribute table.",

@@ -3,7 +3,7 @@
  * plus Berth's (name, filters, retry, mode, jetstream, signing, concurrency, breaker, ordering). Every
  * problem of every sink is collected; a sink with a problem yields no SinkConfig.
  */
-import { EVENT_KINDS } from "@berth/events";
+import { EVENT_KINDS, PAYLOAD_MODES } from "@berth/events";
 import * as D from "./defaults.js";
 import { describeValue } from "./describe-value.js";
 import { formatDuration, parseDuration } from "./duration.js";
@@ -66,13 +66,18 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const durationMs = (value: unknown): number | undefined =>
   typeof value === "string" ? parseDuration(value) : undefined;
 
-export function validateSinks(raw: readonly unknown[], ctx: SinkContext): SinkConfig[] {
+/** Values a sink takes from `extensions.events` when it does not set its own. */
+export interface SinkDefaults {
+  maxManifestBytes: number;
+}
+
+export function validateSinks(raw: readonly unknown[], ctx: SinkContext, defaults: SinkDefaults = { maxManifestBytes: 0 }): SinkConfig[] {
   const sinks: SinkConfig[] = [];
   const firstIndexOf = new Map<string, number>();
   raw.forEach((item, i) => {
     if (item === undefined) return; // not an object: key-case.ts has reported it
     const path = `${SINKS_PATH}[${i}]`;
-    const sink = validateSink(item, path, ctx);
+    const sink = validateSink(item, path, ctx, defaults);
     if (sink === undefined) return;
     const earlier = firstIndexOf.get(sink.name);
     if (earlier !== undefined) {
@@ -87,7 +92,7 @@ export function validateSinks(raw: readonly unknown[], ctx: SinkContext): SinkCo
   return sinks;
 }
 
-function validateSink(item: unknown, path: string, ctx: SinkContext): SinkConfig | undefined {
+function validateSink(item: unknown, path: string, ctx: SinkContext, defaults: SinkDefaults): SinkConfig | undefined {
   if (!isPlainObject(item)) {
     ctx.problems.push(`${path}: ${describeValue(item)} must be a sink object`);
     return undefined;
@@ -116,6 +121,8 @@ function validateSink(item: unknown, path: string, ctx: SinkContext): SinkConfig
   const concurrency = r.get("concurrency", R.optional(R.integerAtLeast(1))) as number | undefined;
   const breaker = readBreaker(r.sub("breaker"));
   const ordering = r.get("ordering", R.optional(R.oneOf(SINK_ORDERINGS))) as SinkConfig["ordering"] | undefined;
+  const payload = r.get("payload", R.optional(R.oneOf(PAYLOAD_MODES))) as SinkConfig["payload"] | undefined;
+  const maxManifestBytes = r.get("maxManifestBytes", R.optional(R.integerAtLeast(0))) as number | undefined;
 
   if (ctx.problems.length > before || !type || !address || !name) return undefined;
   return {
@@ -138,6 +145,8 @@ function validateSink(item: unknown, path: string, ctx: SinkContext): SinkConfig
     concurrency: concurrency ?? D.DEFAULT_CONCURRENCY,
     breaker,
     ordering: ordering ?? "none",
+    payload: payload ?? "full",
+    maxManifestBytes: maxManifestBytes ?? defaults.maxManifestBytes,
   };
 }
 

@@ -1,4 +1,4 @@
-import type { EventKind } from "@berth/events";
+import type { EventKind, PayloadMode } from "@berth/events";
 
 /**
  * The resolved, validated configuration every process receives. Durations are milliseconds,
@@ -73,6 +73,13 @@ export interface SinkConfig {
    */
   ordering: SinkOrdering;
   breaker: BreakerSettings;
+  /** `thin` leaves `data.manifest` out of every event (parseConfig sets it; absent = full). */
+  payload?: PayloadMode;
+  /**
+   * Manifests larger than this (UTF-8 bytes) are left out (`manifestomitted: size`); 0 = no
+   * limit. parseConfig fills in extensions.events.maxManifestBytes when the sink has none.
+   */
+  maxManifestBytes?: number;
 }
 
 export interface RedisNode {
@@ -123,6 +130,16 @@ export interface HttpLimits {
   maxInFlight: number;
   /** Request bodies read into memory (manifests) at once, in bytes; further ones wait. */
   maxBufferedBodyBytes: number;
+}
+
+export interface RegistryAuthSettings {
+  htpasswd?: { path: string };
+  ldap?: LdapSettings;
+  bearer?: BearerSettings;
+  /** Threads running bcrypt checks. */
+  bcryptWorkers: number;
+  /** Per client address: `limit` failed logins per `windowMs`, then 429 until the window ends. */
+  failedAttempts: { limit: number; windowMs: number };
 }
 
 export interface ListenSettings {
@@ -220,7 +237,7 @@ export interface BerthConfig {
   };
   http: ListenSettings & {
     tls?: ListenerTls;
-    auth: { htpasswd?: { path: string }; ldap?: LdapSettings; bearer?: BearerSettings };
+    auth: RegistryAuthSettings;
     accessControl?: AccessControlSettings;
     limits: HttpLimits;
     /** `/metrics` asks for credentials too (any authenticated user). */
@@ -229,7 +246,15 @@ export interface BerthConfig {
   log: { level: LogLevel; output?: string };
   extensions: {
     lint: { enable: boolean; mandatoryAnnotations: string[] };
-    events: { enable: boolean; source: string; typePrefix: string; sinks: SinkConfig[]; log: EventLogSettings };
+    events: {
+      enable: boolean;
+      source: string;
+      typePrefix: string;
+      /** Default of each sink's `maxManifestBytes`; 0 = no limit. */
+      maxManifestBytes: number;
+      sinks: SinkConfig[];
+      log: EventLogSettings;
+    };
   };
   queue: {
     /** Where Redis is: one server, a Sentinel-watched master, or a Cluster. */

@@ -2,7 +2,7 @@
  * Test fixtures of the contract suite: events, a BerthConfig around one sink, a producer that
  * enqueues the way the outbox does, and Redis clean-up by prefix.
  */
-import { type BerthConfig, DEFAULT_HTTP_LIMITS, type SinkConfig } from "@berth/config";
+import { type BerthConfig, DEFAULT_HTTP_LIMITS, DEFAULT_REGISTRY_AUTH, type SinkConfig } from "@berth/config";
 import { type BerthEvent, createEventFactory } from "@berth/events";
 import {
   DELIVERY_JOB_NAME,
@@ -32,11 +32,11 @@ export function configWithSink(sink: SinkConfig, redisUrl: string, prefix: strin
   return {
     distSpecVersion: "1.1.1",
     storage: { rootDirectory: "/nonexistent", minFreeBytes: 0 },
-    http: { ...listen, auth: {}, limits: DEFAULT_HTTP_LIMITS, metricsAuth: false },
+    http: { ...listen, auth: { ...DEFAULT_REGISTRY_AUTH }, limits: DEFAULT_HTTP_LIMITS, metricsAuth: false },
     log: { level: "warn" },
     extensions: {
       lint: { enable: false, mandatoryAnnotations: [] },
-      events: { enable: true, source: "berth.test", typePrefix: "zotregistry", sinks: [sink], log: { maxAgeMs: 86_400_000, maxEvents: 100_000 } },
+      events: { enable: true, source: "berth.test", typePrefix: "zotregistry", maxManifestBytes: 0, sinks: [sink], log: { maxAgeMs: 86_400_000, maxEvents: 100_000 } },
     },
     queue: testQueueConfig(redisUrl, prefix),
     dashboard: { ...listen, auth: { anonymous: true, readOnly: false } },

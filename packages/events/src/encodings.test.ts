@@ -8,6 +8,7 @@ import { toHttpBinary } from "./http-binary.js";
 import { toHttpStructured } from "./http-structured.js";
 import { toNatsBinary } from "./nats-binary.js";
 import { toNatsStructured } from "./nats-structured.js";
+import { shapePayload } from "./payload.js";
 
 const MANIFEST = JSON.stringify({
   schemaVersion: 2,
@@ -192,5 +193,39 @@ describe("extension attributes (sequence, snapshot, outoforder)", () => {
       "ce-type",
       "ce-time",
     ]);
+  });
+});
+
+describe("payload shaping (manifestomitted)", () => {
+  it("thin and size leave data.manifest out and say so in every encoding, read back by the SDK", () => {
+    const event = zotLikeEvent();
+    for (const [options, reason] of [[{ payload: "thin" }, "thin"], [{ maxManifestBytes: 10 }, "size"]] as const) {
+      const shaped = shapePayload(event, options);
+      assert.equal(shaped.data.manifest, undefined);
+      assert.equal(shaped.manifestomitted, reason);
+      assert.equal(event.data.manifest, MANIFEST, "the original is untouched");
+      const binary = toHttpBinary(shaped);
+      assert.equal(binary.headers["ce-manifestomitted"], reason);
+      assert.equal(single(HTTP.toEvent(binary)).manifestomitted, reason);
+      const structured = JSON.parse(toHttpStructured(shaped).body) as Record<string, unknown>;
+      assert.equal(structured.manifestomitted, reason);
+      assert.equal(single(HTTP.toEvent(toHttpStructured(shaped))).manifestomitted, reason);
+      assert.equal(toNatsBinary(shaped).headers["ce-manifestomitted"], reason);
+    }
+  });
+
+  it("keeps the same object when nothing is left out: full, under the cap, or no manifest", () => {
+    const event = zotLikeEvent();
+    assert.equal(shapePayload(event, {}), event);
+    assert.equal(shapePayload(event, { payload: "full", maxManifestBytes: Buffer.byteLength(MANIFEST) }), event);
+    const deleted = { ...event, data: { name: "a" } };
+    assert.equal(shapePayload(deleted, { payload: "thin" }), deleted);
+    assert.equal("manifestomitted" in JSON.parse(new TextDecoder().decode(toNatsStructured(event))), false);
+  });
+
+  it("counts UTF-8 bytes, not characters", () => {
+    const event = { ...zotLikeEvent(), data: { name: "a", manifest: "é".repeat(10) } };
+    assert.equal(shapePayload(event, { maxManifestBytes: 19 }).manifestomitted, "size");
+    assert.equal(shapePayload(event, { maxManifestBytes: 20 }), event);
   });
 });

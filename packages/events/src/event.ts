@@ -53,6 +53,12 @@ export interface BerthEvent {
   datacontenttype: "application/json";
   data: EventData;
   /**
+   * Extension attribute set when `data.manifest` was left out of an event that carries one
+   * (payload.ts): `thin` (the sink asks for no manifests) or `size` (larger than the sink's
+   * maxManifestBytes or its transport's limit). Absent = nothing left out.
+   */
+  manifestomitted?: ManifestOmitted;
+  /**
    * CloudEvents `sequence` extension: this event's place among the events of its repository
    * (`data.name`), assigned by the outbox when the event becomes durable in the queue. A 20-digit
    * zero-padded decimal, so string and numeric comparison agree. Absent on events not yet enqueued.
@@ -68,7 +74,7 @@ export interface BerthEvent {
 }
 
 /** The extension attributes an event may carry, in the order they are written. */
-export const EXTENSION_ATTRIBUTES = ["sequence", "snapshot", "outoforder"] as const;
+export const EXTENSION_ATTRIBUTES = ["sequence", "snapshot", "outoforder", "manifestomitted"] as const;
 
 /** The event's extension attributes as CloudEvents strings (binary mode headers). */
 export function extensionAttributes(event: BerthEvent): Record<string, string> {
@@ -87,6 +93,8 @@ export const SEQUENCE_DIGITS = 20;
 export function formatSequence(n: number | bigint): string {
   return n.toString().padStart(SEQUENCE_DIGITS, "0");
 }
+
+export type ManifestOmitted = "thin" | "size";
 
 /** The success boundary of the registry hands events here; resolves once the event is durable. */
 export interface EventPublisher {

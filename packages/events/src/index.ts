@@ -6,3 +6,4 @@ export { type HttpMessage, type HttpBinaryOptions, toHttpBinary } from "./http-b
 export { CLOUDEVENTS_JSON, toHttpStructured } from "./http-structured.js";
 export { toNatsStructured } from "./nats-structured.js";
 export { type NatsMessage, toNatsBinary } from "./nats-binary.js";
+export { PAYLOAD_MODES, type PayloadMode, type PayloadOptions, shapePayload, withoutManifest } from "./payload.js";

@@ -17,6 +17,7 @@ export function toStructuredJson(event: BerthEvent): string {
     sequence: event.sequence,
     snapshot: event.snapshot,
     outoforder: event.outoforder,
+    manifestomitted: event.manifestomitted,
     data: event.data,
   });
 }

@@ -28,20 +28,22 @@ import type { RedisConnection } from "@berth/queue";
  *   per event (1): its "sequenced" marker.
  * ARGV: [1] number of events E, [2] the log's maxEvents (0: no log), [3] the log's oldest entry id
  *   to keep (epoch ms), [4] how long the "sequenced" markers live (s); per event (2): repository, event JSON without its closing brace;
- *   per job (7): event index (1-based), job id, name, sink name (JSON), opts (JSON, BullMQ's stored
- *   form), timestamp, "1" if the sink is ordered.
+ *   per job (8): event index (1-based), job id, name, sink name (JSON), opts (JSON, BullMQ's stored
+ *   form), timestamp, "1" if the sink is ordered, the event's form for this sink's job (its JSON
+ *   minus the closing brace, e.g. without `data.manifest` for a thin sink; "" = the event as listed),
+ *   which gets the same sequence.
  * Returns the job ids, in order.
  */
 const ADD_JOBS_LUA = `
 local rcall = redis.call
 local eventCount, logMax = tonumber(ARGV[1]), tonumber(ARGV[2])
 local base = 4 + 2 * eventCount
-local jobCount = (#ARGV - base) / 7
+local jobCount = (#ARGV - base) / 8
 local sequencedBase = 2 + jobCount * 8
 local done, eventIsNew = {}, {}
 for e = 1, eventCount do done[e] = rcall("EXISTS", KEYS[sequencedBase + e]) == 1 end
 for i = 0, jobCount - 1 do
-  local e = tonumber(ARGV[base + i * 7 + 1])
+  local e = tonumber(ARGV[base + i * 8 + 1])
   if not done[e] and rcall("EXISTS", KEYS[2 + i * 8 + 7]) == 0 then eventIsNew[e] = true end
 end
 local eventJson, sequence = {}, {}
@@ -60,7 +62,7 @@ end
 if logMax > 0 and eventCount > 0 then rcall("XTRIM", KEYS[2], "MINID", ARGV[3]) end
 local ids = {}
 for i = 0, jobCount - 1 do
-  local k, a = 2 + i * 8, base + i * 7
+  local k, a = 2 + i * 8, base + i * 8
   local waitKey, metaKey, idKey, eventsKey, markerKey, activeKey, jobKey, pendingKey =
     KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5], KEYS[k + 6], KEYS[k + 7], KEYS[k + 8]
   local e, jobId, name = tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 3]
@@ -75,7 +77,13 @@ for i = 0, jobCount - 1 do
     if rcall("EXISTS", jobKey) == 1 then
       rcall("XADD", eventsKey, "MAXLEN", "~", maxEvents, "*", "event", "duplicated", "jobId", jobId)
     else
-      local data = '{"event":' .. eventJson[e] .. ',"sink":' .. ARGV[a + 4] .. '}'
+      local json = eventJson[e]
+      local form = ARGV[a + 8]
+      if form ~= "" then
+        if sequence[e] then form = form .. ',"sequence":"' .. string.format("%020d", sequence[e]) .. '"' end
+        json = form .. "}"
+      end
+      local data = '{"event":' .. json .. ',"sink":' .. ARGV[a + 4] .. '}'
       rcall("HMSET", jobKey, "name", name, "data", data, "opts", ARGV[a + 5],
         "timestamp", ARGV[a + 6], "delay", 0, "priority", 0)
       rcall("XADD", eventsKey, "*", "event", "added", "jobId", jobId, "name", name)
@@ -118,6 +126,8 @@ export interface ScriptJob {
   timestamp: number;
   /** The repository's pending-set key when the sink is ordered. */
   pendingKey?: string;
+  /** The event as this sink takes it (JSON minus the closing brace) when not as listed (payload). */
+  form?: string;
 }
 
 type WithAddJobs = RedisConnection & { [COMMAND](...args: (string | number)[]): Promise<string[]> };
@@ -153,7 +163,7 @@ export function addJobs(
     const q = job.queueKey;
     const jobKey = `${q}${job.id}`;
     keys.push(`${q}wait`, `${q}meta`, `${q}id`, `${q}events`, `${q}marker`, `${q}active`, jobKey, job.pendingKey ?? jobKey);
-    argv.push(job.event + 1, job.id, job.name, job.sink, job.opts, job.timestamp, job.pendingKey ? "1" : "0");
+    argv.push(job.event + 1, job.id, job.name, job.sink, job.opts, job.timestamp, job.pendingKey ? "1" : "0", job.form ?? "");
   }
   for (const event of events) keys.push(event.sequencedKey);
   return redis[COMMAND](keys.length, ...keys, ...argv);

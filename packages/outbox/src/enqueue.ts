@@ -59,15 +59,17 @@ function jsonHead(event: BerthEvent): string {
  * adding such an option fails there rather than being checked here on every job.
  */
 function scriptCall(prefix: string, publishes: readonly RoutedEvents[], timestamp: number) {
-  const index = new Map<BerthEvent, number>();
+  // By id: a sink's job may hold the event in its own form (payload), a copy of the published one.
+  const index = new Map<string, number>();
   const events: ScriptEvent[] = [];
   const jobs: ScriptJob[] = [];
   for (const { events: published, batches } of publishes) {
-    const routed = new Set<BerthEvent>();
-    for (const batch of batches) for (const job of batch.jobs) routed.add(job.data.event);
+    const routed = new Set<string>();
+    for (const batch of batches) for (const job of batch.jobs) routed.add(job.data.event.id);
+    const publishedById = new Map(published.map((e) => [e.id, e]));
     for (const event of published) {
-      if (!routed.has(event) || index.has(event)) continue;
-      index.set(event, events.length);
+      if (!routed.has(event.id) || index.has(event.id)) continue;
+      index.set(event.id, events.length);
       events.push({ sequencedKey: sequencedKey(prefix, event.id), repository: event.data.name, jsonHead: jsonHead(event) });
     }
     for (const batch of batches) {
@@ -77,9 +79,10 @@ function scriptCall(prefix: string, publishes: readonly RoutedEvents[], timestam
         const { event } = job.data;
         const id = job.opts.jobId;
         if (!id) throw new Error("outbox: a delivery job needs its jobId");
-        const at = index.get(event);
+        const at = index.get(event.id);
         if (at === undefined) throw new Error("outbox: a routed job's event is not among the published events");
         const scriptJob: ScriptJob = { queueKey, event: at, id, name: job.name, sink, opts: JSON.stringify(job.opts), timestamp };
+        if (event !== publishedById.get(event.id)) scriptJob.form = jsonHead(event);
         if (batch.ordered) scriptJob.pendingKey = orderPendingKey(prefix, batch.queueName, event.data.name);
         jobs.push(scriptJob);
       }

@@ -1,5 +1,5 @@
 import type { SinkConfig } from "@berth/config";
-import type { BerthEvent } from "@berth/events";
+import { type BerthEvent, shapePayload } from "@berth/events";
 import {
   DELIVERY_JOB_NAME,
   type DeliveryJobData,
@@ -26,7 +26,11 @@ export interface QueueBatch {
 }
 
 export interface JobRouter {
-  /** One job per (event, matching sink), grouped by queue; empty when no sink matches. */
+  /**
+   * One job per (event, matching sink), grouped by queue; empty when no sink matches. Each job
+   * holds the event as its sink takes it (`payload`, `maxManifestBytes`); sinks that take the
+   * same form share one object, which the enqueuer serializes once.
+   */
   route(events: readonly BerthEvent[]): QueueBatch[];
 }
 
@@ -45,13 +49,26 @@ export function createJobRouter(sinks: readonly SinkConfig[]): JobRouter {
   return {
     route(events) {
       const batches: QueueBatch[] = [];
+      const forms = new Map<BerthEvent, Map<string | undefined, BerthEvent>>();
+      const formFor = (event: BerthEvent, sink: SinkConfig): BerthEvent => {
+        const shaped = shapePayload(event, sink);
+        let known = forms.get(event);
+        if (!known) {
+          known = new Map();
+          forms.set(event, known);
+        }
+        const shared = known.get(shaped.manifestomitted);
+        if (shared) return shared;
+        known.set(shaped.manifestomitted, shaped);
+        return shaped;
+      };
       for (const { sink, queueName, accepts } of routes) {
         const jobs: DeliveryJob[] = [];
         for (const event of events) {
           if (!accepts(event)) continue;
           jobs.push({
             name: DELIVERY_JOB_NAME,
-            data: { event, sink: sink.name },
+            data: { event: formFor(event, sink), sink: sink.name },
             opts: deliveryJobOptions(sink, event.id),
           });
         }
@@ -60,4 +77,32 @@ export function createJobRouter(sinks: readonly SinkConfig[]): JobRouter {
       return batches;
     },
   };
+}
+
+/**
+ * The events as the journal should keep them while Redis is away: without the manifest when
+ * every job routed for the event left it out for the same reason (all its sinks thin, or all
+ * capped below its size), so a large manifest is not written to disk for nobody; whole otherwise.
+ * The relay routes the journaled form again, and shapePayload keeps it as it is.
+ */
+export function journalForms(events: readonly BerthEvent[], routed: readonly QueueBatch[]): BerthEvent[] {
+  const reasons = new Map<string, Set<string | undefined>>();
+  const forms = new Map<string, BerthEvent>();
+  for (const batch of routed) {
+    for (const job of batch.jobs) {
+      const { event } = job.data;
+      let seen = reasons.get(event.id);
+      if (!seen) {
+        seen = new Set();
+        reasons.set(event.id, seen);
+      }
+      seen.add(event.manifestomitted);
+      forms.set(event.id, event);
+    }
+  }
+  return events.map((event) => {
+    const seen = reasons.get(event.id);
+    const form = forms.get(event.id);
+    return seen?.size === 1 && form?.manifestomitted !== undefined ? form : event;
+  });
 }

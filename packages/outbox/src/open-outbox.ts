@@ -3,7 +3,7 @@ import type { BerthEvent } from "@berth/events";
 import type { Logger, Registry } from "@berth/telemetry";
 import { type RedisConnection, watchRedisPersistence } from "@berth/queue";
 import { createEnqueuer } from "./enqueue.js";
-import { type JobRouter, createJobRouter } from "./job-router.js";
+import { type JobRouter, type QueueBatch, createJobRouter, journalForms } from "./job-router.js";
 import { Journal, journalDirectory } from "./journal.js";
 import { startJournalRelay } from "./journal-relay.js";
 import type { Outbox, OutboxStatus } from "./outbox.js";
@@ -95,8 +95,8 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
   const persistence = watchRedisPersistence(redis, logger);
   await firstConnection(redis, STARTUP_CONNECT_WAIT_MS);
 
-  async function toJournal(batch: readonly BerthEvent[]): Promise<"journaled"> {
-    await journal.append(batch);
+  async function toJournal(batch: readonly BerthEvent[], routed: readonly QueueBatch[]): Promise<"journaled"> {
+    await journal.append(journalForms(batch, routed));
     metrics.journaled.inc(batch.length);
     relay.kick();
     return "journaled";
@@ -106,13 +106,13 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
     const jobs = router.route(batch);
     if (jobs.length === 0) return "unrouted";
     // Behind a non-empty journal, a new event waits its turn so each repository keeps its order.
-    if (!journal.isEmpty() || !isReady(redis)) return toJournal(batch);
+    if (!journal.isEmpty() || !isReady(redis)) return toJournal(batch, jobs);
     try {
       await enqueuer.enqueue({ events: batch, batches: jobs }, enqueueTimeoutMs);
     } catch (err) {
       const e = err as Error;
       logger.warn({ err: { name: e.name, message: e.message } }, "outbox: enqueue failed; journaling");
-      return toJournal(batch);
+      return toJournal(batch, jobs);
     }
     for (const b of jobs) metrics.enqueued.inc({ sink: b.sink }, b.jobs.length);
     return "enqueued";

@@ -2,7 +2,7 @@ import type { SinkConfig } from "@berth/config";
 import { type Sink, TransientDeliveryError } from "@berth/delivery";
 import { NatsConnector } from "./nats-connection.js";
 import type { PublishContext } from "./nats-error-classifier.js";
-import { buildNatsMessage } from "./nats-message.js";
+import { buildFittingNatsMessage } from "./nats-message.js";
 import { publishCore, publishJetStream } from "./nats-publish.js";
 
 export interface NatsSinkOptions {
@@ -40,12 +40,15 @@ export function createNatsSink(sink: SinkConfig, options: NatsSinkOptions = {}):
       const bounded = options.signalTimeoutMs !== undefined && options.signalTimeoutMs <= sink.timeoutMs;
       const signal = bounded ? options.signal : AbortSignal.any([options.signal, AbortSignal.timeout(sink.timeoutMs)]);
       if (signal.aborted) throw aborted();
-      const message = buildNatsMessage(event, sink);
       const nc = await connector.connection(signal);
+      // The server's limit is known once connected (INFO); it may differ after a reconnect.
+      const maxPayload = nc.info?.max_payload;
+      const { message, thinned } = buildFittingNatsMessage(event, sink, maxPayload);
       // Nothing in a publish can be cancelled: listening for the abort only returns early, which a
       // caller that settles on abort (the delivery runtime) does itself.
       const listen = !(bounded && options.callerSettlesOnAbort === true);
-      return publish({ nc, message, ctx, eventId: event.id, signal: listen ? signal : undefined, timeoutMs: sink.timeoutMs, aborted });
+      const receipt = await publish({ nc, message, ctx, eventId: event.id, signal: listen ? signal : undefined, timeoutMs: sink.timeoutMs, aborted });
+      return thinned ? { ...receipt, detail: `${receipt.detail}; manifest left out (event over the server's max_payload of ${maxPayload} bytes)` } : receipt;
     },
     close: () => connector.close(),
   };

@@ -16,3 +16,16 @@ export async function deleteKeysByPrefix(conn: Redis, prefix: string): Promise<v
   }
   throw new Error(`deleteKeysByPrefix(${prefix}): scan did not finish in ${MAX_ROUNDS} rounds`);
 }
+
+/** Bytes Redis holds for every key under `prefix:` (MEMORY USAGE, all samples), for measurements. */
+export async function redisBytesByPrefix(conn: Redis, prefix: string): Promise<number> {
+  let total = 0;
+  let cursor = "0";
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const [next, keys] = await conn.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", BATCH);
+    for (const key of keys) total += Number((await conn.call("MEMORY", "USAGE", key, "SAMPLES", "0")) ?? 0);
+    cursor = next;
+    if (cursor === "0") return total;
+  }
+  throw new Error(`redisBytesByPrefix(${prefix}): scan did not finish in ${MAX_ROUNDS} rounds`);
+}

@@ -8,13 +8,17 @@
 import type { IncomingMessage } from "node:http";
 import type { TLSSocket } from "node:tls";
 import type { Identity } from "@berth/access";
+import { type FailureLimiter, HashPoolBusyError, type Htpasswd } from "@berth/htpasswd";
+import { OciError } from "@berth/oci";
+import { parseBasicAuth } from "./basic-credentials.js";
 import type { BearerProvider } from "./bearer.js";
 import { AuthenticationRequired, BASIC_CHALLENGE } from "./challenge.js";
-import { type HtpasswdAuthenticator, parseBasicAuth } from "./htpasswd.js";
 import type { LdapAuthenticator } from "./ldap.js";
 
 export interface AuthProviders {
-  htpasswd?: HtpasswdAuthenticator;
+  htpasswd?: Htpasswd;
+  /** Failed Basic logins per client address (htpasswd and LDAP alike); past the limit: 429. */
+  limiter?: FailureLimiter;
   /** Tried after htpasswd for Basic credentials, as zot does. */
   ldap?: LdapAuthenticator;
   bearer?: BearerProvider;
@@ -46,15 +50,32 @@ export class Authenticator {
     const basic = parseBasicAuth(header);
     // containers/image answers a Basic challenge with empty credentials when it has none.
     if (basic?.user === "" && basic.password === "") return this.clientCertificate(req);
-    if (basic && htpasswd && (await htpasswd.verify(basic.user, basic.password))) {
-      return { user: basic.user, groups: this.groupsOf(basic.user) };
-    }
-    const directory = basic && ldap ? await ldap.verify(basic.user, basic.password) : undefined;
-    if (basic && directory) {
-      // Groups from the directory and from accessControl.groups both count.
-      return { user: basic.user, groups: [...new Set([...directory.groups, ...this.groupsOf(basic.user)])] };
+    if (basic) {
+      const identity = await this.basic(req, basic.user, basic.password);
+      if (identity) return identity;
     }
     throw new AuthenticationRequired(this.challenge(scope));
+  }
+
+  /**
+   * Basic credentials: htpasswd, then LDAP. Remembered logins pass without bcrypt, so an address
+   * refused for failed attempts still serves its users who logged in before; anything else is
+   * checked against the limiter first, so a refused address costs no bcrypt or directory bind.
+   */
+  private async basic(req: IncomingMessage, user: string, password: string): Promise<Identity | undefined> {
+    const { htpasswd, ldap, limiter } = this.providers;
+    if (htpasswd?.remembers(user, password)) return { user, groups: this.groupsOf(user) };
+    const address = req.socket.remoteAddress ?? "";
+    const wait = limiter?.retryAfterSeconds(address) ?? 0;
+    if (wait > 0) throw tooMany(wait, "too many failed logins from this address");
+    if (htpasswd && (await verifyOrBusy(htpasswd, user, password))) return { user, groups: this.groupsOf(user) };
+    const directory = ldap ? await ldap.verify(user, password) : undefined;
+    if (directory) {
+      // Groups from the directory and from accessControl.groups both count.
+      return { user, groups: [...new Set([...directory.groups, ...this.groupsOf(user)])] };
+    }
+    limiter?.recordFailure(address);
+    return undefined;
   }
 
   /** The challenge of a 401: Bearer when a token service is configured, else Basic. */
@@ -70,4 +91,18 @@ export class Authenticator {
     const user = Array.isArray(cn) ? cn[0] : cn;
     return user ? { user, groups: this.groupsOf(user) } : undefined;
   }
+}
+
+async function verifyOrBusy(htpasswd: Htpasswd, user: string, password: string): Promise<boolean> {
+  try {
+    return await htpasswd.verify(user, password);
+  } catch (err) {
+    if (err instanceof HashPoolBusyError) throw tooMany(1, "too many logins being checked");
+    throw err;
+  }
+}
+
+/** 429 with `Retry-After` (the error mapper sets the header from `detail.retryAfter`). */
+function tooMany(seconds: number, message: string): OciError {
+  return new OciError("TOOMANYREQUESTS", message, { detail: { retryAfter: seconds } });
 }

@@ -7,6 +7,7 @@
  */
 import { type Identity, createAuthorizer } from "@berth/access";
 import type { AccessControlSettings } from "@berth/config";
+import type { FailureLimiter, Htpasswd } from "@berth/htpasswd";
 import { OciError } from "@berth/oci";
 import type { Storage } from "@berth/storage";
 import type { Ctx } from "../http/context.js";
@@ -14,12 +15,13 @@ import type { RouteMatch } from "../http/router.js";
 import { Authenticator } from "./authenticate.js";
 import { BearerProvider, type BearerProviderOptions } from "./bearer.js";
 import { AuthenticationRequired } from "./challenge.js";
-import { HtpasswdAuthenticator, type HtpasswdFile } from "./htpasswd.js";
 import { LdapAuthenticator, type LdapProviderOptions } from "./ldap.js";
 import { type RequiredAccess, actionOf, requiredAccess, tokenScope } from "./route-access.js";
 
 export interface RequestAuthOptions {
-  htpasswd?: HtpasswdFile;
+  htpasswd?: Htpasswd;
+  /** Failed Basic logins per client address; unset = no limit. */
+  limiter?: FailureLimiter;
   ldap?: LdapProviderOptions;
   bearer?: BearerProviderOptions;
   /** The listener verifies client certificates: their CN identifies the request. */
@@ -39,14 +41,15 @@ export interface RequestAuth {
 }
 
 export function createRequestAuth(options: RequestAuthOptions): RequestAuth {
-  const { htpasswd, ldap, bearer, clientCertificates, accessControl, storage } = options;
+  const { htpasswd, limiter, ldap, bearer, clientCertificates, accessControl, storage } = options;
   const authorizer = createAuthorizer({
     ...(accessControl ? { accessControl } : {}),
     authenticationConfigured: htpasswd !== undefined || ldap !== undefined || bearer !== undefined || clientCertificates,
   });
   const authenticator = new Authenticator(
     {
-      ...(htpasswd ? { htpasswd: new HtpasswdAuthenticator(htpasswd) } : {}),
+      ...(htpasswd ? { htpasswd } : {}),
+      ...(limiter ? { limiter } : {}),
       ...(ldap ? { ldap: new LdapAuthenticator(ldap) } : {}),
       ...(bearer ? { bearer: new BearerProvider(bearer) } : {}),
       clientCertificates,

@@ -27,6 +27,8 @@ export function sendError(res: ServerResponse, thrown: unknown, log: Logger): vo
     body = errorBody(err);
     if (status === 401) res.setHeader("WWW-Authenticate", err instanceof AuthenticationRequired ? err.challenge : BASIC_CHALLENGE);
     if (status === 503) res.setHeader("Retry-After", "1");
+    const retryAfter = (err.detail as { retryAfter?: unknown } | undefined)?.retryAfter;
+    if (status === 429 && typeof retryAfter === "number") res.setHeader("Retry-After", String(retryAfter));
   } else if (isClientAbort(err)) {
     log.debug({ err }, "client went away");
     res.destroy();

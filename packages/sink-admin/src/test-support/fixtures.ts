@@ -1,4 +1,4 @@
-import { type BerthConfig, DEFAULT_HTTP_LIMITS, type SinkConfig } from "@berth/config";
+import { type BerthConfig, DEFAULT_HTTP_LIMITS, DEFAULT_REGISTRY_AUTH, type SinkConfig } from "@berth/config";
 import { createEventFactory, type BerthEvent, type EventKind } from "@berth/events";
 import { DEAD_LETTER_JOB_NAME, type DeadLetterJobData, deadLetterQueueName } from "@berth/queue";
 import { testQueueConfig, testSinkConfig } from "@berth/testing";
@@ -22,11 +22,11 @@ export function berthConfig(sinks: SinkConfig[], redisUrl: string, prefix: strin
   return {
     distSpecVersion: "1.1.1",
     storage: { rootDirectory: "/tmp/berth-unused", minFreeBytes: 0 },
-    http: { address: "127.0.0.1", port: 0, auth: {}, limits: DEFAULT_HTTP_LIMITS, metricsAuth: false },
+    http: { address: "127.0.0.1", port: 0, auth: { ...DEFAULT_REGISTRY_AUTH }, limits: DEFAULT_HTTP_LIMITS, metricsAuth: false },
     log: { level: "error" },
     extensions: {
       lint: { enable: false, mandatoryAnnotations: [] },
-      events: { enable: true, source: "zotregistry.dev", typePrefix: "zotregistry", sinks, log: { maxAgeMs: 86_400_000, maxEvents: 100_000 } },
+      events: { enable: true, source: "zotregistry.dev", typePrefix: "zotregistry", maxManifestBytes: 0, sinks, log: { maxAgeMs: 86_400_000, maxEvents: 100_000 } },
     },
     queue: testQueueConfig(redisUrl, prefix),
     dashboard: { address: "127.0.0.1", port: 0, auth: { anonymous: false, readOnly: false } },
