@@ -54,6 +54,6 @@ describe("parseConfig: HTTP edge limits", () => {
     assert.match(problems, /http\.idleTimeout: .*not a duration/);
     assert.match(problems, /http\.bodyMinRate: .*integer ≥ 0/);
     assert.match(problems, /http\.maxInFlight: .*integer ≥ 1/);
-    assert.match(problems, /http\.metricsAuth: needs http\.auth\.htpasswd\.path/);
+    assert.match(problems, /http\.metricsAuth: needs a way to authenticate \(http\.auth\.htpasswd, bearer, ldap or http\.tls\.cacert\)/);
   });
 });
