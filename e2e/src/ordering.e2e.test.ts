@@ -226,11 +226,19 @@ test("catch-up: the consumer throws away everything; berth events replay --since
   assert.match(result.stdout, new RegExp(`^replayed ${before.size} events to sink ordered`));
   await waitFor("every event again", () => new Set(ordered.accepted.map((e) => e.id)).size === before.size, { timeoutMs: 150_000 });
 
+  // At least once: a worker whose lock lapsed on a loaded machine has its job taken over and sent
+  // again; the gate marks such a re-send `outoforder` (the sink already has a later event). Only a
+  // re-send may carry the mark: an event arriving marked the first time went around the gate.
+  const seen = new Set<string>();
+  const firstArrivals = [];
   for (const e of ordered.accepted) {
     const original = before.get(e.id);
     assert.ok(original, `${e.id} was never published`);
     assert.equal(e.headers?.["ce-sequence"], original.headers?.["ce-sequence"], "same sequence");
-    assert.equal(e.headers?.["ce-outoforder"], undefined, "replayed through the ordered gate, not around it");
+    const resend = seen.has(e.id);
+    if (!resend) assert.equal(e.headers?.["ce-outoforder"], undefined, "replayed through the ordered gate, not around it");
+    if (!resend || e.headers?.["ce-outoforder"] === undefined) firstArrivals.push(e);
+    seen.add(e.id);
   }
-  assert.deepEqual(inversions(ordered.accepted), [], "replayed in order per repository");
+  assert.deepEqual(inversions(firstArrivals), [], "replayed in order per repository");
 });
