@@ -9,7 +9,7 @@ export class HtpasswdError extends Error {
   readonly code = "HTPASSWD_INVALID";
 }
 
-const BCRYPT = /^\$2[abxy]\$(\d{2})\$[./A-Za-z0-9]{53}$/;
+const BCRYPT = /^\$2[aby]\$(\d{2})\$[./A-Za-z0-9]{53}$/;
 
 export interface HtpasswdEntries {
   /** user → bcrypt hash as written. */

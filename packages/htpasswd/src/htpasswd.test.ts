@@ -20,7 +20,7 @@ describe("htpasswd file", () => {
   });
 
   it("refuses a non-bcrypt entry at load, naming the file and line but not the hash", () => {
-    for (const bad of ["md5:$apr1$abc$def", "sha:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=", "plain:secret", "nocolon", ":$2b$"]) {
+    for (const bad of [`x:$2x$${hash("1").slice(4)}`, "md5:$apr1$abc$def", "sha:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=", "plain:secret", "nocolon", ":$2b$"]) {
       assert.throws(
         () => parseHtpasswd(`ok:${hash("x")}\n${bad}\n`, "/etc/berth/htpasswd"),
         (err: Error) =>
