@@ -2,13 +2,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { SinkConfig } from "@berth/config";
-import { type DeliveryRuntime, startDeliveryRuntime } from "@berth/delivery";
-import { configWithSink, deleteKeysByPrefix, enqueue, readDeadLetters, sampleEvent } from "@berth/delivery-contract";
+import type { DeliveryRuntime, } from "@berth/delivery";
+import { deleteKeysByPrefix, enqueue, readDeadLetters, sampleEvent } from "@berth/delivery-contract";
 import { adminConnection, getSinkStatus } from "@berth/queue";
-import { createMetricsRegistry, silentLogger } from "@berth/telemetry";
 import { SHARED_REDIS_URL, uniqueName, waitFor } from "@berth/testing";
-import { createHttpSink } from "./http-sink.js";
-import { httpSinkConfig } from "./test-support/http-harness.js";
+import { httpSinkConfig, startHttpRuntime } from "./test-support/http-harness.js";
 import { type Receiver, startReceiver } from "./test-support/receiver.js";
 
 describe("HTTP delivery through the runtime", () => {
@@ -31,13 +29,7 @@ describe("HTTP delivery through the runtime", () => {
     const prefix = uniqueName("httpdel");
     prefixes.push(prefix);
     const sink = httpSinkConfig(receiver.url, { retry: { attempts: 5, delayMs: 50, maxDelayMs: 5_000 }, ...overrides });
-    runtime = await startDeliveryRuntime({
-      config: configWithSink(sink, SHARED_REDIS_URL, prefix),
-      sinkType: "http",
-      createSink: createHttpSink,
-      logger: silentLogger(),
-      metrics: createMetricsRegistry("test"),
-    });
+    runtime = await startHttpRuntime(sink, prefix);
     return { sink, prefix };
   }
   const arrivalsOf = (id: string) => receiver.requests.filter((r) => r.headers["ce-id"] === id);

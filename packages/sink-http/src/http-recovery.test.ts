@@ -6,13 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { type DeliveryRuntime, startDeliveryRuntime } from "@berth/delivery";
-import { configWithSink, deleteKeysByPrefix, enqueue, heldAttempts, sampleEvent } from "@berth/delivery-contract";
+import type { DeliveryRuntime, } from "@berth/delivery";
+import { deleteKeysByPrefix, enqueue, heldAttempts, sampleEvent } from "@berth/delivery-contract";
 import { adminConnection, getSinkStatus } from "@berth/queue";
-import { createMetricsRegistry, silentLogger } from "@berth/telemetry";
 import { SHARED_REDIS_URL, uniqueName, waitFor } from "@berth/testing";
-import { createHttpSink } from "./http-sink.js";
-import { httpSinkConfig } from "./test-support/http-harness.js";
+import { httpSinkConfig, startHttpRuntime } from "./test-support/http-harness.js";
 import { type Receiver, startReceiver } from "./test-support/receiver.js";
 
 describe("HTTP sink recovery", () => {
@@ -46,13 +44,7 @@ describe("HTTP sink recovery", () => {
       delivered.add(r.headers["ce-id"] as string);
       return { status: 204 };
     };
-    runtime = await startDeliveryRuntime({
-      config: configWithSink(sink, SHARED_REDIS_URL, prefix),
-      sinkType: "http",
-      createSink: createHttpSink,
-      logger: silentLogger(),
-      metrics: createMetricsRegistry("test"),
-    });
+    runtime = await startHttpRuntime(sink, prefix);
     const events = Array.from({ length: 5 }, (_, i) => sampleEvent(i));
     await enqueue(conn, prefix, sink, events);
     await waitFor("every event held in backoff", async () => (await getSinkStatus(conn, prefix, sink)).delayed === events.length);
@@ -88,13 +80,7 @@ describe("HTTP sink recovery", () => {
       arrivals.push(Date.now());
       return { status: 503, headers: { "retry-after": "2" } };
     };
-    runtime = await startDeliveryRuntime({
-      config: configWithSink(sink, SHARED_REDIS_URL, prefix),
-      sinkType: "http",
-      createSink: createHttpSink,
-      logger: silentLogger(),
-      metrics: createMetricsRegistry("test"),
-    });
+    runtime = await startHttpRuntime(sink, prefix);
     await enqueue(conn, prefix, sink, [sampleEvent(100)]);
     // The probe interval here is 50 ms: without the hold, probes would follow every 50 ms.
     await waitFor("a probe after the Retry-After", () => arrivals.length >= 2, { timeoutMs: 15_000 });

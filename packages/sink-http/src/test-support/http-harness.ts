@@ -1,7 +1,9 @@
 /** The HTTP sink's harness for the shared delivery contract (@berth/delivery-contract). */
 import type { SinkConfig } from "@berth/config";
-import type { DestinationMode, SinkHarness } from "@berth/delivery-contract";
-import { testSinkConfig } from "@berth/testing";
+import { type DeliveryRuntime, startDeliveryRuntime } from "@berth/delivery";
+import { type DestinationMode, type SinkHarness, configWithSink } from "@berth/delivery-contract";
+import { createMetricsRegistry, silentLogger } from "@berth/telemetry";
+import { SHARED_REDIS_URL, testSinkConfig } from "@berth/testing";
 import { createHttpSink } from "../http-sink.js";
 import { type Answer, startReceiver } from "./receiver.js";
 
@@ -51,4 +53,15 @@ export async function startHttpHarness(): Promise<SinkHarness> {
     received: async () => [...accepted],
     close: () => receiver.close(),
   };
+}
+
+/** A delivery runtime for one HTTP sink on the shared Redis under `prefix`, as worker-http runs it. */
+export function startHttpRuntime(sink: SinkConfig, prefix: string): Promise<DeliveryRuntime> {
+  return startDeliveryRuntime({
+    config: configWithSink(sink, SHARED_REDIS_URL, prefix),
+    sinkType: "http",
+    createSink: createHttpSink,
+    logger: silentLogger(),
+    metrics: createMetricsRegistry("test"),
+  });
 }
