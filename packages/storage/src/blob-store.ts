@@ -3,7 +3,7 @@ import { type FileHandle, open, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { type Digest, DigestVerifier } from "@berth/oci";
-import { isNotFound, streamToFile } from "./atomic-file.js";
+import { isNotFound, streamToFile, touch } from "./atomic-file.js";
 import type { DurableFs } from "./durable-fs.js";
 import { sendFileRange } from "./blob-sender.js";
 import { blobPath, uploadTempPath } from "./paths.js";
@@ -113,7 +113,8 @@ export class FsBlobStore implements BlobStore {
     verifier.update(data);
     verifier.verify(digest);
     const target = blobPath(this.root, repo, digest);
-    if ((await this.stat(repo, digest)) === data.byteLength) {
+    // Pushed again: young again for garbage collection (an untagged manifest's age is its file's).
+    if ((await this.stat(repo, digest)) === data.byteLength && (await touch(target))) {
       // Stored already, maybe by a request still committing it: answer once it is durable.
       await this.fs.awaitDurable(dirname(target));
       return;
@@ -125,9 +126,17 @@ export class FsBlobStore implements BlobStore {
   async mount(from: string, to: string, digest: Digest): Promise<boolean> {
     if (from === to) return (await this.stat(to, digest)) !== undefined;
     if (!(await this.repositories.exists(from)) || (await this.stat(from, digest)) === undefined) return false;
-    if (!(await this.fs.linkOrCopy(blobPath(this.root, from, digest), blobPath(this.root, to, digest)))) return false;
-    this.remember(to, digest);
-    return true;
+    const target = blobPath(this.root, to, digest);
+    // A hard link shares its source's mtime, maybe older than the gc delay: touched, so the blob
+    // outlives the push it is mounted for. Gone before the touch (collected in between): again.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (!(await this.fs.linkOrCopy(blobPath(this.root, from, digest), target))) return false;
+      if (await touch(target)) {
+        this.remember(to, digest);
+        return true;
+      }
+    }
+    return false;
   }
 
   async locate(digest: Digest): Promise<string | undefined> {

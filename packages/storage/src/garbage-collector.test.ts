@@ -1,0 +1,163 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { mkdir, mkdtemp, rm, stat, unlink, utimes, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { after, before, describe, it } from "node:test";
+import { OciError, parseDigest, parseManifest } from "@berth/oci";
+import type { FsChange } from "./durable-fs.js";
+import type { CollectedItem } from "./garbage-collector.js";
+import { blobPath, uploadPath } from "./paths.js";
+import { type Storage, openStorage } from "./storage.js";
+
+const HOUR = 3_600_000;
+const sha = (data: Buffer) => `sha256:${createHash("sha256").update(data).digest("hex")}`;
+const IMAGE = "application/vnd.oci.image.manifest.v1+json";
+const INDEX = "application/vnd.oci.image.index.v1+json";
+
+interface Blob {
+  digest: string;
+  body: Buffer;
+}
+
+const blob = (text: string): Blob => {
+  const body = Buffer.from(text);
+  return { digest: sha(body), body };
+};
+const descriptor = (b: Blob, mediaType: string) => ({ mediaType, digest: b.digest, size: b.body.length });
+
+function image(config: Blob, layers: Blob[], subject?: Blob): Blob {
+  const doc: Record<string, unknown> = {
+    schemaVersion: 2,
+    mediaType: IMAGE,
+    config: descriptor(config, "application/vnd.oci.image.config.v1+json"),
+    layers: layers.map((l) => descriptor(l, "application/vnd.oci.image.layer.v1.tar")),
+  };
+  if (subject) doc.subject = descriptor(subject, IMAGE);
+  return blob(JSON.stringify(doc));
+}
+
+const index = (children: Blob[]): Blob => blob(JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests: children.map((c) => descriptor(c, IMAGE)) }));
+
+async function pushBlob(s: Storage, repo: string, b: Blob): Promise<void> {
+  await s.blobs.write(repo, parseDigest(b.digest), Readable.from([b.body]));
+}
+
+const putManifest = (s: Storage, repo: string, reference: string, m: Blob) =>
+  s.manifests.put(repo, { reference, body: m.body, digest: parseDigest(m.digest), parsed: parseManifest(m.body) });
+
+async function age(root: string, repo: string, blobs: Blob[], ms: number): Promise<void> {
+  const then = new Date(Date.now() - ms);
+  for (const b of blobs) await utimes(blobPath(root, repo, parseDigest(b.digest)), then, then);
+}
+
+const exists = (root: string, repo: string, b: Blob) =>
+  stat(blobPath(root, repo, parseDigest(b.digest))).then(
+    () => true,
+    () => false,
+  );
+
+const key = (i: CollectedItem) => `${i.repository} ${i.kind} ${i.digest} ${i.bytes}`;
+
+describe("garbage collection", () => {
+  let root: string;
+  let storage: Storage;
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), "berth-gc-"));
+    storage = await openStorage(root, { indexViewDelayMs: 50 });
+  });
+  after(async () => {
+    await storage.flushViews();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it("removes what no kept manifest needs once older than the delay; the dry run lists exactly that", async () => {
+    const repo = "gc/app";
+    await storage.repositories.ensure(repo);
+    const [config, l1, orphan, young, l4, l5, l6, l7] = ["config", "l1", "orphan", "young", "l4", "l5", "l6", "l7"].map(blob) as Blob[] as [Blob, Blob, Blob, Blob, Blob, Blob, Blob, Blob];
+    for (const b of [config, l1, orphan, young, l4, l5, l6, l7]) await pushBlob(storage, repo, b);
+    const tagged = image(config, [l1]);
+    const untagged = image(config, [l4]); // pushed by digest, nothing refers to it
+    const child = image(config, [l5]); // untagged, but a tagged index needs it
+    const multi = index([child]);
+    const signature = image(config, [l6], tagged); // a referrer of a kept manifest
+    const orphanSignature = image(config, [l7], untagged); // a referrer of a collected one
+    await putManifest(storage, repo, "v1", tagged);
+    for (const m of [untagged, child, signature, orphanSignature]) await putManifest(storage, repo, m.digest, m);
+    await putManifest(storage, repo, "multi", multi);
+    const all = [config, l1, orphan, l4, l5, l6, l7, tagged, untagged, child, multi, signature, orphanSignature];
+    await age(root, repo, all, 2 * HOUR);
+
+    const dry = await storage.collectGarbage({ delayMs: HOUR, dryRun: true });
+    const expected = [
+      `${repo} manifest ${untagged.digest} ${untagged.body.length}`,
+      `${repo} manifest ${orphanSignature.digest} ${orphanSignature.body.length}`,
+      `${repo} blob ${orphan.digest} ${orphan.body.length}`,
+      `${repo} blob ${l4.digest} ${l4.body.length}`,
+      `${repo} blob ${l7.digest} ${l7.body.length}`,
+    ].sort();
+    assert.deepEqual(dry.removed.map(key).sort(), expected);
+    for (const b of all) assert.ok(await exists(root, repo, b), "a dry run removes nothing");
+
+    const real = await storage.collectGarbage({ delayMs: HOUR });
+    assert.deepEqual(real.removed.map(key).sort(), dry.removed.map(key).sort(), "the run removes exactly what the dry run listed");
+    assert.equal(real.bytes, dry.bytes);
+    for (const b of [untagged, orphanSignature, orphan, l4, l7]) assert.equal(await exists(root, repo, b), false, b.body.toString());
+    for (const b of [config, l1, young, l5, l6, tagged, child, multi, signature]) assert.ok(await exists(root, repo, b), b.body.toString());
+    for (const ref of ["v1", "multi", child.digest, signature.digest]) assert.ok(await storage.manifests.get(repo, ref));
+    await assert.rejects(storage.manifests.get(repo, untagged.digest), (e: unknown) => e instanceof OciError && e.code === "MANIFEST_UNKNOWN");
+    assert.deepEqual((await storage.manifests.referrers(repo, tagged.digest)).map((d) => d.digest), [signature.digest]);
+
+    assert.deepEqual((await storage.collectGarbage({ delayMs: HOUR })).removed, [], "nothing left to collect");
+  });
+
+  it("a PUT whose blob is collected between its check and its record is refused, never left dangling", async () => {
+    const repo = "gc/race";
+    const seen: FsChange[] = [];
+    const waiters: Array<() => void> = [];
+    const observe = (change: FsChange) => {
+      seen.push(change);
+      for (const wake of waiters.splice(0)) wake();
+    };
+    const racer = await openStorage(root, { lock: { leaseMs: 60_000, waitMs: 60_000 }, fs: { observe } });
+    await racer.repositories.ensure(repo);
+    const config = blob("race-config");
+    const layer = blob("race-layer");
+    await pushBlob(racer, repo, config);
+    await pushBlob(racer, repo, layer);
+    const manifest = image(config, [layer]);
+    // Another replica holds the repository's lock (collecting): the PUT checks, stores its bytes, then waits.
+    const lock = join(root, repo, ".berth", "lock");
+    await mkdir(join(root, repo, ".berth"), { recursive: true });
+    await writeFile(lock, JSON.stringify({ owner: "other-replica:1", id: "gc" }), { flag: "wx" });
+    const put = putManifest(racer, repo, "v1", manifest);
+    const manifestPath = blobPath(root, repo, parseDigest(manifest.digest));
+    while (!seen.some((c) => c.op === "rename" && c.to === manifestPath)) await new Promise<void>((resolve) => waiters.push(resolve));
+    // …which removes the layer it found unneeded, and lets go.
+    await unlink(blobPath(root, repo, parseDigest(layer.digest)));
+    await unlink(lock);
+    await assert.rejects(put, (e: unknown) => e instanceof OciError && e.code === "MANIFEST_BLOB_UNKNOWN");
+    assert.deepEqual([...(await racer.manifests.tags(repo))], [], "no tag for a manifest whose layer is gone");
+  });
+
+  it("expires upload sessions untouched for the max age, keeps the others, and counts the open ones", async () => {
+    const repo = "gc/uploads";
+    await storage.repositories.ensure(repo);
+    const stale = await storage.uploads.create(repo);
+    const fresh = await storage.uploads.create(repo);
+    await storage.uploads.append(repo, stale, Readable.from([Buffer.from("abandoned")]));
+    const then = new Date(Date.now() - 2 * HOUR);
+    await utimes(uploadPath(root, repo, stale), then, then);
+    const dry = await storage.expireUploads({ maxAgeMs: HOUR, dryRun: true });
+    assert.deepEqual(dry.expired, [{ repository: repo, id: stale, bytes: 9 }]);
+    const result = await storage.expireUploads({ maxAgeMs: HOUR });
+    assert.deepEqual(result.expired, [{ repository: repo, id: stale, bytes: 9 }]);
+    assert.equal(result.open, 1);
+    assert.equal(storage.uploads.openSessions(), 1);
+    await assert.rejects(storage.uploads.size(repo, stale), (e: unknown) => e instanceof OciError && e.code === "BLOB_UPLOAD_UNKNOWN");
+    assert.equal(await storage.uploads.size(repo, fresh), 0);
+    await storage.uploads.cancel(repo, fresh);
+    assert.equal(storage.uploads.openSessions(), 0);
+  });
+});
