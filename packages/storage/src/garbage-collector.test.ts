@@ -141,6 +141,27 @@ describe("garbage collection", () => {
     assert.deepEqual([...(await racer.manifests.tags(repo))], [], "no tag for a manifest whose layer is gone");
   });
 
+  it("a blob mounted or uploaded for a manifest not pushed yet is young, however old its bytes", async () => {
+    const [from, to] = ["gc/mount-from", "gc/mount-to"];
+    await storage.repositories.ensure(from);
+    await storage.repositories.ensure(to);
+    const mounted = blob("mounted layer");
+    await pushBlob(storage, from, mounted);
+    await age(root, from, [mounted], 2 * HOUR);
+    assert.ok(await storage.blobs.mount(from, to, parseDigest(mounted.digest)));
+    // A chunked upload whose last PATCH was long ago, completed now.
+    const uploaded = blob("slow upload");
+    const id = await storage.uploads.create(to);
+    await storage.uploads.append(to, id, Readable.from([uploaded.body]));
+    const then = new Date(Date.now() - 2 * HOUR);
+    await utimes(uploadPath(root, to, id), then, then);
+    await storage.uploads.complete(to, id, parseDigest(uploaded.digest));
+    const result = await storage.collectGarbage({ delayMs: HOUR, repositories: [to] });
+    assert.deepEqual(result.removed, []);
+    assert.ok(await exists(root, to, mounted));
+    assert.ok(await exists(root, to, uploaded));
+  });
+
   it("expires upload sessions untouched for the max age, keeps the others, and counts the open ones", async () => {
     const repo = "gc/uploads";
     await storage.repositories.ensure(repo);

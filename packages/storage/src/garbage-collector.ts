@@ -49,6 +49,8 @@ interface Refs {
 interface Plan {
   manifests: Descriptor[];
   blobs: Array<{ digest: Digest; bytes: number }>;
+  /** Untagged manifests whose file was older than the delay when planned. */
+  old: Set<string>;
 }
 
 class Unparseable extends Error {}
@@ -57,9 +59,10 @@ const HEX_LENGTH: Readonly<Record<string, number>> = { sha256: 64, sha512: 128 }
 
 /**
  * Garbage collection of one storage root, safe while any number of replicas push (see the
- * README's "Garbage collection"). Per repository: a plan is made outside the lock (nothing to do:
- * no lock taken), then made again under the repository's lock from the state every write is
- * serialised against, and carried out there: untagged manifests are dropped through tags.log,
+ * README's "Garbage collection"). Per repository: a draft is made outside the lock (file ages,
+ * blob listing; nothing to do: no lock taken), then the plan is made again under the repository's
+ * lock from the state every write is serialised against (the draft's ages, manifests' references
+ * in memory), and carried out there: untagged manifests are dropped through tags.log,
  * blobs removed once the records are durable. A manifest PUT re-checks its blobs under the same
  * lock, so it either sees a blob gone (MANIFEST_BLOB_UNKNOWN) or keeps it from being collected.
  */
@@ -107,8 +110,10 @@ export class GarbageCollector {
       return;
     }
     await this.indexes.update(repo, async (index, batch) => {
-      // The state now, under the lock: every write acknowledged by any replica is in it.
-      const plan = await this.plan(repo, index, cutoff);
+      // The state now, under the lock: every write acknowledged by any replica is in it. Ages come
+      // from the draft (a manifest or blob that arrived since is young), so the lock is not held
+      // for a listing of the blobs; the removals re-check their files' ages.
+      const plan = await this.plan(repo, index, cutoff, draft);
       const records: IndexRecord[] = [];
       for (const m of plan.manifests) {
         records.push({ op: "drop", digest: m.digest });
@@ -136,7 +141,7 @@ export class GarbageCollector {
    * manifests of kept indexes and the referrers whose subject is kept; their configs and layers.
    * Everything else is planned for removal: manifests in the index, blobs older than the delay.
    */
-  private async plan(repo: string, index: RepositoryIndex, cutoff: number): Promise<Plan> {
+  private async plan(repo: string, index: RepositoryIndex, cutoff: number, draft?: Plan): Promise<Plan> {
     const manifests = [...index.allManifests()];
     const referrersOf = new Map<string, string[]>();
     for (const m of manifests) {
@@ -151,8 +156,12 @@ export class GarbageCollector {
       kept.add(digest);
       work.push(digest);
     };
+    const old = new Set<string>();
     for (const m of manifests) {
-      if (index.tagsPointingAt(m.digest).length > 0 || (await this.isYoung(repo, m.digest, cutoff))) keep(m.digest);
+      if (index.tagsPointingAt(m.digest).length > 0) keep(m.digest);
+      // Under the lock only the draft's old ones are stat'ed again: one pushed again since is young.
+      else if ((draft && !draft.old.has(m.digest)) || (await this.isYoung(repo, m.digest, cutoff))) keep(m.digest);
+      else old.add(m.digest);
     }
     while (work.length > 0) {
       const digest = work.pop()!;
@@ -166,6 +175,10 @@ export class GarbageCollector {
       for (const referrer of referrersOf.get(digest) ?? []) keep(referrer);
     }
     const dropped = manifests.filter((m) => !kept.has(m.digest));
+    if (draft) {
+      const blobs = draft.blobs.filter((b) => !needed.has(b.digest.value) && index.manifest(b.digest.value) === undefined);
+      return { manifests: dropped, blobs, old };
+    }
     const blobs: Plan["blobs"] = [];
     for (const algorithm of await listDirectory(blobsPath(this.root, repo))) {
       if (!algorithm.isDirectory() || HEX_LENGTH[algorithm.name] === undefined) continue;
@@ -182,7 +195,7 @@ export class GarbageCollector {
         }
       }
     }
-    return { manifests: dropped, blobs };
+    return { manifests: dropped, blobs, old };
   }
 
   private async isYoung(repo: string, digest: string, cutoff: number): Promise<boolean> {
