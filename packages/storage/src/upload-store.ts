@@ -139,7 +139,8 @@ export class FsUploadStore implements UploadStore {
       }
       // The file's mtime is its last PATCH, maybe long ago: the blob must look young to garbage
       // collection until the manifest that needs it arrives.
-      await touch(file);
+      // Gone since the size was read: expired (or completed) by another replica.
+      if (!(await touch(file))) throw unknownUpload(id);
       await this.fs.move(file, blobPath(this.root, repo, digest));
       this.sessions.delete(key(repo, id));
       this.closed();
