@@ -26,6 +26,12 @@ export interface OpenBlob {
 export interface BlobStore {
   /** The blob's size, or undefined when the repository does not hold it. */
   stat(repo: string, digest: Digest): Promise<number | undefined>;
+  /**
+   * `stat` for a client about to push a manifest that needs the blob (a HEAD before skipping its
+   * upload): the blob is made young again for garbage collection (at most once a minute), so it
+   * is not collected between this answer and that manifest.
+   */
+  probe(repo: string, digest: Digest): Promise<number | undefined>;
   read(repo: string, digest: Digest, range?: BlobRange): ReadStream;
   /** Opens the blob for sending (GET), or undefined when the repository does not hold it. */
   open(repo: string, digest: Digest): Promise<OpenBlob | undefined>;
@@ -39,6 +45,9 @@ export interface BlobStore {
   locate(digest: Digest): Promise<string | undefined>;
   delete(repo: string, digest: Digest): Promise<boolean>;
 }
+
+/** A probed blob's mtime is refreshed when older than this: one utimes a minute for a hot layer. */
+const PROBE_TOUCH_EVERY_MS = 60_000;
 
 /** Remembers, per digest, repositories seen holding it (for automatic mounts); bounded. */
 const MAX_LOCATIONS = 100_000;
@@ -60,6 +69,24 @@ export class FsBlobStore implements BlobStore {
       if (isNotFound(err)) return undefined;
       throw err;
     }
+  }
+
+  async probe(repo: string, digest: Digest): Promise<number | undefined> {
+    const path = blobPath(this.root, repo, digest);
+    let info: { size: number; mtimeMs: number; isFile(): boolean };
+    try {
+      info = await stat(path);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    if (!info.isFile()) return undefined;
+    if (info.mtimeMs < Date.now() - PROBE_TOUCH_EVERY_MS) {
+      // Best effort (a read-only mount refuses it): the manifest PUT re-checks under the lock anyway.
+      const touched = await touch(path).catch(() => true);
+      if (!touched) return undefined; // collected an instant ago
+    }
+    return info.size;
   }
 
   read(repo: string, digest: Digest, range?: BlobRange): ReadStream {

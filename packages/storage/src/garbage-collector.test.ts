@@ -141,7 +141,7 @@ describe("garbage collection", () => {
     assert.deepEqual([...(await racer.manifests.tags(repo))], [], "no tag for a manifest whose layer is gone");
   });
 
-  it("a blob mounted or uploaded for a manifest not pushed yet is young, however old its bytes", async () => {
+  it("a blob mounted, uploaded or probed (HEAD) for a manifest not pushed yet is young, however old its bytes", async () => {
     const [from, to] = ["gc/mount-from", "gc/mount-to"];
     await storage.repositories.ensure(from);
     await storage.repositories.ensure(to);
@@ -156,10 +156,14 @@ describe("garbage collection", () => {
     const then = new Date(Date.now() - 2 * HOUR);
     await utimes(uploadPath(root, to, id), then, then);
     await storage.uploads.complete(to, id, parseDigest(uploaded.digest));
+    // An old blob a client probed (HEAD) before deciding not to upload it.
+    const probed = blob("probed layer");
+    await pushBlob(storage, to, probed);
+    await age(root, to, [probed], 2 * HOUR);
+    assert.equal(await storage.blobs.probe(to, parseDigest(probed.digest)), probed.body.length);
     const result = await storage.collectGarbage({ delayMs: HOUR, repositories: [to] });
     assert.deepEqual(result.removed, []);
-    assert.ok(await exists(root, to, mounted));
-    assert.ok(await exists(root, to, uploaded));
+    for (const b of [mounted, uploaded, probed]) assert.ok(await exists(root, to, b), b.body.toString());
   });
 
   it("expires upload sessions untouched for the max age, keeps the others, and counts the open ones", async () => {
