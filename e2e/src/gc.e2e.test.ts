@@ -168,7 +168,8 @@ describe("garbage collection on two replicas while clients push", () => {
     assert.equal(started.status, 202);
     const location = String(started.headers.location);
     const open = async () => sample((await r0.client.request("GET", "/metrics")).body, "berth_registry_upload_sessions_open");
-    assert.equal(await open(), 1);
+    // A sweep that listed the directory just before the POST may count 0 until the next one.
+    await waitFor("the gauge to count the session", async () => (await open()) === 1, { timeoutMs: 10_000, intervalMs: 50 });
     await waitFor("the session to expire", async () => (await open()) === 0, { timeoutMs: 30_000, intervalMs: 200 });
     const patched = await r0.client.request("PATCH", location, { headers: { "Content-Type": "application/octet-stream" }, body: "late" });
     assert.equal(patched.status, 404);
