@@ -82,11 +82,13 @@ describe("garbage collection", () => {
     const child = image(config, [l5]); // untagged, but a tagged index needs it
     const multi = index([child]);
     const signature = image(config, [l6], tagged); // a referrer of a kept manifest
-    const orphanSignature = image(config, [l7], untagged); // a referrer of a collected one
+    const orphanSignature = image(config, [l7], blob("a manifest never pushed")); // a referrer of nothing here
+    const signed = image(config, [l4, l5]); // untagged, but an (untagged) signature refers to it
+    const signedSignature = image(config, [l6], signed);
     await putManifest(storage, repo, "v1", tagged);
-    for (const m of [untagged, child, signature, orphanSignature]) await putManifest(storage, repo, m.digest, m);
+    for (const m of [untagged, child, signature, orphanSignature, signed, signedSignature]) await putManifest(storage, repo, m.digest, m);
     await putManifest(storage, repo, "multi", multi);
-    const all = [config, l1, orphan, l4, l5, l6, l7, tagged, untagged, child, multi, signature, orphanSignature];
+    const all = [config, l1, orphan, l4, l5, l6, l7, tagged, untagged, child, multi, signature, orphanSignature, signed, signedSignature];
     await age(root, repo, all, 2 * HOUR);
 
     const dry = await storage.collectGarbage({ delayMs: HOUR, dryRun: true });
@@ -94,7 +96,6 @@ describe("garbage collection", () => {
       `${repo} manifest ${untagged.digest} ${untagged.body.length}`,
       `${repo} manifest ${orphanSignature.digest} ${orphanSignature.body.length}`,
       `${repo} blob ${orphan.digest} ${orphan.body.length}`,
-      `${repo} blob ${l4.digest} ${l4.body.length}`,
       `${repo} blob ${l7.digest} ${l7.body.length}`,
     ].sort();
     assert.deepEqual(dry.removed.map(key).sort(), expected);
@@ -103,9 +104,9 @@ describe("garbage collection", () => {
     const real = await storage.collectGarbage({ delayMs: HOUR });
     assert.deepEqual(real.removed.map(key).sort(), dry.removed.map(key).sort(), "the run removes exactly what the dry run listed");
     assert.equal(real.bytes, dry.bytes);
-    for (const b of [untagged, orphanSignature, orphan, l4, l7]) assert.equal(await exists(root, repo, b), false, b.body.toString());
-    for (const b of [config, l1, young, l5, l6, tagged, child, multi, signature]) assert.ok(await exists(root, repo, b), b.body.toString());
-    for (const ref of ["v1", "multi", child.digest, signature.digest]) assert.ok(await storage.manifests.get(repo, ref));
+    for (const b of [untagged, orphanSignature, orphan, l7]) assert.equal(await exists(root, repo, b), false, b.body.toString());
+    for (const b of [config, l1, young, l4, l5, l6, tagged, child, multi, signature, signed, signedSignature]) assert.ok(await exists(root, repo, b), b.body.toString());
+    for (const ref of ["v1", "multi", child.digest, signature.digest, signed.digest, signedSignature.digest]) assert.ok(await storage.manifests.get(repo, ref));
     await assert.rejects(storage.manifests.get(repo, untagged.digest), (e: unknown) => e instanceof OciError && e.code === "MANIFEST_UNKNOWN");
     assert.deepEqual((await storage.manifests.referrers(repo, tagged.digest)).map((d) => d.digest), [signature.digest]);
 

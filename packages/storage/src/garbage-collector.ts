@@ -137,8 +137,9 @@ export class GarbageCollector {
   }
 
   /**
-   * Kept: tagged manifests, untagged ones younger than the delay, and (transitively) the child
-   * manifests of kept indexes and the referrers whose subject is kept; their configs and layers.
+   * Kept: tagged manifests, manifests some manifest of the repository names as its subject,
+   * untagged ones younger than the delay, and (transitively) the child manifests of kept indexes
+   * and the referrers whose subject is kept; their configs and layers.
    * Everything else is planned for removal: manifests in the index, blobs older than the delay.
    */
   private async plan(repo: string, index: RepositoryIndex, cutoff: number, draft?: Plan): Promise<Plan> {
@@ -158,7 +159,9 @@ export class GarbageCollector {
     };
     const old = new Set<string>();
     for (const m of manifests) {
-      if (index.tagsPointingAt(m.digest).length > 0) keep(m.digest);
+      // A manifest something refers to as its subject (a signature, an SBOM) is kept with it: zot keeps
+      // untagged manifests "referenced by indexes or artifacts"; only orphaned referrers go.
+      if (index.tagsPointingAt(m.digest).length > 0 || referrersOf.has(m.digest)) keep(m.digest);
       // Under the lock only the draft's old ones are stat'ed again: one pushed again since is young.
       else if ((draft && !draft.old.has(m.digest)) || (await this.isYoung(repo, m.digest, cutoff))) keep(m.digest);
       else old.add(m.digest);
