@@ -6,9 +6,15 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { OciError, parseDigest, parseManifest } from "@berth/oci";
-import type { FsChange } from "./durable-fs.js";
-import type { CollectedItem } from "./garbage-collector.js";
+import { waitFor } from "@berth/testing";
+import { FsBlobStore } from "./blob-store.js";
+import { DurableFs, type FsChange } from "./durable-fs.js";
+import { type CollectedItem, GarbageCollector } from "./garbage-collector.js";
+import { LeaseLocks } from "./lease-lock.js";
+import { FsManifestStore } from "./manifest-store.js";
 import { blobPath, uploadPath } from "./paths.js";
+import { RepositoryIndexes } from "./repository-indexes.js";
+import { FsRepositoryStore } from "./repository-store.js";
 import { type Storage, openStorage } from "./storage.js";
 
 const HOUR = 3_600_000;
@@ -140,6 +146,40 @@ describe("garbage collection", () => {
     await unlink(lock);
     await assert.rejects(put, (e: unknown) => e instanceof OciError && e.code === "MANIFEST_BLOB_UNKNOWN");
     assert.deepEqual([...(await racer.manifests.tags(repo))], [], "no tag for a manifest whose layer is gone");
+  });
+
+  it("a PUT committed in the same batch after a collection keeps the blob that collection meant to remove", async () => {
+    const repo = "gc/batch";
+    const fs = new DurableFs();
+    const locks = new LeaseLocks({ leaseMs: 60_000, waitMs: 60_000 });
+    const repositories = new FsRepositoryStore(root, fs, locks);
+    const blobs = new FsBlobStore(root, repositories, fs);
+    const indexes = new RepositoryIndexes(root, locks, { files: fs });
+    const manifests = new FsManifestStore(root, indexes, blobs);
+    const collector = new GarbageCollector(root, indexes, blobs, fs, async () => [repo]);
+    const put = (tag: string, m: Blob) => manifests.put(repo, { reference: tag, body: m.body, digest: parseDigest(m.digest), parsed: parseManifest(m.body) });
+    await repositories.ensure(repo);
+    const config = blob("batch config");
+    const layer = blob("batch layer");
+    await pushBlob(storage, repo, config);
+    await pushBlob(storage, repo, layer);
+    await age(root, repo, [config, layer], 2 * HOUR);
+    // Another replica holds the lock: a first write waits for it; the collection and the PUT queue up behind it.
+    const lock = join(root, repo, ".berth", "lock");
+    await mkdir(join(root, repo, ".berth"), { recursive: true });
+    await writeFile(lock, JSON.stringify({ owner: "other-replica:1", id: "held" }), { flag: "wx" });
+    const first = put("first", image(config, []));
+    await waitFor("the first write to wait for the lock", () => indexes.waiting(repo) === 0);
+    const collected = collector.collect({ delayMs: HOUR });
+    await waitFor("the collection to queue", () => indexes.waiting(repo) === 1);
+    const pushed = put("v1", image(config, [layer]));
+    await waitFor("the PUT to queue behind it", () => indexes.waiting(repo) === 2);
+    await unlink(lock);
+    await first;
+    await pushed;
+    assert.deepEqual((await collected).removed, [], "the PUT cancelled the removal it needed");
+    assert.ok(await exists(root, repo, layer));
+    assert.ok(await manifests.get(repo, "v1"));
   });
 
   it("a blob mounted, uploaded or probed (HEAD) for a manifest not pushed yet is young, however old its bytes", async () => {

@@ -98,6 +98,11 @@ export class RepositoryIndexes {
     });
   }
 
+  /** Writes queued for the repository's next batch; undefined when none is being committed (tests). */
+  waiting(repo: string): number | undefined {
+    return this.queues.get(repo)?.length;
+  }
+
   update<T>(repo: string, op: IndexOp<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let queue = this.queues.get(repo);
