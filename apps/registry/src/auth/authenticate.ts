@@ -8,9 +8,8 @@
 import type { IncomingMessage } from "node:http";
 import type { TLSSocket } from "node:tls";
 import type { Identity } from "@berth/access";
-import { type FailureLimiter, HashPoolBusyError, type Htpasswd } from "@berth/htpasswd";
+import { type FailureLimiter, HashPoolBusyError, type Htpasswd, parseBasicAuth } from "@berth/htpasswd";
 import { OciError } from "@berth/oci";
-import { parseBasicAuth } from "./basic-credentials.js";
 import type { BearerProvider } from "./bearer.js";
 import { AuthenticationRequired, BASIC_CHALLENGE } from "./challenge.js";
 import type { LdapAuthenticator } from "./ldap.js";
