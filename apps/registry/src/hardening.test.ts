@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { readdir, readlink } from "node:fs/promises";
+import { mkdir, readdir, readlink, stat, utimes, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { freePort, waitFor } from "@berth/testing";
@@ -265,5 +265,38 @@ describe("oversized chunked manifest against the registry process", () => {
       assert.equal(res.status, 413, `body ${i}`);
       assert.equal(((await res.json()) as { errors: { code: string }[] }).errors[0]?.code, "SIZE_INVALID");
     }
+  });
+});
+
+describe("temp files a failed write left, at start-up of the registry process", () => {
+  const group = new ProcessGroup();
+  let tmp: Awaited<ReturnType<typeof makeTempDir>>;
+  after(async () => {
+    await group.stopAll();
+    await tmp?.remove();
+  });
+
+  it("are removed; a recent one (a write maybe in flight) and other files stay", async () => {
+    tmp = await makeTempDir("startup-sweep");
+    const repo = `${tmp.path}/root/team/app`;
+    await mkdir(`${repo}/blobs/sha256`, { recursive: true });
+    await writeFile(`${repo}/oci-layout`, '{"imageLayoutVersion":"1.0.0"}');
+    await writeFile(`${repo}/index.json`, '{"schemaVersion":2,"manifests":[]}');
+    const stale = [`${repo}/index.json.0123456789ab.tmp`, `${repo}/blobs/sha256/abc.fedcba987654.tmp`];
+    const fresh = `${repo}/index.json.aaaaaaaaaaaa.tmp`;
+    const kept = `${repo}/notes.tmp`; // not a name Berth writes
+    for (const file of [...stale, fresh, kept]) await writeFile(file, "");
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    for (const file of [...stale, kept]) await utimes(file, hourAgo, hourAgo);
+    const port = await freePort();
+    const config = await writeJsonFile(tmp.path, "registry.json", {
+      storage: { rootDirectory: `${tmp.path}/root` },
+      http: { address: "127.0.0.1", port },
+      log: { level: "warn" },
+    });
+    await group.start({ name: "registry", script: "apps/registry/src/main.ts", args: ["--config", config], ready: { port } });
+    const exists = (file: string) => stat(file).then(() => true, () => false);
+    await waitFor("the stale temp files to be removed", async () => !(await exists(stale[0]!)) && !(await exists(stale[1]!)), CUT_WITHIN);
+    assert.deepEqual([await exists(fresh), await exists(kept), await exists(`${repo}/index.json`)], [true, true, true]);
   });
 });
