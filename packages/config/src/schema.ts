@@ -312,7 +312,7 @@ export const CONFIG_SCHEMA = {
     },
     auth: {
       htpasswd: {
-        doc: "htpasswd file (bcrypt) of dashboard users.",
+        doc: "htpasswd file (bcrypt) of dashboard users: { path } as http.auth.htpasswd, or the path alone.",
         format: "berth-optional-path",
         default: undefined,
       },
