@@ -1,26 +1,30 @@
 /**
- * Issue 21 on the real registry process: every push the registry acknowledged is readable after a
- * power loss of its host, not only after a killed process.
+ * Issue 21 on the real registry process: every push the registry acknowledged, and every event it
+ * journaled, is there after a power loss of its host, not only after a killed process.
  *
  * There is no device-mapper here (no dm-flakey / dm-log-writes), so the power loss is simulated
  * with crashfs (`e2e/power-loss/crashfs.py`, FUSE): a passthrough file system under the storage
  * root that models what a disk would hold if the power went out, under worst-case POSIX
- * semantics — a file's data is durable only at its fsync, a directory entry (create, rename,
- * link, unlink, mkdir) only at its directory's fsync; everything else is lost. The test pushes
- * images (monolithic and chunked blob uploads, manifests by tag and by digest, a tag delete, an
- * upload session left open), records every answer 201/202/204, SIGKILLs the registry, unmounts
- * (the power loss) and lets crashfs write what would be on disk into a fresh directory. A new
- * registry on that directory (not through FUSE) must serve every acknowledged push, keep the
- * deleted tag deleted, and resume the open upload session.
+ * semantics — a file's data is durable only as of its last fsync (never fsync'd: empty), a
+ * directory entry (create, rename, link, unlink, mkdir) only as of its directory's last fsync
+ * (never: absent); the tree present at mount counts as durable.
  *
- * Then the test's teeth: the same run with `storage.fsyncDirectories: false` (file data fsync'd
- * and renamed, directories never fsync'd: the registry before issue 21) must lose acknowledged
- * pushes, and does.
+ * Each run: the registry on crashfs, events on with Redis unreachable (so every event is in the
+ * outbox journal under the storage root before the answer), takes images over three repositories
+ * (monolithic and chunked blob uploads, manifests by tag and by digest, a tag deleted, an upload
+ * session left open) and records every 201/202; it is SIGKILLed, crashfs is unmounted (the power
+ * loss) and writes what would be on disk into a fresh directory. A new registry on that directory
+ * (not through FUSE, with Redis) must serve every acknowledged push with matching digests, keep
+ * the deleted tag deleted, resume the session, relay every journaled event into the sink's queue,
+ * and take writes again. Runs: a new root (repositories created), an existing zot root (no
+ * repository created, so nothing but the journal itself fsyncs `.berth`), and the test's teeth:
+ * a new root with `storage.fsyncDirectories: false` (the registry before issue 21), which must
+ * lose acknowledged pushes — and does, while their events survive in the journal.
  *
  * Limits of the model: it is the worst case POSIX allows, not one file system's behaviour (ext4
  * data=ordered often keeps more); torn writes inside a block, reordering within one fsync,
- * modes/times/xattrs and disks that lie about flushes are not modelled. Events are off: Redis's
- * own durability is a separate question (README "What survives what").
+ * modes/times/xattrs and disks that lie about flushes are not modelled; Redis's own durability is
+ * a separate question (README "What survives what").
  *
  * Needs /dev/fuse, root (to mount) and fusepy for /usr/bin/python3 (`apt-get install
  * python3-fusepy libfuse2 fuse3`, as scripts/test.sh does); skipped with the reason otherwise.
@@ -31,16 +35,21 @@ import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { freePort, waitFor } from "@berth/testing";
-import { type ContentBlob, makeTestImage, manifestFor, sha256Digest } from "@berth/testing/oci-layout-fixture";
+import { type DeliveryJobData, sinkQueueName } from "@berth/queue";
+import { SHARED_REDIS_URL, deleteKeysByPrefix, freePort, uniqueName, waitFor } from "@berth/testing";
+import { type ContentBlob, makeTestImage, manifestFor, sha256Digest, writeOciLayout } from "@berth/testing/oci-layout-fixture";
 import { ProcessGroup, REPO_ROOT, makeTempDir, writeJsonFile } from "@berth/testing/process-harness";
 import { RegistryHttpClient } from "@berth/testing/registry-http-client";
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
 
 const PYTHON = "/usr/bin/python3";
 const CRASHFS = join(REPO_ROOT, "e2e/power-loss/crashfs.py");
 const IMAGES = 6;
 const REPOS = ["pl/app0", "pl/app1", "pl/app2"];
 const MANIFEST_ACCEPT = "application/vnd.oci.image.manifest.v1+json";
+/** The one sink: no worker runs, so its queue shows exactly what the registry enqueued. */
+const SINK = { name: "power-loss", type: "http" as const, address: "http://127.0.0.1:9/events" };
 
 /** Why crashfs cannot run here, or undefined when it can. */
 function fuseUnavailable(): string | undefined {
@@ -114,10 +123,23 @@ function umount(path: string, lazy = false): Promise<void> {
 }
 
 /** What the registry acknowledged, to be checked after the power loss. */
+interface ExpectedEvent {
+  type: "zotregistry.image.updated" | "zotregistry.image.deleted";
+  name: string;
+  reference: string;
+  digest: string;
+}
+
+const eventKey = (e: ExpectedEvent) => `${e.type} ${e.name}:${e.reference}@${e.digest}`;
+
 interface Acknowledged {
   blobs: { repo: string; blob: ContentBlob }[];
   manifests: { repo: string; manifest: ContentBlob; tag?: string }[];
   deletedTags: { repo: string; tag: string }[];
+  /** Requests of the workload that were not acknowledged, with the answer. */
+  refused: string[];
+  /** The event each acknowledged manifest PUT and DELETE published (journaled: Redis was unreachable). */
+  events: ExpectedEvent[];
   /** An upload session left open, its first `data.length - rest` bytes acknowledged by a PATCH. */
   session?: { repo: string; location: string; blob: ContentBlob; acknowledgedBytes: number };
 }
@@ -150,26 +172,42 @@ async function pushChunked(client: RegistryHttpClient, repo: string, blob: Conte
 
 /** The workload: images over three repositories, three pushers at a time; records every acknowledgement. */
 async function pushImages(client: RegistryHttpClient): Promise<Acknowledged> {
-  const ack: Acknowledged = { blobs: [], manifests: [], deletedTags: [] };
+  const ack: Acknowledged = { blobs: [], manifests: [], deletedTags: [], events: [], refused: [] };
+  /** True when the answer is the acknowledgement; anything else is recorded with its body. */
+  const acknowledged = (what: string, res: { status: number; body?: string }, expected = 201) => {
+    if (res.status !== expected) ack.refused.push(`${what}: ${res.status} ${res.body?.slice(0, 200) ?? ""}`);
+    return res.status === expected;
+  };
+  const updated = (name: string, reference: string, manifest: ContentBlob) =>
+    ack.events.push({ type: "zotregistry.image.updated", name, reference, digest: manifest.digest });
   await Promise.all(
     REPOS.map(async (repo, r) => {
       for (let i = r; i < IMAGES; i += REPOS.length) {
         const image = makeTestImage({ layerBytes: 4096 });
-        if ((await client.pushBlob(repo, image.config)) === 201) ack.blobs.push({ repo, blob: image.config });
+        if (acknowledged(`config blob ${repo}`, { status: await client.pushBlob(repo, image.config) })) ack.blobs.push({ repo, blob: image.config });
         const layer = image.layers[0] as ContentBlob;
         const layerStatus = i % 2 === 0 ? await pushChunked(client, repo, layer) : await client.pushBlob(repo, layer);
-        if (layerStatus === 201) ack.blobs.push({ repo, blob: layer });
+        if (acknowledged(`layer blob ${repo}`, { status: layerStatus })) ack.blobs.push({ repo, blob: layer });
         const tag = `v${i}`;
-        if ((await client.putManifest(repo, tag, image.manifest)).status === 201) ack.manifests.push({ repo, manifest: image.manifest, tag });
+        if (acknowledged(`manifest ${repo}:${tag}`, await client.putManifest(repo, tag, image.manifest))) {
+          ack.manifests.push({ repo, manifest: image.manifest, tag });
+          updated(repo, tag, image.manifest);
+        }
         // The same image under a second tag, then that tag deleted: it must stay deleted.
         const other = `v${i}-rc`;
-        if ((await client.putManifest(repo, other, image.manifest)).status === 201) {
-          const del = await client.request("DELETE", `/v2/${repo}/manifests/${other}`);
-          if (del.status === 202) ack.deletedTags.push({ repo, tag: other });
+        if (acknowledged(`manifest ${repo}:${other}`, await client.putManifest(repo, other, image.manifest))) {
+          updated(repo, other, image.manifest);
+          if (acknowledged(`DELETE ${repo}:${other}`, await client.request("DELETE", `/v2/${repo}/manifests/${other}`), 202)) {
+            ack.deletedTags.push({ repo, tag: other });
+            ack.events.push({ type: "zotregistry.image.deleted", name: repo, reference: other, digest: image.manifest.digest });
+          }
         }
         // A manifest pushed by digest only (no tag).
         const untagged = manifestFor(image.config, image.layers, { "berth.test/untagged": String(i) });
-        if ((await client.putManifest(repo, untagged.digest, untagged)).status === 201) ack.manifests.push({ repo, manifest: untagged });
+        if (acknowledged(`manifest ${repo}@${untagged.digest}`, await client.putManifest(repo, untagged.digest, untagged))) {
+          ack.manifests.push({ repo, manifest: untagged });
+          updated(repo, untagged.digest, untagged);
+        }
       }
     }),
   );
@@ -221,6 +259,29 @@ async function lostAfterPowerLoss(base: string, ack: Acknowledged): Promise<stri
 }
 
 /**
+ * The events the registry journaled before the power loss (Redis was unreachable) and the new run
+ * relayed into the sink's queue: the expected ones missing from it, and how many of them are there.
+ */
+async function eventsAfterPowerLoss(base: string, redisUrl: string, prefix: string, ack: Acknowledged): Promise<{ missing: string[]; relayed: number }> {
+  await waitFor(
+    "the new run to relay the journal into Redis",
+    async () => {
+      const health = (await (await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(5_000) })).json()) as { outbox: { redisConnected: boolean; journalDepth: number } };
+      return health.outbox.redisConnected && health.outbox.journalDepth === 0;
+    },
+    { timeoutMs: 20_000 },
+  );
+  const queue = new Queue<DeliveryJobData>(sinkQueueName(SINK), { connection: { url: redisUrl }, prefix });
+  try {
+    const queued = new Set((await queue.getJobs(["wait", "delayed", "prioritized"], 0, -1, true)).map((job) => eventKey({ type: job.data.event.type, ...job.data.event.data } as ExpectedEvent)));
+    const missing = ack.events.map(eventKey).filter((key) => !queued.has(key));
+    return { missing, relayed: ack.events.length - missing.length };
+  } finally {
+    await queue.close();
+  }
+}
+
+/**
  * The repositories still take writes: a lock file that survived the power loss (its entry durable,
  * its content never fsync'd, so empty) is broken after one lease (10 s), within the 30 s a writer waits.
  */
@@ -256,9 +317,12 @@ async function resumeSession(client: RegistryHttpClient, s: NonNullable<Acknowle
 
 interface RunResult {
   acknowledged: number;
+  refused: string[];
   lost: string[];
-  /** Writes refused after the power loss (checked only when nothing was lost). */
+  /** Writes refused after the power loss. */
   unwritable: string[];
+  /** Events of acknowledged requests that were not in the sink's queue after the loss. */
+  missingEvents: string[];
   materialised: Materialised;
 }
 
@@ -273,67 +337,104 @@ describe("power loss of the registry host (crashfs: worst-case POSIX)", { skip: 
   });
 
   /** Pushes through crashfs, SIGKILL, power loss, then a new registry on what survived. */
-  async function run(label: string, fsyncDirectories: boolean): Promise<RunResult> {
+  async function run(label: string, { fsyncDirectories, existingRoot }: { fsyncDirectories: boolean; existingRoot: boolean }): Promise<RunResult> {
     const dir = await makeTempDir(`power-loss-${label}`);
     cleanups.push(() => dir.remove());
     const [backing, mountpoint, survived] = ["backing", "mnt", "after"].map((d) => join(dir.path, d)) as [string, string, string];
     // The storage root exists before the registry starts (as an operator would create it): durable.
     await mkdir(join(backing, "storage"), { recursive: true });
+    // An existing root (a zot root, one image per repository) creates no repository, so nothing
+    // the storage writes fsyncs the root's `.berth` for the outbox journal's sake.
+    // (With `.uploads/` as zot makes it: without it a monolithic blob push answers 500, a bug of its own.)
+    if (existingRoot) {
+      for (const repo of REPOS) {
+        await writeOciLayout(join(backing, "storage", repo), "zot", makeTestImage());
+        await mkdir(join(backing, "storage", repo, ".uploads"));
+      }
+    }
     await mkdir(mountpoint);
     const fs = await CrashFs.mount(backing, mountpoint, survived);
     cleanups.push(() => fs.destroy());
 
-    const start = async (name: string, root: string) => {
+    // Events on, each run in its own queue prefix. Before the loss Redis is unreachable (nothing
+    // listens on the port), so every event of a push is in the outbox journal under the storage
+    // root when the registry answers; the new run has Redis and relays the journal.
+    const prefix = uniqueName(`power-loss-${label}`);
+    cleanups.push(async () => {
+      const redis = new Redis(SHARED_REDIS_URL);
+      await deleteKeysByPrefix(redis, prefix);
+      redis.disconnect();
+    });
+    const start = async (name: string, root: string, redisUrl: string) => {
       const port = await freePort();
       const config = await writeJsonFile(dir.path, `${name}.json`, {
         storage: { rootDirectory: root, ...(fsyncDirectories ? {} : { fsyncDirectories: false }) },
         http: { address: "127.0.0.1", port },
         log: { level: "warn" },
+        extensions: { events: { enable: true, sinks: [SINK] } },
+        queue: { redis: redisUrl, prefix },
       });
       const registry = await group.start({ name, script: "apps/registry/src/main.ts", args: ["--config", config], ready: { port } });
       return { registry, url: `http://127.0.0.1:${port}` };
     };
 
-    const onCrashfs = await start("registry-on-crashfs", join(mountpoint, "storage"));
+    const onCrashfs = await start("registry-on-crashfs", join(mountpoint, "storage"), `redis://127.0.0.1:${await freePort()}`);
     const ack = await pushImages(new RegistryHttpClient(onCrashfs.url));
     await onCrashfs.registry.kill();
     const materialised = await fs.powerLoss();
 
-    const afterLoss = await start("registry-after-power-loss", join(survived, "storage"));
-    const lost = await lostAfterPowerLoss(afterLoss.url, ack);
-    const unwritable = lost.length === 0 ? await stillWritable(afterLoss.url, ack) : [];
+    const afterLoss = await start("registry-after-power-loss", join(survived, "storage"), SHARED_REDIS_URL);
+    // The write waits out the lease of a lock file the loss left behind: the checks run meanwhile
+    // (the tag it adds is none of theirs).
+    const [lost, events, unwritable] = await Promise.all([
+      lostAfterPowerLoss(afterLoss.url, ack),
+      eventsAfterPowerLoss(afterLoss.url, SHARED_REDIS_URL, prefix, ack),
+      stillWritable(afterLoss.url, ack),
+    ]);
     await afterLoss.registry.stop();
     const acknowledged = ack.blobs.length + ack.manifests.length + ack.deletedTags.length + (ack.session ? 1 : 0);
     console.log(
-      `power loss, fsyncDirectories ${fsyncDirectories}: acknowledged ${acknowledged} (blobs ${ack.blobs.length}, manifests ${ack.manifests.length}, ` +
+      `power loss, ${existingRoot ? "existing" : "new"} root, fsyncDirectories ${fsyncDirectories}: acknowledged ${acknowledged} (blobs ${ack.blobs.length}, manifests ${ack.manifests.length}, ` +
         `tag deletes ${ack.deletedTags.length}, open sessions ${ack.session ? 1 : 0}), lost ${lost.length} of them; ` +
+        `events of acknowledged requests ${ack.events.length}, relayed after the loss ${events.relayed}; ` +
         `after the loss: ${materialised.dirs} dirs, ${materialised.files} files (${materialised.emptyFiles} empty, data never fsync'd${materialised.emptied.length > 0 ? `: ${materialised.emptied.join(", ")}` : ""})`,
     );
-    return { acknowledged, lost, unwritable, materialised };
+    return { acknowledged, refused: ack.refused, lost, unwritable, missingEvents: events.missing, materialised };
   }
 
-  // Both runs at once: the shipped one waits out a lock lease after its power loss (10 s).
+  // The runs at once: the shipped ones wait out a lock lease after their power loss (10 s).
   let shipped: Promise<RunResult>;
+  let shippedExisting: Promise<RunResult>;
   let unsynced: Promise<RunResult>;
   before(() => {
-    shipped = run("fsync", true);
-    unsynced = run("no-dir-fsync", false);
+    shipped = run("new", { fsyncDirectories: true, existingRoot: false });
+    shippedExisting = run("existing", { fsyncDirectories: true, existingRoot: true });
+    unsynced = run("no-dir-fsync", { fsyncDirectories: false, existingRoot: false });
     // Each test awaits its own; a failure must not also surface as an unhandled rejection.
-    shipped.catch(() => {});
-    unsynced.catch(() => {});
+    for (const p of [shipped, shippedExisting, unsynced]) p.catch(() => {});
   });
 
-  test("as shipped: every acknowledged push, tag delete and upload session survives", { timeout: 60_000 }, async () => {
-    const { acknowledged, lost, unwritable } = await shipped;
-    assert.equal(acknowledged, IMAGES * 5 + 1, "every request of the workload acknowledged");
+  async function assertNothingLost(result: Promise<RunResult>): Promise<void> {
+    const { acknowledged, refused, lost, unwritable, missingEvents } = await result;
+    assert.deepEqual(refused, [], "every request of the workload acknowledged");
+    assert.equal(acknowledged, IMAGES * 5 + 1);
     assert.deepEqual(lost, [], "nothing acknowledged is lost");
+    assert.deepEqual(missingEvents, [], "every journaled event of an acknowledged request is relayed");
     assert.deepEqual(unwritable, [], "every repository takes writes again");
-  });
+  }
+
+  test("as shipped, new root: every acknowledged push, tag delete, upload session and journaled event survives", { timeout: 60_000 }, () =>
+    assertNothingLost(shipped),
+  );
+
+  test("as shipped, existing root (no repository created): the same", { timeout: 60_000 }, () => assertNothingLost(shippedExisting));
 
   test("with storage.fsyncDirectories false the same run loses acknowledged pushes (the test can fail)", { timeout: 60_000 }, async () => {
-    const { acknowledged, lost } = await unsynced;
+    const { acknowledged, lost, missingEvents } = await unsynced;
     assert.ok(acknowledged > 0);
     assert.ok(lost.length > 0, "crashfs must catch renames whose directory was never fsync'd");
+    // The journal fsyncs its own directories: consumers hear of images the registry lost (issue 21).
+    assert.deepEqual(missingEvents, [], "the journal does not depend on storage.fsyncDirectories");
   });
 });
 
