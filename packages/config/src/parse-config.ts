@@ -36,7 +36,15 @@ export interface ParsedConfig {
 /** The schema's values as convict returns them (input spellings, defaults filled in). */
 interface SchemaValues {
   distSpecVersion: string;
-  storage: { rootDirectory: string; fsyncDirectories: boolean; minFreeBytes: number };
+  storage: {
+    rootDirectory: string;
+    fsyncDirectories: boolean;
+    minFreeBytes: number;
+    gc: boolean;
+    gcDelay: string;
+    gcInterval: string;
+    uploadMaxAge: string;
+  };
   http: {
     address: string;
     port: number;
@@ -113,6 +121,12 @@ function resolve(
       rootDirectory: pathOrEmpty(values.storage.rootDirectory, ctx),
       fsyncDirectories: values.storage.fsyncDirectories,
       minFreeBytes: values.storage.minFreeBytes,
+      gc: {
+        enable: values.storage.gc,
+        delayMs: parseDuration(values.storage.gcDelay) ?? 0,
+        intervalMs: parseDuration(values.storage.gcInterval) ?? 0,
+      },
+      uploadMaxAgeMs: parseDuration(values.storage.uploadMaxAge) ?? 0,
     },
     http: {
       address: values.http.address,
