@@ -107,10 +107,10 @@ class CrashFs {
     return JSON.parse(line) as Materialised;
   }
 
-  /** Cleanup after a failure: lazy unmount and kill, so the temp dir can be removed. */
+  /** Cleanup: lazy unmount (also a dead crashfs's mount) and kill, so the temp dir can be removed. */
   async destroy(): Promise<void> {
+    await umount(this.mountpoint, true).catch(() => {}); // not mounted any more: fine
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    await umount(this.mountpoint, true).catch(() => {});
     this.child.kill("SIGKILL");
     await this.exited;
   }
@@ -122,7 +122,7 @@ function umount(path: string, lazy = false): Promise<void> {
   );
 }
 
-/** What the registry acknowledged, to be checked after the power loss. */
+/** An event the registry journaled for an acknowledged request. */
 interface ExpectedEvent {
   type: "zotregistry.image.updated" | "zotregistry.image.deleted";
   name: string;
@@ -132,6 +132,7 @@ interface ExpectedEvent {
 
 const eventKey = (e: ExpectedEvent) => `${e.type} ${e.name}:${e.reference}@${e.digest}`;
 
+/** What the registry acknowledged, to be checked after the power loss. */
 interface Acknowledged {
   blobs: { repo: string; blob: ContentBlob }[];
   manifests: { repo: string; manifest: ContentBlob; tag?: string }[];
@@ -140,7 +141,7 @@ interface Acknowledged {
   refused: string[];
   /** The event each acknowledged manifest PUT and DELETE published (journaled: Redis was unreachable). */
   events: ExpectedEvent[];
-  /** An upload session left open, its first `data.length - rest` bytes acknowledged by a PATCH. */
+  /** An upload session left open, its first `acknowledgedBytes` bytes acknowledged by a PATCH. */
   session?: { repo: string; location: string; blob: ContentBlob; acknowledgedBytes: number };
 }
 
