@@ -5,14 +5,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System tools the tests drive for real: skopeo and podman (OCI clients), chromium (dashboard
-# browser test), slapd (the LDAP directory the registry's LDAP auth is tested against);
-# promtool (Debian's prometheus package, ~35 s to install) checks the alert rules.
+# browser test), slapd (the LDAP directory the registry's LDAP auth is tested against), FUSE
+# with fusepy for the system python (crashfs, the power-loss simulator of
+# e2e/src/power-loss.e2e.test.ts); promtool (Debian's prometheus package, ~35 s to install)
+# checks the alert rules.
 need=()
 command -v promtool >/dev/null || need+=(prometheus)
 command -v skopeo >/dev/null || need+=(skopeo)
 command -v chromium >/dev/null || need+=(chromium)
 command -v podman >/dev/null || need+=(podman)
 command -v slapd >/dev/null || need+=(slapd)
+/usr/bin/python3 -c 'import fusepy' 2>/dev/null && command -v fusermount3 >/dev/null || need+=(python3-fusepy libfuse2 fuse3)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]} (apt)"
   if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi

@@ -12,7 +12,7 @@
  */
 import { mkdir, open, readFile, readdir, unlink } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { BerthEvent } from "@berth/events";
 import type { Logger } from "@berth/telemetry";
 import { decodeRecord, encodeRecord } from "./journal-record.js";
@@ -66,6 +66,20 @@ async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
+/**
+ * `mkdir -p` that survives a power loss: each level it created is made durable by an fsync of its
+ * parent, and `dir`'s own entry is fsync'd at every open (an earlier run may have created it and
+ * died first). Without this, a segment fsync'd with its directory still vanished with the
+ * directory when nothing else fsync'd `.berth` (a root whose repositories all exist).
+ */
+async function makeDurableDirectory(dir: string): Promise<void> {
+  const first = await mkdir(dir, { recursive: true });
+  for (let d = dir; ; d = dirname(d)) {
+    await syncDirectory(dirname(d));
+    if (first === undefined || d === first || dirname(d) === d) return;
+  }
+}
+
 interface PendingAppend {
   text: string;
   count: number;
@@ -106,7 +120,7 @@ export class Journal {
 
   /** Opens (creating) the journal and counts the records left by earlier runs. */
   static async open(dir: string, options: JournalOptions): Promise<Journal> {
-    await mkdir(dir, { recursive: true });
+    await makeDurableDirectory(dir);
     const names = await listSegments(dir);
     let records = 0;
     for (const name of names) {

@@ -1,21 +1,25 @@
 import { createWriteStream } from "node:fs";
 import type { Dirent } from "node:fs";
-import { access, readdir, utimes } from "node:fs/promises";
+import { type FileHandle, access, readdir, utimes } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 
 /**
- * Streams `source` into `file` (created, or appended to with `append`), calling `onChunk` for each
- * chunk so the caller hashes while writing; fsyncs before resolving. Never buffers the whole body.
+ * Streams `source` into `file` (a path, created or appended to with `append`; or a handle opened
+ * for writing, closed at the end), calling `onChunk` for each chunk so the caller hashes while
+ * writing; fsyncs before resolving. Never buffers the whole body.
  */
 export async function streamToFile(
   source: AsyncIterable<Uint8Array> | Readable,
-  file: string,
+  file: string | FileHandle,
   onChunk: (chunk: Uint8Array) => void,
   options: { append?: boolean } = {},
 ): Promise<void> {
   // `flush: true` fsyncs the descriptor before it is closed (Node >= 20.10).
-  const sink = createWriteStream(file, { flags: options.append ? "a" : "w", flush: true, highWaterMark: 1 << 20 });
+  const sink =
+    typeof file === "string"
+      ? createWriteStream(file, { flags: options.append ? "a" : "w", flush: true, highWaterMark: 1 << 20 })
+      : createWriteStream("", { fd: file, flush: true, highWaterMark: 1 << 20 });
   await pipeline(
     source,
     async function* tap(chunks: AsyncIterable<Uint8Array>) {

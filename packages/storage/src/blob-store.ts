@@ -124,7 +124,8 @@ export class FsBlobStore implements BlobStore {
     const temp = uploadTempPath(this.root, repo, "stream");
     const verifier = new DigestVerifier(expected.algorithm);
     try {
-      await streamToFile(source, temp, (chunk) => verifier.update(chunk));
+      // Opened first: a repository without `.uploads/` (an OCI layout copied in by skopeo) gets it.
+      await streamToFile(source, await this.fs.openNewFile(temp), (chunk) => verifier.update(chunk));
       verifier.verify(expected);
       await this.fs.move(temp, blobPath(this.root, repo, expected));
     } catch (err) {

@@ -59,7 +59,7 @@ export class DurableFs {
   async writeFile(target: string, data: Uint8Array | string): Promise<void> {
     await this.changing(dirname(target), () =>
       this.renameIntoPlace(target, async (temp) => {
-        const handle = await this.openNew(temp);
+        const handle = await this.openNewFile(temp);
         try {
           await handle.writeFile(data);
           await handle.sync();
@@ -73,7 +73,7 @@ export class DurableFs {
   /** Creates an empty file that must not exist yet (an upload session), durably, and its directory when missing. */
   createFile(path: string): Promise<void> {
     return this.changing(dirname(path), async () => {
-      const handle = await this.openNew(path);
+      const handle = await this.openNewFile(path);
       await handle.close();
       this.observe({ op: "create", path });
     });
@@ -255,7 +255,7 @@ export class DurableFs {
   }
 
   /** Opens a new file for writing; its directory is created (durably) only when missing: one call when it exists. */
-  private async openNew(path: string): Promise<FileHandle> {
+  async openNewFile(path: string): Promise<FileHandle> {
     try {
       return await open(path, "wx");
     } catch (err) {

@@ -47,7 +47,15 @@ export class LeaseLocks {
   private readonly local = new KeyedMutex();
   private readonly owner = `${hostname()}:${process.pid}`;
 
-  constructor(readonly options: LeaseLockOptions = DEFAULT_LOCK_OPTIONS) {}
+  /**
+   * `makeDirectory` creates a lock's missing directory (`mkdir -p` by default). The storage passes
+   * its durable one: the first lock of a repository creates the repository's directories, and
+   * they must survive a power loss like any other acknowledged state.
+   */
+  constructor(
+    readonly options: LeaseLockOptions = DEFAULT_LOCK_OPTIONS,
+    private readonly makeDirectory: (dir: string) => Promise<unknown> = (dir) => mkdir(dir, { recursive: true }),
+  ) {}
 
   run<T>(path: string, work: (held: HeldLock) => Promise<T>): Promise<T> {
     return this.local.run(path, async () => {
@@ -85,7 +93,7 @@ export class LeaseLocks {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === "ENOENT") {
-          await mkdir(dirname(path), { recursive: true }).catch((cause: unknown) => {
+          await this.makeDirectory(dirname(path)).catch((cause: unknown) => {
             throw new LockUnavailableError(path, "io", { cause });
           });
           continue;

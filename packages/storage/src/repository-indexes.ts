@@ -1,4 +1,4 @@
-import { type FileHandle, mkdir, open, readFile, stat } from "node:fs/promises";
+import { type FileHandle, open, readFile, stat } from "node:fs/promises";
 import { isNotFound } from "./atomic-file.js";
 import type { DurableFs } from "./durable-fs.js";
 import { KeyedMutex } from "./keyed-mutex.js";
@@ -290,7 +290,7 @@ export class RepositoryIndexes {
    * created from it (temp + fsync + rename, under the lock), so nothing index.json held is lost.
    */
   private async seed(repo: string, legacy: Cached): Promise<Cached> {
-    await mkdir(stateDir(this.root, repo), { recursive: true });
+    await this.files.ensureDirectory(stateDir(this.root, repo));
     const lines = [headerLine(newHeader(0))];
     for (const record of legacy.index.records()) lines.push(recordLine(record, true));
     await this.files.writeFile(tagLogPath(this.root, repo), lines.join(""));

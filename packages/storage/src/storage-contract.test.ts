@@ -223,4 +223,16 @@ describe("an existing zot root is served as it is", () => {
     assert.deepEqual((await storage.manifests.get("zot/alpine", "3.19")).body, img.body);
     assert.equal(await storage.blobs.stat("zot/alpine", parseDigest(sha(layer))), 20);
   });
+
+  it("a repository without .uploads/ (an OCI layout copied in by skopeo) takes a streamed blob", async () => {
+    const repo = join(root, "copied", "app");
+    await mkdir(join(repo, "blobs", "sha256"), { recursive: true });
+    await writeFile(join(repo, "oci-layout"), '{"imageLayoutVersion":"1.0.0"}');
+    await writeFile(join(repo, "index.json"), JSON.stringify({ schemaVersion: 2, manifests: [] }));
+    const storage = await openStorage(root);
+    const data = randomBytes(64);
+    const digest = parseDigest(sha(data));
+    assert.deepEqual(await storage.blobs.write("copied/app", digest, Readable.from([data])), { size: 64 });
+    assert.equal(await storage.blobs.stat("copied/app", digest), 64);
+  });
 });

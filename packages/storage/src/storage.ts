@@ -59,7 +59,7 @@ export async function openStorage(root: string, options: StorageOptions = {}): P
   } catch (err) {
     throw new StorageRootError(root, (err as NodeJS.ErrnoException).code ?? String(err), { cause: err });
   }
-  const locks = new LeaseLocks({ ...DEFAULT_LOCK_OPTIONS, ...options.lock });
+  const locks = new LeaseLocks({ ...DEFAULT_LOCK_OPTIONS, ...options.lock }, (dir) => fs.ensureDirectory(dir));
   const repositories = new FsRepositoryStore(root, fs, locks);
   const blobs = new FsBlobStore(root, repositories, fs);
   const uploads = new FsUploadStore(root, fs);
