@@ -3,26 +3,36 @@ import { uniqueName } from "@berth/testing";
 import type { DeliveryKind, DeliveryTarget } from "./delivery-run.js";
 import { type HttpReceiverOptions, startHttpReceiver } from "./http-receiver.js";
 import { createStream } from "./jetstream-stream.js";
+import { startLatencyProxy } from "./latency-proxy.js";
 import { startNatsReceiver } from "./nats-receiver.js";
 
 export interface OpenTarget extends DeliveryTarget {
   close(): Promise<void>;
 }
 
-export async function openTarget(kind: DeliveryKind, natsUrl: string, http: HttpReceiverOptions = {}): Promise<OpenTarget> {
+/**
+ * `delayMs` makes the target I/O-bound: the webhook answers after a uniform delay in [min, max];
+ * a NATS target is reached by the workers through a proxy that adds half of it each way, so each
+ * publish (and JetStream ack) round trip takes [min, max] ms longer. The receiver and the stream's
+ * admin connection go straight to the server.
+ */
+export async function openTarget(kind: DeliveryKind, natsUrl: string, options: HttpReceiverOptions = {}): Promise<OpenTarget> {
   if (kind === "http") {
-    const receiver = await startHttpReceiver(http);
+    const receiver = await startHttpReceiver(options);
     return { kind, receiver, address: receiver.url, close: () => receiver.close() };
   }
   const subject = `berth.bench.${uniqueName(kind).replaceAll("-", "_")}`;
   const receiver = await startNatsReceiver(natsUrl, subject);
   const stream = kind === "jetstream" ? await createStream(natsUrl, uniqueName("BERTH_BENCH").replaceAll("-", "_"), subject) : undefined;
+  const [min, max] = options.delayMs ?? [0, 0];
+  const proxy = max > 0 ? await startLatencyProxy(natsUrl, [min / 2, max / 2]) : undefined;
   return {
     kind,
     receiver,
-    address: natsUrl,
+    address: proxy ? `nats://${proxy.address}` : natsUrl,
     subject,
     async close() {
+      await proxy?.close();
       await receiver.close();
       await stream?.delete();
     },
