@@ -3,7 +3,9 @@
  * [min, max] ms in each direction before it is passed on, in order (a chunk never overtakes the one
  * before it). Put in front of a loopback NATS server it stands for a server in another zone: a
  * JetStream publish then waits a real round trip for its ack, as it would over a network, instead
- * of the ~0.1 ms of loopback.
+ * of the ~0.1 ms of loopback. Because a chunk waits for the one before it, a busy connection's
+ * delay drifts toward `max` (measured: one worker-nats process at 4 in flight, 10–25 ms each way,
+ * completes ~80 publishes/s, i.e. ~50 ms a publish).
  */
 import { type AddressInfo, createServer, type Socket, connect as tcpConnect } from "node:net";
 
