@@ -7,7 +7,7 @@
  * `queue.durability.minReplicas: 1` every push the registry answered 201 has its event at both
  * sinks (lost 0).
  *
- * BERTH_HA_PUSHES (default 150) sets the pushes of each failover run; BERTH_HA_TOPOLOGIES
+ * BERTH_HA_PUSHES (default 1,000, the issue's figure) sets the pushes of each failover run; BERTH_HA_TOPOLOGIES
  * (default "sentinel,cluster") which deployments run; BERTH_HA_UNSAFE_TOO=1 adds a Sentinel run
  * without minReplicas that prints how many acknowledged events were lost (no assertion: that is
  * what asynchronous replication may lose).
@@ -34,12 +34,15 @@ import { REPO_ROOT } from "@berth/testing/process-harness";
 import { RegistryHttpClient } from "@berth/testing/registry-http-client";
 import { BerthStack, REGISTRY_USER, sumSamples } from "./berth-stack.js";
 
-const PUSHES = Number(process.env.BERTH_HA_PUSHES ?? 150);
+const PUSHES = Number(process.env.BERTH_HA_PUSHES ?? 1_000);
 const TOPOLOGIES = (process.env.BERTH_HA_TOPOLOGIES ?? "sentinel,cluster").split(",").map((s) => s.trim());
 const UNSAFE_TOO = process.env.BERTH_HA_UNSAFE_TOO === "1";
 const PUSHERS = 4;
-/** Pushes are spread over this window, so they go on through the failover and after it. */
-const SPAN_MS = 8_000;
+/**
+ * Pushes are spread over this window, so they go on through the failover and after it: 16 ms a
+ * push (1,000 in 16 s, ~60/s), at least 8 s, so a busy CI machine keeps up with the pace.
+ */
+const SPAN_MS = Math.max(8_000, PUSHES * 16);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const HOOK = { username: "hook", password: "hook-secret-ha" };
 const T = "zotregistry";
