@@ -8,7 +8,7 @@
  * process's throughput is bounded by its concurrency over the receiver's latency, not by CPU.
  * 1, 2 and 4 worker-http processes at the same per-process concurrency, in each repetition
  * (order reversed every other one); goals ≥ 1.8× at 2 and ≥ 3.2× at 4. The same for worker-nats
- * publishing to JetStream through a proxy that adds a 20–50 ms round trip (see JETSTREAM_IO_NOTE).
+ * publishing to JetStream through a proxy that adds a 20–50 ms round trip (startTcpRelay of @berth/testing; see JETSTREAM_IO_NOTE).
  */
 import type { BenchCase, BenchContext } from "../lib/bench-case.js";
 import { interleaved } from "../lib/bench-case.js";
@@ -61,7 +61,7 @@ const IO_PROCESSES = [1, 2, 4] as const;
 /** What makes each I/O-bound target slow, as the rows' labels say it. */
 const IO_LABEL: Record<"http" | "jetstream", string> = {
   http: "receiver answering in 20–50 ms",
-  jetstream: "JetStream 20–50 ms round trip away (latency proxy)",
+  jetstream: "JetStream 20–50 ms round trip away (delaying relay)",
 };
 
 async function runIoBound(ctx: BenchContext, kind: "http" | "jetstream", jobs: number): Promise<Row[]> {
@@ -100,7 +100,7 @@ async function runIoBound(ctx: BenchContext, kind: "http" | "jetstream", jobs: n
 }
 
 const JETSTREAM_IO_NOTE =
-  "loopback JetStream acks in ~0.1 ms; here the workers reach it through a bench TCP proxy holding each chunk 10–25 ms each way, " +
+  "loopback JetStream acks in ~0.1 ms; here the workers reach it through a TCP relay holding each chunk 10–25 ms each way, " +
   "in order (a stream in another zone); a job completes on its ack";
 
 async function run(ctx: BenchContext): Promise<Row[]> {
@@ -119,6 +119,6 @@ export const scale: BenchCase = {
     "both processes are registered on the queue before it is resumed. HTTP and NATS core. " +
     `Then an I/O-bound webhook (answers after a uniform 20–50 ms): 2 and 4 worker-http processes vs 1, ${IO_CONCURRENCY} in flight per process, ` +
     "all three measured in each repetition (order reversed every other one); ratios are per repetition. " +
-    "The same with worker-nats publishing to a JetStream stream reached through a latency-adding TCP proxy (20–50 ms round trip).",
+    "The same with worker-nats publishing to a JetStream stream reached through a delaying TCP relay (20–50 ms round trip).",
   run,
 };
