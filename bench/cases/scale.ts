@@ -7,7 +7,8 @@
  * What more workers are for shows with a receiver that does I/O: it answers after 20–50 ms, so a
  * process's throughput is bounded by its concurrency over the receiver's latency, not by CPU.
  * 1, 2 and 4 worker-http processes at the same per-process concurrency, in each repetition
- * (order reversed every other one); goals ≥ 1.8× at 2 and ≥ 3.2× at 4.
+ * (order reversed every other one); goals ≥ 1.8× at 2 and ≥ 3.2× at 4. The same for worker-nats
+ * publishing to JetStream through a proxy that adds a 20–50 ms round trip (startTcpRelay of @berth/testing; see JETSTREAM_IO_NOTE).
  */
 import type { BenchCase, BenchContext } from "../lib/bench-case.js";
 import { interleaved } from "../lib/bench-case.js";
@@ -57,18 +58,25 @@ const IO_DELAY_MS = [20, 50] as const;
 const IO_CONCURRENCY = 4;
 const IO_PROCESSES = [1, 2, 4] as const;
 
-async function runIoBound(ctx: BenchContext, jobs: number): Promise<Row[]> {
-  const label = (n: number) => `Scale, receiver answering in 20–50 ms: ${n} vs 1 worker-http processes (${IO_CONCURRENCY} in flight each)`;
-  if (!appExists(WORKER_APP.http, ctx.mode)) {
-    return [2, 4].map((n) => ({ case: label(n), unit: "/s", note: `Berth part missing: ${appEntry(WORKER_APP.http, ctx.mode)}`, missingPart: true }));
+/** What makes each I/O-bound target slow, as the rows' labels say it. */
+const IO_LABEL: Record<"http" | "jetstream", string> = {
+  http: "receiver answering in 20–50 ms",
+  jetstream: "JetStream 20–50 ms round trip away (delaying relay)",
+};
+
+async function runIoBound(ctx: BenchContext, kind: "http" | "jetstream", jobs: number): Promise<Row[]> {
+  const app = WORKER_APP[kind];
+  const label = (n: number) => `Scale, ${IO_LABEL[kind]}: ${n} vs 1 ${app} processes (${IO_CONCURRENCY} in flight each)`;
+  if (!appExists(app, ctx.mode)) {
+    return [2, 4].map((n) => ({ case: label(n), unit: "/s", note: `Berth part missing: ${appEntry(app, ctx.mode)}`, missingPart: true }));
   }
-  const target = await openTarget("http", ctx.natsUrl, { delayMs: IO_DELAY_MS });
+  const target = await openTarget(kind, ctx.natsUrl, { delayMs: IO_DELAY_MS });
   const rates = new Map<number, number[]>(IO_PROCESSES.map((n) => [n, []]));
   try {
     for (let rep = 0; rep < ctx.reps; rep++) {
       const order = rep % 2 === 0 ? IO_PROCESSES : [...IO_PROCESSES].reverse();
       for (const processes of order) {
-        progress(`scale http I/O-bound: rep ${rep + 1}/${ctx.reps} ${processes} process(es) (${jobs} jobs)`);
+        progress(`scale ${kind} I/O-bound: rep ${rep + 1}/${ctx.reps} ${processes} process(es) (${jobs} jobs)`);
         const opts = { ctx, target, side: "berth" as const, concurrency: IO_CONCURRENCY, processes };
         rates.get(processes)!.push((await deliveryRun(opts, jobs)).rate);
       }
@@ -87,14 +95,19 @@ async function runIoBound(ctx: BenchContext, jobs: number): Promise<Row[]> {
     baseline: summarize(one),
     ratio: summarize(pairedRatios(rates.get(n)!, one)),
     goal: { kind: "ratio-at-least" as const, value: goal },
+    ...(kind === "jetstream" ? { note: JETSTREAM_IO_NOTE } : {}),
   }));
 }
+
+const JETSTREAM_IO_NOTE =
+  "loopback JetStream acks in ~0.1 ms; here the workers reach it through a TCP relay holding each chunk 10–25 ms each way, " +
+  "in order (a stream in another zone); a job completes on its ack";
 
 async function run(ctx: BenchContext): Promise<Row[]> {
   const jobs = ctx.quick ? 1500 : 4000;
   const rows: Row[] = [];
   for (const kind of KINDS) rows.push(await runKind(ctx, kind, jobs));
-  rows.push(...(await runIoBound(ctx, ctx.quick ? 1000 : 3000)));
+  for (const kind of ["http", "jetstream"] as const) rows.push(...(await runIoBound(ctx, kind, ctx.quick ? 1000 : 3000)));
   return rows;
 }
 
@@ -105,6 +118,7 @@ export const scale: BenchCase = {
     "As the delivery case, with Berth's worker app only: two processes (Berth column) vs one (baseline column), concurrency 16 each; " +
     "both processes are registered on the queue before it is resumed. HTTP and NATS core. " +
     `Then an I/O-bound webhook (answers after a uniform 20–50 ms): 2 and 4 worker-http processes vs 1, ${IO_CONCURRENCY} in flight per process, ` +
-    "all three measured in each repetition (order reversed every other one); ratios are per repetition.",
+    "all three measured in each repetition (order reversed every other one); ratios are per repetition. " +
+    "The same with worker-nats publishing to a JetStream stream reached through a delaying TCP relay (20–50 ms round trip).",
   run,
 };

@@ -95,7 +95,8 @@ function appEnv(): NodeJS.ProcessEnv {
 
 /**
  * Extra node flags for the apps, from BENCH_NODE_FLAGS (for example "--cpu-prof
- * --cpu-prof-dir=/tmp/prof"): profiling a case without editing it. Node refuses these in NODE_OPTIONS.
+ * --cpu-prof-dir=/tmp/prof"): profiling a case without editing it, Berth's apps and the bench's baseline
+ * workers alike (so their profiles compare). Node refuses these in NODE_OPTIONS.
  */
 function diagnosticNodeFlags(): string[] {
   return (process.env.BENCH_NODE_FLAGS ?? "").split(/\s+/).filter(Boolean);
@@ -116,10 +117,10 @@ export function spawnBenchScript(label: string, script: string, args: readonly s
   if (mode === "dist") {
     const js = join(REPO_ROOT, "bench/dist", `${script}.js`);
     if (!existsSync(js)) throw new Error(`${js} is not built (bench/tsconfig.build.json)`);
-    return spawnProcess(label, process.execPath, [js, ...args]);
+    return spawnProcess(label, process.execPath, [...diagnosticNodeFlags(), js, ...args]);
   }
   const ts = join(REPO_ROOT, "bench", `${script}.ts`);
-  return spawnProcess(label, process.execPath, ["--conditions=development", "--import", "tsx", ts, ...args]);
+  return spawnProcess(label, process.execPath, [...diagnosticNodeFlags(), "--conditions=development", "--import", "tsx", ts, ...args]);
 }
 
 export async function stopAll(): Promise<void> {

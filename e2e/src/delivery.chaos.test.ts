@@ -38,6 +38,7 @@ import { type ContentBlob, makeTestImage, manifestFor } from "@berth/testing/oci
 import { RegistryHttpClient } from "@berth/testing/registry-http-client";
 import { BerthStack, REGISTRY_USER, sumSamples } from "./berth-stack.js";
 import { createStream, deleteStream, readStream } from "./jetstream-stream.js";
+import { redisConfigOf, redisDeploymentKind } from "./redis-deployment.js";
 
 const PUSHES = 2_000;
 const REPOS = 16;
@@ -47,8 +48,9 @@ const PUSH_RATE = 28;
 const HTTP_TIMEOUT_MS = 1_000;
 const HOOK = { username: "hook", password: "hook-secret-chaos" };
 const T = "zotregistry";
-const ON_SENTINEL = process.env.BERTH_CHAOS_REDIS === "sentinel";
-
+const CHAOS_REDIS = redisDeploymentKind("BERTH_CHAOS_REDIS", process.env.BERTH_CHAOS_REDIS);
+if (CHAOS_REDIS === "cluster") throw new Error("BERTH_CHAOS_REDIS=cluster: the chaos suite runs on server (default) or sentinel");
+const ON_SENTINEL = CHAOS_REDIS === "sentinel";
 
 const seed = Number(process.env.BERTH_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const random = seededRandom(seed);
@@ -84,7 +86,7 @@ before(async () => {
   const breaker = { threshold: 10, cooldown: "1s" };
   stack = await BerthStack.start({
     label: "chaos",
-    redisUrl: sentinel ? sentinelConfig(sentinel) : redis!.url,
+    redisUrl: sentinel ? redisConfigOf(sentinel.topology()) : redis!.url,
     ...(sentinel ? { durability: { minReplicas: 1, timeout: "250ms" } } : {}),
     queuePrefix: prefix,
     logLevel: "info",
@@ -105,12 +107,6 @@ after(async () => {
   if (nats) await deleteStream(nats.url, stream).catch(() => {});
   await Promise.allSettled([redis?.destroy(), sentinel?.destroy(), nats?.destroy()]);
 });
-
-function sentinelConfig(set: OwnRedisSentinel): Record<string, unknown> {
-  const topology = set.topology();
-  const nodes = topology.kind === "sentinel" ? topology.sentinels : [];
-  return { sentinels: nodes.map((n) => `${n.host}:${n.port}`), name: set.name };
-}
 
 /** The one Redis fault: a restart of the server, or under Sentinel a failover and a rejoin. */
 async function redisFault(pause: number): Promise<void> {

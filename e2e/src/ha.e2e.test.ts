@@ -1,26 +1,29 @@
 /**
  * The whole stack on highly available Redis deployments the test starts itself: a Sentinel set
- * (master, replica, three sentinels) and a Cluster (3 masters, 3 replicas). On each: the flow
+ * (master, replica, three sentinels), a Cluster (3 masters, 3 replicas) and a "lagging" pair (a
+ * master and a replica 50 ms away behind a virtual IP, see laggingDeployment). On each: the flow
  * (manifest pushes → both workers deliver → `berth sink status` / `berth dlq list` → dashboard
  * /healthz), then a failover under load: the master holding Berth's keys is SIGKILLed while
  * manifests are pushed, a replica is promoted, the old master comes back as a replica, and with
  * `queue.durability.minReplicas: 1` every push the registry answered 201 has its event at both
  * sinks (lost 0).
  *
- * BERTH_HA_PUSHES (default 150) sets the pushes of each failover run; BERTH_HA_TOPOLOGIES
- * (default "sentinel,cluster") which deployments run; BERTH_HA_UNSAFE_TOO=1 adds a Sentinel run
- * without minReplicas that prints how many acknowledged events were lost (no assertion: that is
- * what asynchronous replication may lose).
+ * BERTH_HA_PUSHES (default 1,000, the issue's figure) sets the pushes of each failover run;
+ * BERTH_HA_TOPOLOGIES (default "sentinel,cluster,lagging") which deployments run;
+ * BERTH_HA_UNSAFE_TOO=1 adds, for Sentinel and the lagging pair, a run without minReplicas that
+ * prints how many acknowledged events were lost (no assertion: that is what asynchronous
+ * replication may lose).
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { after, before, describe, test } from "node:test";
-import type { RedisTopology } from "@berth/config";
 import {
   type OwnServer,
   SHARED_NATS_URL,
   startRedisCluster,
   startRedisSentinel,
+  startRedisServer,
+  startTcpRelay,
   uniqueName,
   waitFor,
 } from "@berth/testing";
@@ -32,21 +35,29 @@ import {
 import { type ContentBlob, makeTestImage, manifestFor } from "@berth/testing/oci-layout-fixture";
 import { REPO_ROOT } from "@berth/testing/process-harness";
 import { RegistryHttpClient } from "@berth/testing/registry-http-client";
+import { Redis } from "ioredis";
 import { BerthStack, REGISTRY_USER, sumSamples } from "./berth-stack.js";
+import { redisConfigOf } from "./redis-deployment.js";
 
-const PUSHES = Number(process.env.BERTH_HA_PUSHES ?? 150);
-const TOPOLOGIES = (process.env.BERTH_HA_TOPOLOGIES ?? "sentinel,cluster").split(",").map((s) => s.trim());
+const PUSHES = Number(process.env.BERTH_HA_PUSHES ?? 1_000);
+const TOPOLOGIES = (process.env.BERTH_HA_TOPOLOGIES ?? "sentinel,cluster,lagging").split(",").map((s) => s.trim());
+for (const kind of TOPOLOGIES) {
+  if (!["sentinel", "cluster", "lagging"].includes(kind)) throw new Error(`BERTH_HA_TOPOLOGIES: ${kind}? allowed: sentinel, cluster, lagging`);
+}
 const UNSAFE_TOO = process.env.BERTH_HA_UNSAFE_TOO === "1";
 const PUSHERS = 4;
-/** Pushes are spread over this window, so they go on through the failover and after it. */
-const SPAN_MS = 8_000;
+/**
+ * Pushes are spread over this window, so they go on through the failover and after it: 16 ms a
+ * push (1,000 in 16 s, ~60/s), at least 8 s, so a busy CI machine keeps up with the pace.
+ */
+const SPAN_MS = Math.max(8_000, PUSHES * 16);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const HOOK = { username: "hook", password: "hook-secret-ha" };
 const T = "zotregistry";
 
 /** A Redis deployment under test, as the config file spells it and as the test drives it. */
 interface Deployment {
-  raw: Record<string, unknown>;
+  raw: string | Record<string, unknown>;
   /** SIGKILLs the master that holds `prefix`'s keys; resolves once a replica has taken over. */
   failover(prefix: string): Promise<OwnServer>;
   /** Starts the killed master again and waits until it replicates the new one. */
@@ -54,16 +65,10 @@ interface Deployment {
   destroy(): Promise<void>;
 }
 
-function nodeList(topology: RedisTopology): string[] {
-  if (topology.kind === "sentinel") return topology.sentinels.map((n) => `${n.host}:${n.port}`);
-  if (topology.kind === "cluster") return topology.nodes.map((n) => `${n.host}:${n.port}`);
-  return [];
-}
-
 async function sentinelDeployment(): Promise<Deployment> {
   const set = await startRedisSentinel({ replicas: 1 });
   return {
-    raw: { sentinels: nodeList(set.topology()), name: set.name },
+    raw: redisConfigOf(set.topology()),
     async failover() {
       const old = await set.master();
       await old.stop("SIGKILL");
@@ -81,7 +86,7 @@ async function sentinelDeployment(): Promise<Deployment> {
 async function clusterDeployment(): Promise<Deployment> {
   const cluster = await startRedisCluster();
   return {
-    raw: { cluster: nodeList(cluster.topology()) },
+    raw: redisConfigOf(cluster.topology()),
     async failover(prefix) {
       const old = await cluster.masterFor(`{${prefix}}`);
       await old.stop("SIGKILL");
@@ -99,7 +104,83 @@ async function clusterDeployment(): Promise<Deployment> {
   };
 }
 
-const DEPLOYMENTS: Record<string, () => Promise<Deployment>> = { sentinel: sentinelDeployment, cluster: clusterDeployment };
+/** How far the lagging deployment's replica trails its master: each way on the replication link. */
+const LAG_MS = 50;
+
+async function redisCall(port: number, ...args: string[]): Promise<unknown> {
+  const client = new Redis(port, "127.0.0.1", { maxRetriesPerRequest: 1 });
+  try {
+    return await client.call(args[0]!, ...args.slice(1));
+  } finally {
+    client.disconnect();
+  }
+}
+
+function waitLinkUp(port: number): Promise<unknown> {
+  return waitFor(
+    `port ${port} to replicate its master`,
+    async () => {
+      const text = String(await redisCall(port, "INFO", "replication").catch(() => ""));
+      return text.includes("role:slave") && text.includes("master_link_status:up");
+    },
+    { timeoutMs: 30_000, intervalMs: 100 },
+  );
+}
+
+/**
+ * A master and a replica LAG_MS away: the replication link runs through a relay that holds every
+ * chunk LAG_MS each way (a replica in another zone), and Berth reaches the master through a
+ * second relay (a virtual IP). The failover is the loss of the master's machine: the process
+ * SIGKILLed and both relays cut, so what the replica had not received yet is gone (a killed
+ * process alone would not do: its kernel still delivers what it wrote); then the replica is
+ * promoted and the virtual IP moved to it. Pushes acknowledged in the last LAG_MS before the loss
+ * are exactly what `minReplicas` exists for.
+ */
+async function laggingDeployment(): Promise<Deployment> {
+  const master = await startRedisServer();
+  const servers: OwnServer[] = [master];
+  const relays: Array<{ close(): Promise<void> }> = [];
+  const destroy = async () => {
+    await Promise.allSettled(relays.map((r) => r.close()));
+    await Promise.allSettled(servers.map((n) => n.destroy()));
+  };
+  try {
+    const link = await startTcpRelay(master.port, { delayMs: () => LAG_MS });
+    relays.push(link);
+    const vip = await startTcpRelay(master.port);
+    relays.push(vip);
+    const replica = await startRedisServer({ replicaOf: link.port });
+    servers.push(replica);
+    await waitLinkUp(replica.port);
+    return {
+      raw: `redis://127.0.0.1:${vip.port}`,
+      async failover() {
+        const killed = master.stop("SIGKILL");
+        link.cut();
+        vip.cut();
+        await killed;
+        await redisCall(replica.port, "REPLICAOF", "NO", "ONE");
+        vip.retarget(replica.port);
+        return master;
+      },
+      async rejoin(old) {
+        await old.start();
+        await redisCall(old.port, "REPLICAOF", "127.0.0.1", String(replica.port));
+        await waitLinkUp(old.port);
+      },
+      destroy,
+    };
+  } catch (err) {
+    await destroy();
+    throw err;
+  }
+}
+
+const DEPLOYMENTS: Record<string, () => Promise<Deployment>> = {
+  sentinel: sentinelDeployment,
+  cluster: clusterDeployment,
+  lagging: laggingDeployment,
+};
 
 function runCli(configFile: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -283,11 +364,11 @@ for (const kind of TOPOLOGIES) {
   });
 }
 
-if (UNSAFE_TOO && TOPOLOGIES.includes("sentinel")) {
-  describe("stack on Redis sentinel without queue.durability (for comparison)", () => {
+for (const kind of UNSAFE_TOO ? TOPOLOGIES.filter((k) => k !== "cluster") : []) {
+  describe(`stack on Redis ${kind} without queue.durability (for comparison)`, () => {
     let h: HaStack;
     before(async () => {
-      h = await startHaStack("sentinel", 0);
+      h = await startHaStack(kind, 0);
     });
     after(async () => {
       await h?.destroy();
@@ -297,7 +378,7 @@ if (UNSAFE_TOO && TOPOLOGIES.includes("sentinel")) {
       // Lost events never arrive: a shorter drain bound, then the count is printed, not asserted.
       const { accepted, missing, journaled, duplicates } = await pushThroughFailover(h, 30_000);
       console.log(
-        `ha sentinel minReplicas 0: pushes ${PUSHES}, acknowledged ${accepted.length}, lost http ${missing.http} nats ${missing.nats}, journaled ${journaled}, duplicates ${duplicates}`,
+        `ha ${kind} minReplicas 0: pushes ${PUSHES}, acknowledged ${accepted.length}, lost http ${missing.http} nats ${missing.nats}, journaled ${journaled}, duplicates ${duplicates}`,
       );
       assert.equal(accepted.length, PUSHES);
     });

@@ -3,12 +3,16 @@
  * 2 × worker-http, 2 × worker-nats and the dashboard, on the test's own Redis (AOF) and NATS
  * (JetStream). Real images go in with skopeo; the events come out at a real HTTP receiver that
  * checks Basic auth and at a NATS subscriber, and must be exactly what a zot consumer expects.
+ *
+ * BERTH_E2E_REDIS=sentinel (a master, a replica, three sentinels) or =cluster (3 masters +
+ * 3 replicas) runs the same flow on that deployment instead of one server.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { getSinkStatus } from "@berth/queue";
-import { type OwnServer, startNatsServer, startRedisServer, uniqueName, waitFor } from "@berth/testing";
+import { clusterSafePrefix } from "@berth/config";
+import { adminConnection, getSinkStatus, type RedisConnection } from "@berth/queue";
+import { type OwnServer, startNatsServer, uniqueName, waitFor } from "@berth/testing";
 import {
   type HttpEventReceiver,
   type NatsEventSubscriber,
@@ -26,37 +30,37 @@ import {
   writeOciLayout,
 } from "@berth/testing/oci-layout-fixture";
 import { skopeoDelete, skopeoInspectRaw, skopeoPush } from "@berth/testing/skopeo";
-import { Redis } from "ioredis";
 import { BerthStack, DASHBOARD_USER, REGISTRY_USER, sumSamples } from "./berth-stack.js";
+import { type RedisDeployment, redisDeploymentKind, startRedisDeployment } from "./redis-deployment.js";
 
 const HOOK = { username: "hook", password: "hook-secret-e2e" };
 const SOURCE_ANNOTATION = "org.opencontainers.image.source";
 const CREDS = `${REGISTRY_USER.username}:${REGISTRY_USER.password}`;
 const T = "zotregistry";
+const REDIS_KIND = redisDeploymentKind("BERTH_E2E_REDIS", process.env.BERTH_E2E_REDIS);
 
 /** Images the lint accepts carry the mandatory annotation. */
 const SOURCE = { [SOURCE_ANNOTATION]: "https://example.com/berth-e2e" };
 const annotated = (): TestImage => makeTestImage({ annotations: SOURCE });
 
-describe("berth stack end to end (registry, 2 × worker-http, 2 × worker-nats, dashboard)", () => {
-  let redis: OwnServer;
+describe(`berth stack end to end (registry, 2 × worker-http, 2 × worker-nats, dashboard) on Redis ${REDIS_KIND}`, () => {
+  let redis: RedisDeployment;
   let nats: OwnServer;
   let receiver: HttpEventReceiver;
   let subscriber: NatsEventSubscriber;
   let stack: BerthStack;
-  let redisClient: Redis;
+  let redisClient: RedisConnection;
   const prefix = uniqueName("e2e");
   const subject = `berth.e2e.${uniqueName("s").replaceAll("-", "_")}`;
   const app = { v1: annotated(), v2: annotated() };
 
   before(async () => {
-    [redis, nats] = await Promise.all([startRedisServer({ appendonly: true }), startNatsServer({ jetstream: true })]);
+    [redis, nats] = await Promise.all([startRedisDeployment(REDIS_KIND), startNatsServer({ jetstream: true })]);
     receiver = await startHttpEventReceiver(HOOK);
     subscriber = await startNatsEventSubscriber({ url: nats.url, subject });
-    redisClient = new Redis(redis.url, { maxRetriesPerRequest: 3, lazyConnect: true });
     stack = await BerthStack.start({
       label: "e2e-stack",
-      redisUrl: redis.url,
+      redisUrl: redis.config,
       queuePrefix: prefix,
       lint: { mandatoryAnnotations: [SOURCE_ANNOTATION] },
       sinks: [
@@ -218,7 +222,7 @@ describe("berth stack end to end (registry, 2 × worker-http, 2 × worker-nats, 
   });
 
   test("both sinks got the same events, each once; queues drained, dead-letter queues empty", async () => {
-    await redisClient.connect();
+    redisClient = adminConnection(redis.topology, "berth-e2e-check");
     const sinks = [
       { type: "http" as const, name: "e2e-http" },
       { type: "nats" as const, name: "e2e-nats" },
@@ -229,7 +233,7 @@ describe("berth stack end to end (registry, 2 × worker-http, 2 × worker-nats, 
       async () => {
         const same = new Set(receiver.accepted.map((e) => e.id)).size === new Set(subscriber.received.map((e) => e.id)).size;
         for (const sink of sinks) {
-          const st = await getSinkStatus(redisClient, prefix, sink);
+          const st = await getSinkStatus(redisClient, clusterSafePrefix(prefix, redis.topology), sink);
           if (st.waiting + st.active + st.delayed + st.failed > 0) return false;
         }
         return same;
@@ -248,7 +252,7 @@ describe("berth stack end to end (registry, 2 × worker-http, 2 × worker-nats, 
       ...Array(3).fill("repository.created"),
     ]);
     for (const sink of sinks) {
-      const status = await getSinkStatus(redisClient, prefix, sink);
+      const status = await getSinkStatus(redisClient, clusterSafePrefix(prefix, redis.topology), sink);
       assert.equal(status.waiting + status.active + status.delayed + status.failed, 0, `${sink.name} drained`);
       assert.equal(status.deadLetters, 0, `${sink.name} dead-letter queue empty`);
       assert.equal(status.paused, false);

@@ -9,3 +9,4 @@ export * from "./redis-cpu.js";
 export * from "./redis-ha-servers.js";
 export * from "./nats-cluster.js";
 export * from "./capture-logger.js";
+export * from "./tcp-relay.js";
