@@ -82,6 +82,20 @@ interface ActiveSegment {
 export interface JournalOptions {
   maxSegmentBytes: number;
   logger: Logger;
+  /**
+   * Asked after each fsync'd write: is this directory still ours? False fails the write's appends
+   * with `JournalLeaseLostError` (a peer adopted the directory; its relay may not see the write)
+   * and every later append too.
+   */
+  stillOurs?: () => Promise<boolean>;
+}
+
+/** The journal's directory was adopted by another replica: appends must go to a new one. */
+export class JournalLeaseLostError extends Error {
+  override readonly name = "JournalLeaseLostError";
+  constructor(readonly dir: string) {
+    super(`outbox journal ${dir} was adopted by another replica`);
+  }
 }
 
 export class Journal {
@@ -93,6 +107,7 @@ export class Journal {
   private writing = 0;
   private chain: Promise<unknown> = Promise.resolve();
   private records: number;
+  private lost = false;
 
   private constructor(
     readonly dir: string,
@@ -129,6 +144,7 @@ export class Journal {
   /** Resolves once the events are written and fsync'd. */
   append(events: readonly BerthEvent[]): Promise<void> {
     if (events.length === 0) return Promise.resolve();
+    if (this.lost) return Promise.reject(new JournalLeaseLostError(this.dir));
     const text = events.map(encodeRecord).join("");
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ text, count: events.length, resolve, reject });
@@ -153,8 +169,15 @@ export class Journal {
 
   /** Deletes a drained segment whose `delivered` records are all in Redis now. */
   async release(segmentPath: string, delivered: number): Promise<void> {
-    await unlink(segmentPath);
-    await syncDirectory(this.dir);
+    // Gone already: a peer that took the directory over (our lease lapsed) relayed it too.
+    const removed = await unlink(segmentPath).then(
+      () => true,
+      (err: unknown) => {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+        return false;
+      },
+    );
+    if (removed) await syncDirectory(this.dir);
     this.records = Math.max(0, this.records - delivered);
   }
 
@@ -183,6 +206,10 @@ export class Journal {
         written += bytesWritten;
       }
       await segment.handle.datasync();
+      if (this.options.stillOurs && !(await this.options.stillOurs())) {
+        this.lost = true;
+        throw new JournalLeaseLostError(this.dir);
+      }
       segment.bytes += buffer.length;
       this.records += count;
       for (const p of batch) p.resolve();
