@@ -30,9 +30,10 @@ interface ReplicaChild {
   exited: Promise<unknown>;
 }
 
-function startReplica(configJson: string, label: string): ReplicaChild {
+function startReplica(configJson: string, label: string, leaseMs?: number): ReplicaChild {
   const script = fileURLToPath(new URL("./test-support/journal-replica.ts", import.meta.url));
-  const child = spawn(process.execPath, ["--conditions=development", "--import", "tsx", script, configJson, label], { stdio: "pipe" });
+  const args = [script, configJson, label, ...(leaseMs ? [String(leaseMs)] : [])];
+  const child = spawn(process.execPath, ["--conditions=development", "--import", "tsx", ...args], { stdio: "pipe" });
   const acked: string[] = [];
   let text = "";
   let partial = "";
@@ -185,6 +186,49 @@ describe("outbox journals of replicas on one root", () => {
       assert.equal(adoptions[0]?.journal, "elsewhere-1-dead");
     } finally {
       await Promise.all(replicas.map((r) => r.close()));
+      await checker.flushall();
+    }
+  });
+
+  it("a replica stalled past its lease (SIGSTOP) finds its journal adopted and goes on in a new one; nothing it acknowledged is lost", { timeout: 120_000 }, async () => {
+    const prefix = uniqueName("stall");
+    const stallRoot = join(root, "stall");
+    const leaseMs = 600;
+    // A never reaches Redis: its events get there only through B's adoptions.
+    const unreachable = `redis://127.0.0.1:${await freePort()}`;
+    const a = startReplica(JSON.stringify(testConfig({ root: stallRoot, redisUrl: unreachable, prefix, sinks })), "a", leaseMs);
+    const { logger, lines } = captureLogger();
+    let b: Awaited<ReturnType<typeof openOutbox>> | undefined;
+    const adopted = () => lines.filter((l) => l.msg.includes("adopted the journal")).map((l) => String(l.journal));
+    try {
+      await waitFor("A journaling", () => a.acked.length >= 50, { timeoutMs: 60_000 });
+      b = await openOutbox({ config: testConfig({ root: stallRoot, redisUrl: server.url, prefix, sinks }), logger, metrics: new Registry(), journalLeaseMs: leaseMs });
+      a.child.kill("SIGSTOP");
+      await waitFor("B to adopt the stalled A's journal", () => adopted().length === 1, { timeoutMs: 30_000 });
+      a.child.kill("SIGCONT");
+      // A writes on; its next write finds the lease gone and moves to a new directory.
+      const atResume = a.acked.length;
+      await waitFor("A publishing after the stall", () => a.acked.length >= atResume + 50, { timeoutMs: 60_000 });
+      a.child.stdin.end();
+      await waitFor("A to stop publishing", () => a.out().includes("done"), { timeoutMs: 30_000 });
+      a.child.kill("SIGKILL");
+      await a.exited;
+      await waitFor("B to adopt A's second journal", () => adopted().length === 2, { timeoutMs: 30_000 });
+      assert.notEqual(adopted()[0], adopted()[1]);
+
+      for (const sink of sinks) {
+        await waitFor(`A's acknowledged events in ${sink.name}'s queue`, async () => {
+          const queued = new Set(await queuedIds(prefix, sink));
+          return a.acked.every((id) => queued.has(id));
+        }, { timeoutMs: 30_000, intervalMs: 250 });
+        const queued = await queuedIds(prefix, sink);
+        assert.equal(new Set(queued).size, queued.length, `${sink.name}: an event queued twice`);
+      }
+      await waitFor("every journal drained", async () => (await journalSegments(stallRoot)).length === 0);
+    } finally {
+      a.child.kill("SIGKILL");
+      await a.exited;
+      await b?.close();
       await checker.flushall();
     }
   });
