@@ -15,6 +15,7 @@ import { type LogLine, type ManagedProcess, ProcessGroup, makeTempDir } from "@b
 import { RegistryHttpClient } from "@berth/testing/registry-http-client";
 
 const HOOK = { username: "hook", password: "hook-secret-reload" };
+const got = (r: HttpEventReceiver, repo: string) => r.accepted.some((e) => e.type.endsWith("image.updated") && e.data["name"] === repo);
 
 describe("hot reload on SIGHUP (registry, worker-http, dashboard)", () => {
   const group = new ProcessGroup();
@@ -53,6 +54,8 @@ describe("hot reload on SIGHUP (registry, worker-http, dashboard)", () => {
         queue: { redis: SHARED_REDIS_URL, prefix },
         workers: { http: { address: "127.0.0.1", port: 0 }, nats: { address: "127.0.0.1", port: 0 } },
         dashboard: { address: "127.0.0.1", port: dashboardPort, auth: { anonymous: true } },
+        // These tests pin SIGHUP down; the file watch has its own test below.
+        reload: { watch: false },
       }),
     );
   }
@@ -76,7 +79,6 @@ describe("hot reload on SIGHUP (registry, worker-http, dashboard)", () => {
     assert.equal((await client.putManifest(repo, "1", image.manifest)).status, 201);
     return repo;
   }
-  const got = (r: HttpEventReceiver, repo: string) => r.accepted.some((e) => e.type.endsWith("image.updated") && e.data["name"] === repo);
 
   before(async () => {
     tmp = await makeTempDir("reload");
@@ -147,5 +149,62 @@ describe("hot reload on SIGHUP (registry, worker-http, dashboard)", () => {
     // Nothing serves a's queue any more, and the registry routed nothing new to it.
     const counts = await getSinkStatus(conn, prefix, aSink);
     assert.equal(counts.delayed + counts.waiting + counts.active, status.delayed + status.waiting + status.active);
+  });
+});
+
+describe("hot reload when the config file changes (reload.watch, no signal)", () => {
+  const group = new ProcessGroup();
+  const conn = adminConnection(SHARED_REDIS_URL);
+  const prefix = uniqueName("reload-watch");
+  let tmp: Awaited<ReturnType<typeof makeTempDir>>;
+  const receivers: HttpEventReceiver[] = [];
+
+  after(async () => {
+    await group.stopAll();
+    await Promise.all(receivers.map((r) => r.close()));
+    await deleteKeysByPrefix(conn, prefix);
+    await conn.quit();
+    await tmp?.remove();
+  });
+
+  test("an edited file adds a sink to the registry and the worker without SIGHUP", async () => {
+    tmp = await makeTempDir("reload-watch");
+    const file = `${tmp.path}/config.json`;
+    const registryPort = await freePort();
+    const [a, b] = await Promise.all([startHttpEventReceiver(HOOK), startHttpEventReceiver(HOOK)]);
+    receivers.push(a, b);
+    const sink = (name: string, receiver: HttpEventReceiver) => ({ name, type: "http", address: receiver.url, credentials: HOOK });
+    const write = (sinks: unknown[]) =>
+      writeFile(
+        file,
+        JSON.stringify({
+          storage: { rootDirectory: `${tmp.path}/storage` },
+          http: { address: "127.0.0.1", port: registryPort },
+          extensions: { events: { enable: true, sinks } },
+          queue: { redis: SHARED_REDIS_URL, prefix },
+          workers: { http: { address: "127.0.0.1", port: 0 }, nats: { address: "127.0.0.1", port: 0 } },
+        }),
+      );
+    await write([sink("a", a)]);
+    const [registry, worker] = await Promise.all([
+      group.start({ name: "registry", script: "apps/registry/src/main.ts", args: ["--config", file], ready: { port: registryPort } }),
+      group.start({
+        name: "worker-http",
+        script: "apps/worker-http/src/main.ts",
+        args: ["--config", file],
+        ready: { log: (l: LogLine) => /worker ready/.test(String(l.msg)) },
+      }),
+    ]);
+    const from = [registry.lines.length, worker.lines.length];
+    await write([sink("a", a), sink("b", b)]);
+    await Promise.all(
+      [registry, worker].map((p, i) => p.waitForLine((l) => /^config reloaded/.test(String(l.msg)), { fromLine: from[i], timeoutMs: 20_000 })),
+    );
+    const client = new RegistryHttpClient(`http://127.0.0.1:${registryPort}`);
+    const repo = "watch/app";
+    const image = makeTestImage({});
+    for (const blob of [image.config, ...image.layers]) assert.equal(await client.pushBlob(repo, blob), 201);
+    assert.equal((await client.putManifest(repo, "1", image.manifest)).status, 201);
+    await waitFor("the event at b, the sink the edit added", () => got(b, repo), { timeoutMs: 20_000 });
   });
 });

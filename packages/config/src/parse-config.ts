@@ -62,6 +62,7 @@ interface SchemaValues {
     port: number;
     auth: { htpasswd?: string; username?: string; anonymous: boolean; readOnly: boolean };
   };
+  reload: { watch: boolean };
   workers: { http: { address: string; port: number }; nats: { address: string; port: number } };
 }
 
@@ -153,6 +154,7 @@ function resolve(
       port: values.dashboard.port,
       auth: resolveDashboardAuth(values.dashboard.auth, input, ctx),
     },
+    reload: values.reload,
     workers: values.workers,
   };
 }

@@ -1,10 +1,12 @@
 /**
- * Hot reload: on SIGHUP a process reads its config file again. A valid new config is handed to
+ * Hot reload: on SIGHUP — and, with `reload.watch`, when the config file's content changes — a
+ * process reads its config file again. A valid new config is handed to
  * the process (which applies what it can: the sinks); an invalid one is refused with every problem
  * reported, and the process keeps running on the config it has. Reloads never overlap: a SIGHUP
  * during a reload is served after it.
  */
 import { ConfigError } from "./config-error.js";
+import { watchConfigFile } from "./config-file-watch.js";
 import { loadConfig } from "./load-config.js";
 import type { Env, ParsedConfig as LoadedConfig } from "./parse-config.js";
 import type { BerthConfig } from "./types.js";
@@ -66,7 +68,35 @@ export function reloadConfigOnSighup(options: ConfigReloadOptions): ConfigReload
   };
   const onSignal = () => void reload();
   process.on("SIGHUP", onSignal);
-  return { reload, stop: () => process.off("SIGHUP", onSignal) };
+  const watch =
+    options.file && current.reload.watch
+      ? watchConfigFile({
+          file: options.file,
+          onChange: () => {
+            logger.info({ file: options.file }, "config file changed; reloading");
+            void reload();
+          },
+          onError: (err) => logger.warn({ err: String(err) }, "cannot watch the config file for changes; SIGHUP still reloads it"),
+        })
+      : undefined;
+  // An edit between the process's start-up load and the watch's start produced no event: compare
+  // what the file says now with what the process runs on, once.
+  if (watch) void catchUpWithFile(options, current, reload);
+  return {
+    reload,
+    stop: () => {
+      process.off("SIGHUP", onSignal);
+      watch?.stop();
+    },
+  };
+}
+
+async function catchUpWithFile(options: ConfigReloadOptions, current: BerthConfig, reload: () => Promise<void>): Promise<void> {
+  const onDisk = await loadConfig({ file: options.file, env: options.env }).catch(() => undefined);
+  if (onDisk && JSON.stringify(onDisk.config) !== JSON.stringify(current)) {
+    options.logger.info({ file: options.file }, "config file changed since start-up; reloading");
+    await reload();
+  }
 }
 
 /**

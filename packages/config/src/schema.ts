@@ -325,6 +325,13 @@ export const CONFIG_SCHEMA = {
       },
     },
   },
+  reload: {
+    watch: {
+      doc: "Re-read the config file when it changes on disk, as on SIGHUP (editors' atomic saves and Kubernetes ConfigMap updates included).",
+      format: "berth-boolean",
+      default: true,
+    },
+  },
   workers: {
     http: {
       address: {

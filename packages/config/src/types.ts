@@ -276,6 +276,8 @@ export interface BerthConfig {
       readOnly: boolean;
     };
   };
+  /** Hot reload: besides SIGHUP, a change of the config file's content reloads it when `watch`. */
+  reload: { watch: boolean };
   /** Each worker app's own /metrics + /healthz listener. Port 0 = any free port. */
   workers: { http: ListenSettings; nats: ListenSettings };
 }

@@ -40,6 +40,7 @@ export function configWithSink(sink: SinkConfig, redisUrl: string, prefix: strin
     },
     queue: testQueueConfig(redisUrl, prefix),
     dashboard: { ...listen, auth: { anonymous: true, readOnly: false } },
+    reload: { watch: false },
     workers: { http: listen, nats: listen },
   };
 }

@@ -49,6 +49,7 @@ export function testConfig(options: {
     },
     queue: testQueueConfig(options.redisUrl, options.prefix, options.minReplicas),
     dashboard: { ...listen, auth: { anonymous: true, readOnly: true } },
+    reload: { watch: false },
     workers: { http: listen, nats: listen },
   };
 }

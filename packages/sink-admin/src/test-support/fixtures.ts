@@ -30,6 +30,7 @@ export function berthConfig(sinks: SinkConfig[], redisUrl: string, prefix: strin
     },
     queue: testQueueConfig(redisUrl, prefix),
     dashboard: { address: "127.0.0.1", port: 0, auth: { anonymous: false, readOnly: false } },
+    reload: { watch: false },
     workers: { http: { address: "127.0.0.1", port: 0 }, nats: { address: "127.0.0.1", port: 0 } },
   };
 }
