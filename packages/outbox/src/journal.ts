@@ -1,7 +1,8 @@
 /**
- * The local outbox journal: where events wait, durable on disk, while Redis is away.
+ * The local outbox journal: where events wait, durable on disk, while Redis is away. One
+ * directory, appended to by one process (which directory is whose: replica-journals.ts):
  *
- *   <storage.rootDirectory>/.berth/outbox-journal/
+ *   <storage.rootDirectory>/.berth/outbox-journal/<replica id>/
  *     segment-000000000001.jsonl   sealed: immutable, drained by the relay, then deleted
  *     segment-000000000002.jsonl   active: appended to (one line per event, see journal-record.ts)
  *
@@ -20,6 +21,7 @@ import { decodeRecord, encodeRecord } from "./journal-record.js";
 export const JOURNAL_DIRECTORY = join(".berth", "outbox-journal");
 const SEGMENT = /^segment-(\d{12})\.jsonl$/;
 
+/** The directory holding every replica's journal directory (replica-journals.ts). */
 export function journalDirectory(storageRoot: string): string {
   return join(storageRoot, JOURNAL_DIRECTORY);
 }
@@ -195,6 +197,11 @@ export class Journal {
     this.flushScheduled = false;
     const batch = this.pending.splice(0);
     if (batch.length === 0) return;
+    if (this.lost) {
+      // Queued before the directory was found adopted: they belong in the next one.
+      for (const p of batch) p.reject(new JournalLeaseLostError(this.dir));
+      return;
+    }
     const count = batch.reduce((sum, p) => sum + p.count, 0);
     this.writing += count;
     try {
