@@ -178,13 +178,16 @@ describe("outbox journals of replicas on one root", () => {
     const logs = [captureLogger(), captureLogger()];
     const config = testConfig({ root: adoptRoot, redisUrl: server.url, prefix, sinks });
     // Short enough for a quick test, long enough that a busy machine's timer delays do not make a live replica look dead.
-    const replicas = await Promise.all(logs.map(({ logger }) => openOutbox({ config, logger, metrics: new Registry(), journalLeaseMs: 2_000 })));
+    const registries = [new Registry(), new Registry()];
+    const replicas = await Promise.all(logs.map(({ logger }, i) => openOutbox({ config, logger, metrics: registries[i]!, journalLeaseMs: 2_000 })));
     try {
       await waitFor("the dead replica's journal relayed", async () => (await journalSegments(adoptRoot)).length === 0 && (await queuedIds(prefix)).length >= events.length, { timeoutMs: 20_000 });
       for (const sink of sinks) assert.deepEqual((await queuedIds(prefix, sink)).sort(), events.map((e) => e.id).sort());
       const adoptions = logs.flatMap(({ lines }) => lines.filter((l) => l.msg.includes("adopted the journal")));
       assert.equal(adoptions.length, 1, JSON.stringify(adoptions));
       assert.equal(adoptions[0]?.journal, "elsewhere-1-dead");
+      const counted = await Promise.all(registries.map(async (r) => Number((await r.metrics()).match(/berth_outbox_journals_adopted_total (\d+)/)?.[1])));
+      assert.deepEqual(counted.sort(), [0, 1]);
     } finally {
       await Promise.all(replicas.map((r) => r.close()));
       await checker.flushall();

@@ -90,6 +90,7 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
   });
   const metrics = createOutboxMetrics(options.metrics, {
     journalDepth: () => journal.depth,
+    journalsAdopted: () => journal.adoptions,
     redisConnected: () => isReady(redis),
   });
   // Replaced by applySinks; the relay routes through it too, so journaled events relayed after a

@@ -77,6 +77,8 @@ export class ReplicaJournals implements DrainSource {
   private ticking: Promise<void> | undefined;
   private rehoming: Promise<void> | undefined;
   private closed = false;
+  /** Journals adopted since open (a metric). */
+  adoptions = 0;
 
   private constructor(
     private readonly options: ReplicaJournalsOptions,
@@ -244,6 +246,7 @@ export class ReplicaJournals implements DrainSource {
       }
       logger.warn({ journal: name, events: journal.depth }, "outbox journal: adopted the journal of a stopped or dead replica; relaying it");
       this.adopted.push(held);
+      this.adoptions += 1;
       this.options.onAdopted?.();
     }
   }
