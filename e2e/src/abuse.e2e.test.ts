@@ -2,8 +2,8 @@
  * Abuse suite (issue 16), loopback only, against the registry process: many uploads that send
  * their headers and one byte and then stall, and many blob downloads whose clients never read.
  * Prints its figures. Asserted: `/healthz` answers 200 to every probe while the API's in-flight
- * cap is full (its latency is printed, bounded only by a generous sanity limit: timings are the
- * bench's business), and the stalled downloads add less than 0.1 MB of RSS each (the issue's
+ * cap is full, with a p99 under 100 ms (the issue's goal) or, on a machine already slower than
+ * that, under twice the p99 the same probes get with nothing stalled (measured before and after), and the stalled downloads add less than 0.1 MB of RSS each (the issue's
  * budget: 1,000 add < 100 MB; the sender before pinned about 1 MiB each), 30 MB at least.
  *
  * Load is tunable: BERTH_ABUSE_UPLOADS (default 300, up to 4,100) and BERTH_ABUSE_DOWNLOADS
@@ -24,6 +24,8 @@ const DOWNLOADS = envCount("BERTH_ABUSE_DOWNLOADS", 200, 1000);
 /** Room for every download; the uploads are meant to overflow it (when there are more of them). */
 const MAX_IN_FLIGHT = DOWNLOADS + 56;
 const HEALTH_PROBES = 200;
+/** The issue's goal for /healthz while the uploads stall (see the test for a busy machine). */
+const HEALTH_P99_MS = 100;
 const BLOB_BYTES = 16 * 1024 * 1024;
 /**
  * The issue's budget: 1,000 stalled downloads add < 100 MB (0.1 MB each), with a 30 MB floor:
@@ -109,11 +111,7 @@ describe(`abuse: ${UPLOADS} stalled uploads, ${DOWNLOADS} stalled downloads`, ()
     const head = (i: number) =>
       `POST /v2/abuse/up/blobs/uploads/?digest=sha256:${createHash("sha256").update(String(i)).digest("hex")} HTTP/1.1\r\n` +
       `Host: 127.0.0.1\r\nContent-Length: 9999\r\n\r\n`;
-    const stalled = await openMany(UPLOADS, (i) => openStalled(port, head(i), Buffer.from("x")));
-    try {
-      if (UPLOADS > MAX_IN_FLIGHT) {
-        await waitFor("the API cap to be full", async () => (await client.request("GET", "/v2/")).status === 429, { timeoutMs: 60_000 });
-      }
+    const probeHealth = async (): Promise<number[]> => {
       const latencies: number[] = [];
       for (let i = 0; i < HEALTH_PROBES; i++) {
         const started = performance.now();
@@ -121,17 +119,36 @@ describe(`abuse: ${UPLOADS} stalled uploads, ${DOWNLOADS} stalled downloads`, ()
         latencies.push(performance.now() - started);
         assert.equal(res.status, 200, res.body);
       }
+      return latencies.sort((a, b) => a - b);
+    };
+    // The same probes with nothing stalled, before and after: what this machine gives right now.
+    const quietBefore = await probeHealth();
+    const stalled = await openMany(UPLOADS, (i) => openStalled(port, head(i), Buffer.from("x")));
+    let loud: number[];
+    try {
+      if (UPLOADS > MAX_IN_FLIGHT) {
+        await waitFor("the API cap to be full", async () => (await client.request("GET", "/v2/")).status === 429, { timeoutMs: 60_000 });
+      }
+      loud = await probeHealth();
       assert.equal((await client.request("GET", "/metrics")).status, 200);
-      latencies.sort((a, b) => a - b);
-      const p50 = percentile(latencies, 50);
-      const p99 = percentile(latencies, 99);
-      console.log(`abuse: /healthz with ${UPLOADS} stalled uploads open (API cap ${MAX_IN_FLIGHT}): p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${latencies.at(-1)!.toFixed(1)} ms over ${HEALTH_PROBES} probes`);
-      assert.ok(p99 < 2000, `sanity: /healthz p99 ${p99} ms`);
     } finally {
       for (const s of stalled) s.destroy();
     }
     await waitFor("the API to answer again", async () => (await client.request("GET", "/v2/")).status === 200, { timeoutMs: 30_000 });
+    const quietAfter = await probeHealth();
+    const p99 = percentile(loud, 99);
+    const quietP99 = Math.max(percentile(quietBefore, 99), percentile(quietAfter, 99));
+    const budget = Math.max(HEALTH_P99_MS, 2 * quietP99);
+    console.log(
+      `abuse: /healthz with ${UPLOADS} stalled uploads open (API cap ${MAX_IN_FLIGHT}): p50 ${percentile(loud, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, ` +
+        `max ${loud.at(-1)!.toFixed(1)} ms over ${HEALTH_PROBES} probes; nothing stalled: p99 ${percentile(quietBefore, 99).toFixed(1)} ms before, ` +
+        `${percentile(quietAfter, 99).toFixed(1)} ms after; budget ${budget.toFixed(1)} ms`,
+    );
+    // The issue's goal is p99 < 100 ms; on a machine whose own p99 is already above half of
+    // that (shared CI cores), the stalled uploads may at most double it.
+    assert.ok(p99 < budget, `/healthz p99 ${p99.toFixed(1)} ms with ${UPLOADS} stalled uploads; budget ${budget.toFixed(1)} ms`);
   });
+
 
   test(`${DOWNLOADS} stalled blob downloads add < ${rssBudgetMb(DOWNLOADS)} MB RSS`, async () => {
     const data = randomBytes(BLOB_BYTES);

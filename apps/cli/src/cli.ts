@@ -26,6 +26,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
       return (argv) => run(argv);
     },
   },
+  gc: {
+    summary: "gc [--dry-run]                            remove unreferenced blobs, untagged manifests, stale uploads",
+    load: async () => (await import("./commands/gc.js")).run,
+  },
   sink: {
     summary: "sink pause|resume|test NAME · sink status [NAME]  operate the sinks",
     load: async () => {

@@ -207,9 +207,10 @@ describe("htpasswd (the module the registry uses too)", () => {
       const hash = (await bcrypt.hash("s3cret", 4)).replace(/^\$2b\$/, "$2y$");
       await writeFile(file, `# operators\nalice:${hash}\n`);
       const verify = await resolveDashboardAuth({ htpasswdPath: file, anonymous: false, readOnly: false });
-      assert.equal(await verify?.("alice", "s3cret"), true);
-      assert.equal(await verify?.("alice", "wrong"), false);
-      assert.equal(await verify?.("mallory", "s3cret"), false);
+      assert.equal(await verify?.verify("alice", "s3cret"), true);
+      assert.equal(await verify?.verify("alice", "wrong"), false);
+      assert.equal(await verify?.verify("mallory", "s3cret"), false);
+      await verify?.close?.();
       await writeFile(file, `alice:${hash}\nbob:$apr1$abc$def\n`);
       await assert.rejects(resolveDashboardAuth({ htpasswdPath: file, anonymous: false, readOnly: false }), (err) => {
         return err instanceof HtpasswdError && err.message.startsWith(`${file} line 2: expected user:<bcrypt hash>`);

@@ -11,6 +11,7 @@ import { createBullBoard } from "@bull-board/api";
 import { ExpressAdapter } from "@bull-board/express";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import type { RedisConnection } from "@berth/queue";
+import { createFailureLimiter } from "@berth/htpasswd";
 import type { DashboardAuth } from "./auth-settings.js";
 import { basicAuth } from "./basic-auth.js";
 import { deadLetterRoutes } from "./dead-letter-routes.js";
@@ -36,7 +37,8 @@ export interface Dashboard {
 }
 
 /**
- * The dashboard without a listener: `/healthz` (open), then Basic auth over everything else,
+ * The dashboard without a listener: `/healthz` (open), then Basic auth over everything else
+ * (failed logins limited per address, 429 with Retry-After),
  * then the same-origin check on every mutating request (same-origin.ts), then the dead-letter
  * replay routes and Bull Board at `/`. Starts the dead-letter parker (see
  * @berth/sink-admin) unless read-only, where nothing may change the queues.
@@ -66,7 +68,8 @@ export function createDashboardApp(options: DashboardOptions): Dashboard {
       res.status(503).json({ ok: false, error: `redis: ${(err as Error).message}` });
     }
   });
-  if (options.auth) app.use(basicAuth(options.auth));
+  // Failed logins per address: http.auth.failedAttempts, the registry's setting, applies here too.
+  if (options.auth) app.use(basicAuth(options.auth, createFailureLimiter(config.http.auth.failedAttempts)));
   // After auth: a forged request is refused even though the browser attached valid credentials.
   app.use(sameOriginOnly());
   app.use(deadLetterRoutes(ctx, boards, readOnly));

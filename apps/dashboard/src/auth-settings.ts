@@ -8,16 +8,21 @@ export class DashboardAuthError extends Error {
 }
 
 /** `undefined` = anonymous, which the config must ask for explicitly (`dashboard.auth.anonymous`). */
-export type DashboardAuth = Verifier | undefined;
+export type DashboardAuth = (Verifier & { close?(): Promise<void> }) | undefined;
 
 /**
  * Turns `dashboard.auth` into a verifier: the htpasswd file wins over a configured user; with
- * neither and no explicit `anonymous: true`, the dashboard refuses to start.
+ * neither and no explicit `anonymous: true`, the dashboard refuses to start. `bcryptWorkers`:
+ * the htpasswd checks' threads (http.auth.bcryptWorkers, as the registry's).
  */
-export async function resolveDashboardAuth(auth: BerthConfig["dashboard"]["auth"]): Promise<DashboardAuth> {
+export async function resolveDashboardAuth(auth: BerthConfig["dashboard"]["auth"], bcryptWorkers?: number): Promise<DashboardAuth> {
   if (auth.htpasswdPath) {
-    const htpasswd = await loadHtpasswd(auth.htpasswdPath);
-    return (user, password) => htpasswd.verify(user, password);
+    const htpasswd = await loadHtpasswd(auth.htpasswdPath, bcryptWorkers === undefined ? {} : { poolSize: bcryptWorkers });
+    return {
+      verify: (user, password, signal) => htpasswd.verify(user, password, signal),
+      remembers: (user, password) => htpasswd.remembers(user, password),
+      close: () => htpasswd.close(),
+    };
   }
   if (auth.username && auth.password) return passwordVerifier(auth.username, auth.password);
   if (auth.anonymous) return undefined;

@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     const { values } = parseArgs({ args: process.argv.slice(2), options: CONFIG_OPTION });
     file = configPathFrom(values.config, process.env);
     loaded = await loadConfig({ file, env: process.env });
-    auth = await resolveDashboardAuth(loaded.config.dashboard.auth);
+    auth = await resolveDashboardAuth(loaded.config.dashboard.auth, loaded.config.http.auth.bcryptWorkers);
   } catch (err) {
     // A ConfigError's message already lists every problem, once.
     process.stderr.write(`${APP}: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -63,6 +63,7 @@ async function main(): Promise<void> {
       server.closeIdleConnections();
     });
     await dashboard.close();
+    await auth?.close?.();
     await Promise.all([connection.quit(), consumer.quit()]);
     logger.info("bye");
     logger.flush();

@@ -4,7 +4,7 @@ import { type AccessControlSettings, DEFAULT_HTTP_LIMITS, type HttpLimits } from
 import type { FailureLimiter, Htpasswd } from "@berth/htpasswd";
 import type { EventFactory, EventPublisher } from "@berth/events";
 import { OciError, validateRepositoryName } from "@berth/oci";
-import { type Storage, requireStorableName } from "@berth/storage";
+import { type MaintenanceOptions, type Storage, requireStorableName, startMaintenance } from "@berth/storage";
 import type { Logger, Registry } from "@berth/telemetry";
 import type { BearerProviderOptions } from "./auth/bearer.js";
 import type { LdapProviderOptions } from "./auth/ldap.js";
@@ -16,6 +16,7 @@ import type { Ctx, RegistryDeps } from "./http/context.js";
 import { sendError } from "./http/error-mapper.js";
 import { createDiskSpaceCheck } from "./http/disk-space.js";
 import { createHttpMetrics } from "./http/http-metrics.js";
+import { createStorageMetrics } from "./http/storage-metrics.js";
 import { type RegistryServer, type TlsMaterial, createRegistryServer, reloadTls } from "./http/listener.js";
 import { MemoryBudget } from "./http/memory-budget.js";
 import { type RouteMatch, matchRoute } from "./http/router.js";
@@ -53,6 +54,8 @@ export interface RegistryAppOptions {
   metricsAuth?: boolean;
   /** `/healthz` reports low disk (503) when the storage root has fewer free bytes; 0 = never. */
   minFreeBytes?: number;
+  /** Garbage collection and upload expiry in the background (absent: none; tests). */
+  maintenance?: Omit<MaintenanceOptions, "onCollected" | "onExpired" | "onError">;
 }
 
 export interface RegistryApp {
@@ -98,6 +101,22 @@ export function createRegistryApp(options: RegistryAppOptions): RegistryApp {
   const httpMetrics = createHttpMetrics(options.metrics);
   const { maxInFlight } = limits;
   const diskSpace = createDiskSpaceCheck(options.storage.root, options.minFreeBytes ?? 0);
+  const storageMetrics = createStorageMetrics(options.metrics, options.storage);
+  const maintenance = options.maintenance
+    ? startMaintenance(options.storage, {
+        ...options.maintenance,
+        onCollected(result) {
+          storageMetrics.collected(result);
+          const { removed, bytes, repositories, skipped } = result;
+          if (removed.length > 0 || skipped.length > 0) options.logger.info({ removed: removed.length, bytes, repositories, skipped }, "garbage collected");
+        },
+        onExpired(result) {
+          storageMetrics.expired(result);
+          if (result.expired.length > 0) options.logger.info({ expired: result.expired.length, open: result.open }, "expired upload sessions");
+        },
+        onError: (task, err) => options.logger.error({ err, task }, task === "gc" ? "garbage collection failed (retried next interval)" : "upload expiry failed (retried next sweep)"),
+      })
+    : undefined;
   let inFlight = 0;
   let idle: (() => void) | undefined;
 
@@ -217,6 +236,7 @@ export function createRegistryApp(options: RegistryAppOptions): RegistryApp {
       }
       server.closeAllConnections();
       await closed;
+      await maintenance?.stop();
       deps.events.stop();
     },
   };

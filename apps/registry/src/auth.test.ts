@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { hashSync } from "bcryptjs";
 import { after, before, describe, it } from "node:test";
-import { parseBasicAuth } from "./auth/basic-credentials.js";
+import { parseBasicAuth } from "@berth/htpasswd";
 import { basic, call } from "./test-support/client.js";
 import { type RunningRegistry, startRegistry } from "./test-support/registry-fixture.js";
 

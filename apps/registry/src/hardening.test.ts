@@ -8,10 +8,11 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { readdir, readlink } from "node:fs/promises";
+import { mkdir, readdir, readlink, stat, utimes, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import { after, before, describe, it } from "node:test";
-import { waitFor } from "@berth/testing";
+import { freePort, waitFor } from "@berth/testing";
+import { ProcessGroup, makeTempDir, writeJsonFile } from "@berth/testing/process-harness";
 import { hashSync } from "bcryptjs";
 import { basic, call, pushBlob } from "./test-support/client.js";
 import { sha256 } from "./test-support/oci-content.js";
@@ -208,5 +209,94 @@ describe("/healthz and disk space", () => {
     } finally {
       await reg.stop();
     }
+  });
+});
+
+describe("oversized chunked manifest against the registry process", () => {
+  const group = new ProcessGroup();
+  let tmp: Awaited<ReturnType<typeof makeTempDir>>;
+  let url: string;
+  before(async () => {
+    tmp = await makeTempDir("oversize-manifest");
+    const port = await freePort();
+    const config = await writeJsonFile(tmp.path, "registry.json", {
+      storage: { rootDirectory: `${tmp.path}/root` },
+      http: { address: "127.0.0.1", port },
+      log: { level: "warn" },
+    });
+    await group.start({ name: "registry", script: "apps/registry/src/main.ts", args: ["--config", config], ready: { port } });
+    url = `http://127.0.0.1:${port}`;
+  });
+  after(async () => {
+    await group.stopAll();
+    await tmp?.remove();
+  });
+
+  it("a chunked manifest over 4 MiB streamed by fetch (still writing when answered) gets its 413, not EPIPE", async () => {
+    // undici fails the whole request when a body write fails, so this client only sees the 413
+    // if the registry keeps taking the rest of the body after answering. Closing the connection
+    // under it (what the first fix of this finding did) failed it with `write EPIPE`.
+    const streamed = (bytes: number) => {
+      const piece = new Uint8Array(256 * 1024).fill(0x20);
+      let sent = 0;
+      return new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (sent >= bytes) controller.close();
+          else {
+            sent += piece.length;
+            controller.enqueue(piece);
+          }
+        },
+      });
+    };
+    // Chunked several times (whether a close hits the client mid-write depends on timing: before
+    // the fix one such PUT failed about half the time), then one with a Content-Length over the
+    // limit, refused before any byte is read.
+    const bodies = [...Array.from({ length: 6 }, () => streamed(32 * 1024 * 1024)), Buffer.alloc(6 * 1024 * 1024, 0x20)];
+    for (const [i, body] of bodies.entries()) {
+      const res = await fetch(`${url}/v2/edge/big-fetch/manifests/v1`, {
+        method: "PUT",
+        body,
+        duplex: "half",
+        headers: { "Content-Type": "application/vnd.oci.image.manifest.v1+json" },
+      } as RequestInit).catch((err: Error) => {
+        throw new Error(`body ${i}: ${err.message} (${(err.cause as Error | undefined)?.message})`);
+      });
+      assert.equal(res.status, 413, `body ${i}`);
+      assert.equal(((await res.json()) as { errors: { code: string }[] }).errors[0]?.code, "SIZE_INVALID");
+    }
+  });
+});
+
+describe("temp files a failed write left, at start-up of the registry process", () => {
+  const group = new ProcessGroup();
+  let tmp: Awaited<ReturnType<typeof makeTempDir>>;
+  after(async () => {
+    await group.stopAll();
+    await tmp?.remove();
+  });
+
+  it("are removed; a recent one (a write maybe in flight) and other files stay", async () => {
+    tmp = await makeTempDir("startup-sweep");
+    const repo = `${tmp.path}/root/team/app`;
+    await mkdir(`${repo}/blobs/sha256`, { recursive: true });
+    await writeFile(`${repo}/oci-layout`, '{"imageLayoutVersion":"1.0.0"}');
+    await writeFile(`${repo}/index.json`, '{"schemaVersion":2,"manifests":[]}');
+    const stale = [`${repo}/index.json.0123456789ab.tmp`, `${repo}/blobs/sha256/abc.fedcba987654.tmp`];
+    const fresh = `${repo}/index.json.aaaaaaaaaaaa.tmp`;
+    const kept = `${repo}/notes.tmp`; // not a name Berth writes
+    for (const file of [...stale, fresh, kept]) await writeFile(file, "");
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    for (const file of [...stale, kept]) await utimes(file, hourAgo, hourAgo);
+    const port = await freePort();
+    const config = await writeJsonFile(tmp.path, "registry.json", {
+      storage: { rootDirectory: `${tmp.path}/root` },
+      http: { address: "127.0.0.1", port },
+      log: { level: "warn" },
+    });
+    await group.start({ name: "registry", script: "apps/registry/src/main.ts", args: ["--config", config], ready: { port } });
+    const exists = (file: string) => stat(file).then(() => true, () => false);
+    await waitFor("the stale temp files to be removed", async () => !(await exists(stale[0]!)) && !(await exists(stale[1]!)), CUT_WITHIN);
+    assert.deepEqual([await exists(fresh), await exists(kept), await exists(`${repo}/index.json`)], [true, true, true]);
   });
 });

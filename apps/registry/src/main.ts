@@ -14,6 +14,8 @@ import {
   type BearerSettings,
   CONFIG_OPTION,
   ConfigError,
+  DEFAULT_GC,
+  DEFAULT_UPLOAD_MAX_AGE_MS,
   type LdapSettings,
   type ListenerTls,
   configPathFrom,
@@ -74,6 +76,10 @@ async function main(): Promise<void> {
     limits: config.http.limits,
     metricsAuth: config.http.metricsAuth,
     minFreeBytes: config.storage.minFreeBytes,
+    maintenance: {
+      gc: config.storage.gc ?? DEFAULT_GC,
+      uploadMaxAgeMs: config.storage.uploadMaxAgeMs ?? DEFAULT_UPLOAD_MAX_AGE_MS,
+    },
   });
   await listen(app.server, config.http.port, config.http.address);
   logger.info(

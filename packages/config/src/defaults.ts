@@ -32,6 +32,13 @@ export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
 });
 /** Below this, `/healthz` reports the storage disk as low (503, `disk.low: true`). */
 export const DEFAULT_MIN_FREE_BYTES = 2 ** 30;
+/**
+ * Garbage collection, as zot spells it. Off unless `storage.gc` is set (zot's default is on): a
+ * registry that deleted nothing before an upgrade must not start deleting on its own.
+ */
+export const DEFAULT_GC = Object.freeze({ enable: false, delayMs: 3_600_000, intervalMs: 3_600_000 });
+/** Upload sessions untouched this long are removed (Distribution's `uploadpurging.age`: 168h). */
+export const DEFAULT_UPLOAD_MAX_AGE_MS = 168 * 3_600_000;
 
 export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
 export const DEFAULT_QUEUE_PREFIX = "berth";

@@ -52,6 +52,8 @@ function shapeOfSchema(node: SchemaNode, path: string): KeyShape {
     if (!isSchemaLeaf(child)) keys[key] = shapeOfSchema(child, childPath);
     else if (childPath === "queue.redis") keys[key] = { kind: "open" };
     else if (childPath === "http.accessControl") keys[key] = { kind: "map" };
+    // A path, or `{ path }` as http.auth.htpasswd takes it (parse-config.ts reduces it to the path).
+    else if (childPath === "dashboard.auth.htpasswd") keys[key] = { kind: "open" };
     else if (childPath === "extensions.events.sinks") {
       keys[key] = { kind: "list", item: SINK_SHAPE, itemLabel: "sink objects", itemNoun: "a sink object" };
     } else keys[key] = leaf;

@@ -4,6 +4,7 @@
  * every top-level value checked against its format -> each sink validated -> secrets and
  * files resolved -> cross-field rules.
  */
+import { describeValue } from "./describe-value.js";
 import convict from "convict";
 import { ConfigError } from "./config-error.js";
 import { parseDuration } from "./duration.js";
@@ -36,7 +37,15 @@ export interface ParsedConfig {
 /** The schema's values as convict returns them (input spellings, defaults filled in). */
 interface SchemaValues {
   distSpecVersion: string;
-  storage: { rootDirectory: string; fsyncDirectories: boolean; minFreeBytes: number };
+  storage: {
+    rootDirectory: string;
+    fsyncDirectories: boolean;
+    minFreeBytes: number;
+    gc: boolean;
+    gcDelay: string;
+    gcInterval: string;
+    uploadMaxAge: string;
+  };
   http: {
     address: string;
     port: number;
@@ -74,7 +83,7 @@ export function parseConfig(raw: unknown, opts: ParseOptions = {}): ParsedConfig
   const canonical = canonicalizeKeys(raw ?? {}, CONFIG_SHAPE);
   ctx.problems.push(...canonical.problems);
   ctx.warnings.push(...canonical.warnings);
-  const { input, redisObject } = withoutRedisObject(isPlainObject(canonical.value) ? canonical.value : {});
+  const { input, redisObject } = withoutRedisObject(dashboardHtpasswdAsPath(isPlainObject(canonical.value) ? canonical.value : {}, ctx));
   // convict walks into object values and breaks on maps keyed by globs: the block skips convict
   // and is checked by access-control-validation.ts alone.
   const { accessControl, ...http } = dig(input, "http");
@@ -113,6 +122,12 @@ function resolve(
       rootDirectory: pathOrEmpty(values.storage.rootDirectory, ctx),
       fsyncDirectories: values.storage.fsyncDirectories,
       minFreeBytes: values.storage.minFreeBytes,
+      gc: {
+        enable: values.storage.gc,
+        delayMs: parseDuration(values.storage.gcDelay) ?? 0,
+        intervalMs: parseDuration(values.storage.gcInterval) ?? 0,
+      },
+      uploadMaxAgeMs: parseDuration(values.storage.uploadMaxAge) ?? 0,
     },
     http: {
       address: values.http.address,
@@ -163,6 +178,21 @@ function resolve(
  * convict cannot hold an object in a leaf, so the Sentinel and Cluster forms of `queue.redis`
  * are taken out of its input here (convict then fills in the default URL, which is not used).
  */
+/**
+ * `dashboard.auth.htpasswd` takes the file as a path string (its first form) or as `{ path }`, the
+ * shape of http.auth.htpasswd (zot's), so one htpasswd block can be copied between the two.
+ */
+function dashboardHtpasswdAsPath(input: Record<string, unknown>, ctx: Findings): Record<string, unknown> {
+  const dashboard = input.dashboard;
+  if (!isPlainObject(dashboard) || !isPlainObject(dashboard.auth) || !isPlainObject(dashboard.auth.htpasswd)) return input;
+  const { path, ...rest } = dashboard.auth.htpasswd;
+  if (typeof path !== "string" || Object.keys(rest).length > 0) {
+    ctx.problems.push(`dashboard.auth.htpasswd: ${describeValue(dashboard.auth.htpasswd)} must be a path or { path: <file> } (as http.auth.htpasswd)`);
+    return { ...input, dashboard: { ...dashboard, auth: { ...dashboard.auth, htpasswd: undefined } } };
+  }
+  return { ...input, dashboard: { ...dashboard, auth: { ...dashboard.auth, htpasswd: path } } };
+}
+
 function withoutRedisObject(input: Record<string, unknown>): {
   input: Record<string, unknown>;
   redisObject?: Record<string, unknown>;

@@ -49,6 +49,26 @@ export const CONFIG_SCHEMA = {
       format: "berth-count",
       default: D.DEFAULT_MIN_FREE_BYTES,
     },
+    gc: {
+      doc: "Garbage collection (zot key): blobs no manifest of their repository needs, and untagged manifests nothing refers to, are removed once older than gcDelay, every gcInterval. Default false (zot: true).",
+      format: "berth-boolean",
+      default: D.DEFAULT_GC.enable,
+    },
+    gcDelay: {
+      doc: "Garbage collection spares blobs and untagged manifests younger than this, so a push in progress keeps its blobs (zot key).",
+      format: "berth-positive-duration",
+      default: formatDuration(D.DEFAULT_GC.delayMs),
+    },
+    gcInterval: {
+      doc: "How often the registry collects garbage when gc is true (zot key).",
+      format: "berth-positive-duration",
+      default: formatDuration(D.DEFAULT_GC.intervalMs),
+    },
+    uploadMaxAge: {
+      doc: "Upload sessions untouched for this long are removed with their bytes (Distribution purges after 168h).",
+      format: "berth-positive-duration",
+      default: formatDuration(D.DEFAULT_UPLOAD_MAX_AGE_MS),
+    },
   },
   http: {
     address: {
@@ -292,7 +312,7 @@ export const CONFIG_SCHEMA = {
     },
     auth: {
       htpasswd: {
-        doc: "htpasswd file (bcrypt) of dashboard users.",
+        doc: "htpasswd file (bcrypt) of dashboard users: { path } as http.auth.htpasswd, or the path alone.",
         format: "berth-optional-path",
         default: undefined,
       },

@@ -171,3 +171,21 @@ describe("parseConfig: http.auth.ldap", () => {
     assert.doesNotMatch(problems.join("\n"), /leaky-secret/);
   });
 });
+
+describe("parseConfig: dashboard.auth.htpasswd", () => {
+  const files = tempFiles({ htpasswd: "alice:$2y$05$abcdefghijklmnopqrstuuSBbX2v9bJcFhrWr3Zkuh8Z2v9bJcFhrW\n" });
+  after(() => files.remove());
+  const withDashboard = (htpasswd: unknown): Raw => ({ ...minimalConfig(), dashboard: { auth: { htpasswd } } });
+
+  it("takes a path or { path } (the shape of http.auth.htpasswd), both to the same file", () => {
+    const file = join(files.dir, "htpasswd");
+    assert.equal(parseConfig(withDashboard(file)).config.dashboard.auth.htpasswdPath, file);
+    assert.equal(parseConfig(withDashboard({ path: file })).config.dashboard.auth.htpasswdPath, file);
+  });
+
+  it("names the key and both allowed shapes for anything else", () => {
+    for (const bad of [{ path: 7 }, { file: "x" }, { path: "x", extra: 1 }]) {
+      assert.match(problemsOfConfig(withDashboard(bad)).join("\n"), /dashboard\.auth\.htpasswd: .* must be a path or \{ path: <file> \} \(as http\.auth\.htpasswd\)/);
+    }
+  });
+});

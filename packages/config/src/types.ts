@@ -226,6 +226,14 @@ export interface LdapSettings {
   bindPassword?: string;
 }
 
+export interface GcSettings {
+  /** The registry collects every `intervalMs`; `berth gc` runs whatever this says. */
+  enable: boolean;
+  /** Blobs and untagged manifests younger than this are never removed. */
+  delayMs: number;
+  intervalMs: number;
+}
+
 export interface BerthConfig {
   distSpecVersion: string;
   storage: {
@@ -234,6 +242,10 @@ export interface BerthConfig {
     fsyncDirectories?: boolean;
     /** `/healthz` reports low disk below this many free bytes; 0 = never. */
     minFreeBytes: number;
+    /** Garbage collection (zot's storage.gc, gcDelay, gcInterval). Absent = defaults (off). */
+    gc?: GcSettings;
+    /** Upload sessions untouched this long are removed. Absent = 168h. */
+    uploadMaxAgeMs?: number;
   };
   http: ListenSettings & {
     tls?: ListenerTls;

@@ -73,14 +73,35 @@ describe("zot keys Berth does not implement fail closed", () => {
   });
 
   it("warns about harmless zot keys, naming what they do", () => {
-    const raw = withKey("storage.gc", true);
-    (raw.storage as Raw).gcDelay = "1h";
+    const raw = withKey("storage.dedupe", true);
     (raw.extensions as Raw).sync = { enable: true };
     const { warnings } = parseConfig(raw, { env: {} });
     assert.deepEqual(warnings, [
-      "storage.gc: zot key for garbage collection, not used by Berth; ignored",
-      "storage.gcDelay: zot key for garbage collection delay, not used by Berth; ignored",
+      "storage.dedupe: zot key for hard-link deduplication, not used by Berth; ignored",
       "extensions.sync: zot key for registry mirroring, not used by Berth; ignored",
+    ]);
+  });
+
+  it("reads zot's garbage collection keys as zot spells them, in any case", () => {
+    const raw = withKey("storage.GC", true);
+    Object.assign(raw.storage as Raw, { gcdelay: "2h", gcInterval: "30m", uploadMaxAge: "24h" });
+    const { config, warnings } = parseConfig(raw, { env: {} });
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(config.storage.gc, { enable: true, delayMs: 7_200_000, intervalMs: 1_800_000 });
+    assert.equal(config.storage.uploadMaxAgeMs, 24 * 3_600_000);
+    const defaults = parseConfig(minimalConfig(), { env: {} }).config.storage;
+    assert.deepEqual(defaults.gc, { enable: false, delayMs: 3_600_000, intervalMs: 3_600_000 }, "off unless asked; zot's 1h delay");
+    assert.equal(defaults.uploadMaxAgeMs, 168 * 3_600_000, "Distribution's 168h");
+  });
+
+  it("refuses bad garbage collection values, naming the key and what is allowed", () => {
+    const raw = withKey("storage.gc", "yes");
+    Object.assign(raw.storage as Raw, { gcDelay: "soon", gcInterval: "0s", uploadMaxAge: 5 });
+    assert.deepEqual(problemsOfConfig(raw), [
+      'storage.gc: "yes" must be true or false',
+      'storage.gcDelay: "soon" is not a duration (examples: 500ms, 1s, 10s)',
+      'storage.gcInterval: "0s" must be longer than 0s',
+      "storage.uploadMaxAge: 5 is not a duration (examples: 500ms, 1s, 10s)",
     ]);
   });
 

@@ -3,7 +3,7 @@
  * weakens security or moves data is REFUSED: ignoring it would start a registry that is less
  * protected than the operator configured (plain HTTP instead of TLS, anonymous instead of LDAP)
  * or that stores images somewhere else (S3, sub-paths). Every other zot key is IGNORED with a
- * warning: leaving it out is harmless (an extension Berth lacks, a GC schedule, CORS).
+ * warning: leaving it out is harmless (an extension Berth lacks, CORS).
  *
  * Paths are canonical spellings, matched case-insensitively like every key. The table in
  * packages/config/README.md ("zot keys") lists the same rows; keep both in step.
@@ -59,14 +59,11 @@ export const IGNORED_ZOT_KEYS: Readonly<Record<string, string>> = {
   "http.auth.sessionDriver": "UI session storage",
   "http.auth.secureSession": "UI session cookies",
   "storage.dedupe": "hard-link deduplication",
-  "storage.gc": "garbage collection",
-  "storage.gcDelay": "garbage collection delay",
-  "storage.gcInterval": "garbage collection interval",
-  "storage.retention": "image retention policies (Berth deletes nothing on its own)",
+  "storage.retention": "image retention policies (Berth's gc removes no tag)",
   "storage.commit": "zot's commit-on-write switch",
   "storage.remoteCache": "the dedupe cache location",
   "storage.cacheDriver": "the dedupe cache driver",
-  "storage.untaggedImageRetentionDelay": "untagged image retention",
+  "storage.untaggedImageRetentionDelay": "untagged image retention (Berth's gc uses storage.gcDelay)",
   scheduler: "zot's background task workers",
   "extensions.search": "the search / CVE extension",
   "extensions.sync": "registry mirroring",

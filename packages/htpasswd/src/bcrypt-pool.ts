@@ -21,7 +21,11 @@ export class HashPoolBusyError extends Error {
 
 export interface BcryptPool {
   readonly size: number;
-  compare(password: string, hash: string): Promise<boolean>;
+  /**
+   * `signal`: the caller gave up (its client disconnected). A compare still waiting for a thread is
+   * then dropped, rejected with PasswordCheckAbandoned, so a flood whose clients hang up costs no bcrypt.
+   */
+  compare(password: string, hash: string, signal?: AbortSignal): Promise<boolean>;
   /** Compares done so far (by the worker threads). */
   completed(): number;
   /** Compares waiting for a thread right now. */
@@ -49,6 +53,12 @@ interface Task extends CompareRequest {
 interface Slot {
   worker: Worker;
   task: Task | undefined;
+}
+
+/** A waiting compare dropped because its caller's signal fired (code ECONNABORTED: the client left). */
+export class PasswordCheckAbandoned extends Error {
+  override readonly name = "PasswordCheckAbandoned";
+  readonly code = "ECONNABORTED";
 }
 
 export const DEFAULT_POOL_SIZE = 2;
@@ -128,13 +138,33 @@ export function createBcryptPool(options: BcryptPoolOptions = {}): BcryptPool {
 
   return {
     size,
-    compare(password, hash) {
+    compare(password, hash, signal) {
       if (closed) return Promise.reject(new Error("bcrypt pool is closed"));
+      if (signal?.aborted) return Promise.reject(new PasswordCheckAbandoned("the caller left before the password check"));
       if (waiting.length >= maxQueued) {
         return Promise.reject(new HashPoolBusyError(`${waiting.length} password checks already waiting`));
       }
       return new Promise<boolean>((resolve, reject) => {
-        waiting.push({ id: nextId++, password, hash, resolve, reject });
+        const task: Task = { id: nextId++, password, hash, resolve, reject };
+        if (signal) {
+          // Only while waiting: a compare already on a thread runs to its end.
+          const onAbort = () => {
+            const i = waiting.indexOf(task);
+            if (i < 0) return;
+            waiting.splice(i, 1);
+            reject(new PasswordCheckAbandoned("the caller left while the password check waited"));
+          };
+          signal.addEventListener("abort", onAbort, { once: true });
+          task.resolve = (ok) => {
+            signal.removeEventListener("abort", onAbort);
+            resolve(ok);
+          };
+          task.reject = (err) => {
+            signal.removeEventListener("abort", onAbort);
+            reject(err);
+          };
+        }
+        waiting.push(task);
         dispatch();
       });
     },

@@ -94,6 +94,29 @@ describe("bcrypt pool", () => {
     }
   });
 
+  it("drops a compare whose caller gave up while it waited; one already on a thread finishes", async () => {
+    const pool = createBcryptPool({ size: 1 });
+    try {
+      const h = hash("x", 10);
+      const running = new AbortController();
+      const waiting = new AbortController();
+      const first = pool.compare("x", h, running.signal);
+      const second = pool.compare("b", h, waiting.signal);
+      assert.equal(pool.queued(), 1);
+      waiting.abort();
+      running.abort();
+      await assert.rejects(second, { name: "PasswordCheckAbandoned", code: "ECONNABORTED" });
+      assert.equal(pool.queued(), 0);
+      assert.equal(await first, true);
+      assert.equal(await pool.compare("x", h), true);
+      // The first and the last ran; the dropped one never reached a thread.
+      assert.equal(pool.completed(), 2);
+      await assert.rejects(pool.compare("x", h, AbortSignal.abort()), { name: "PasswordCheckAbandoned" });
+    } finally {
+      await pool.close();
+    }
+  });
+
   it("rejects a size that is not a positive integer", () => {
     assert.throws(() => createBcryptPool({ size: 0 }), RangeError);
   });

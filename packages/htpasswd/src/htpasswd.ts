@@ -19,9 +19,10 @@ export interface Htpasswd {
    * Whether the password is the user's. Costs one bcrypt compare on the pool whether the user
    * exists or not (an unknown user is checked against a dummy hash of the file's highest cost),
    * so the answer time does not tell which users exist. Successes are remembered (see
-   * `remembers`); failures never are.
+   * `remembers`); failures never are. `signal`: the caller left; a check still waiting for a
+   * thread is dropped (PasswordCheckAbandoned).
    */
-  verify(user: string, password: string): Promise<boolean>;
+  verify(user: string, password: string, signal?: AbortSignal): Promise<boolean>;
   /**
    * True when this user + password was verified within `rememberMs`: answered without bcrypt, so
    * clients that send Basic credentials on every request (docker, skopeo, Bull Board's polling)
@@ -76,10 +77,10 @@ export async function createHtpasswd(text: string, source: string, options: Htpa
   return {
     userCount: users.size,
     remembers,
-    async verify(user, password) {
+    async verify(user, password, signal) {
       if (remembers(user, password)) return true;
       const hash = users.get(user);
-      const ok = await pool.compare(password, hash ?? dummyHash);
+      const ok = await pool.compare(password, hash ?? dummyHash, signal);
       if (!ok || hash === undefined) return false;
       const key = keyOf(user, password, hash);
       remembered.delete(key);

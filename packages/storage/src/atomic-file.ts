@@ -1,6 +1,6 @@
 import { createWriteStream } from "node:fs";
 import type { Dirent } from "node:fs";
-import { access, readdir } from "node:fs/promises";
+import { access, readdir, utimes } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 
@@ -47,6 +47,22 @@ export async function listDirectory(dir: string): Promise<Dirent[]> {
 export async function pathExists(path: string): Promise<boolean> {
   try {
     await access(path);
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
+/**
+ * Sets `path`'s mtime to now: garbage collection spares blobs younger than its delay, so a blob a
+ * push is about to use (mounted, re-uploaded, a manifest pushed again) must look young. False when
+ * the file is gone (collected an instant ago: the caller writes it again).
+ */
+export async function touch(path: string): Promise<boolean> {
+  const now = new Date();
+  try {
+    await utimes(path, now, now);
     return true;
   } catch (err) {
     if (isNotFound(err)) return false;

@@ -3,7 +3,7 @@ import { type FileHandle, open, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { type Digest, DigestVerifier } from "@berth/oci";
-import { isNotFound, streamToFile } from "./atomic-file.js";
+import { isNotFound, streamToFile, touch } from "./atomic-file.js";
 import type { DurableFs } from "./durable-fs.js";
 import { sendFileRange } from "./blob-sender.js";
 import { blobPath, uploadTempPath } from "./paths.js";
@@ -26,6 +26,12 @@ export interface OpenBlob {
 export interface BlobStore {
   /** The blob's size, or undefined when the repository does not hold it. */
   stat(repo: string, digest: Digest): Promise<number | undefined>;
+  /**
+   * `stat` for a client about to push a manifest that needs the blob (a HEAD before skipping its
+   * upload): the blob is made young again for garbage collection (at most once a minute), so it
+   * is not collected between this answer and that manifest.
+   */
+  probe(repo: string, digest: Digest): Promise<number | undefined>;
   read(repo: string, digest: Digest, range?: BlobRange): ReadStream;
   /** Opens the blob for sending (GET), or undefined when the repository does not hold it. */
   open(repo: string, digest: Digest): Promise<OpenBlob | undefined>;
@@ -39,6 +45,9 @@ export interface BlobStore {
   locate(digest: Digest): Promise<string | undefined>;
   delete(repo: string, digest: Digest): Promise<boolean>;
 }
+
+/** A probed blob's mtime is refreshed when older than this: one utimes a minute for a hot layer. */
+const PROBE_TOUCH_EVERY_MS = 60_000;
 
 /** Remembers, per digest, repositories seen holding it (for automatic mounts); bounded. */
 const MAX_LOCATIONS = 100_000;
@@ -60,6 +69,24 @@ export class FsBlobStore implements BlobStore {
       if (isNotFound(err)) return undefined;
       throw err;
     }
+  }
+
+  async probe(repo: string, digest: Digest): Promise<number | undefined> {
+    const path = blobPath(this.root, repo, digest);
+    let info: { size: number; mtimeMs: number; isFile(): boolean };
+    try {
+      info = await stat(path);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    if (!info.isFile()) return undefined;
+    if (info.mtimeMs < Date.now() - PROBE_TOUCH_EVERY_MS) {
+      // Best effort (a read-only mount refuses it): the manifest PUT re-checks under the lock anyway.
+      const touched = await touch(path).catch(() => true);
+      if (!touched) return undefined; // collected an instant ago
+    }
+    return info.size;
   }
 
   read(repo: string, digest: Digest, range?: BlobRange): ReadStream {
@@ -113,7 +140,8 @@ export class FsBlobStore implements BlobStore {
     verifier.update(data);
     verifier.verify(digest);
     const target = blobPath(this.root, repo, digest);
-    if ((await this.stat(repo, digest)) === data.byteLength) {
+    // Pushed again: young again for garbage collection (an untagged manifest's age is its file's).
+    if ((await this.stat(repo, digest)) === data.byteLength && (await touch(target))) {
       // Stored already, maybe by a request still committing it: answer once it is durable.
       await this.fs.awaitDurable(dirname(target));
       return;
@@ -125,9 +153,17 @@ export class FsBlobStore implements BlobStore {
   async mount(from: string, to: string, digest: Digest): Promise<boolean> {
     if (from === to) return (await this.stat(to, digest)) !== undefined;
     if (!(await this.repositories.exists(from)) || (await this.stat(from, digest)) === undefined) return false;
-    if (!(await this.fs.linkOrCopy(blobPath(this.root, from, digest), blobPath(this.root, to, digest)))) return false;
-    this.remember(to, digest);
-    return true;
+    const target = blobPath(this.root, to, digest);
+    // A hard link shares its source's mtime, maybe older than the gc delay: touched, so the blob
+    // outlives the push it is mounted for. Gone before the touch (collected in between): again.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (!(await this.fs.linkOrCopy(blobPath(this.root, from, digest), target))) return false;
+      if (await touch(target)) {
+        this.remember(to, digest);
+        return true;
+      }
+    }
+    return false;
   }
 
   async locate(digest: Digest): Promise<string | undefined> {

@@ -1,4 +1,5 @@
-import { type FileHandle, copyFile, link, mkdir, open, rename, rm, unlink } from "node:fs/promises";
+import type { Stats } from "node:fs";
+import { type FileHandle, copyFile, link, mkdir, open, rename, rm, stat, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { isNotFound } from "./atomic-file.js";
 import { tempPathFor } from "./paths.js";
@@ -129,6 +130,40 @@ export class DurableFs {
       this.observe({ op: "unlink", path });
       return true;
     }, (removed) => removed);
+  }
+
+  /**
+   * Removes `path` unless `keep` holds for the file actually taken away: it is renamed aside first
+   * (atomic), examined there, and linked back when `keep` says so. A caller that decided to remove
+   * a file because it was old is thereby never fooled by a writer that touched or replaced it in
+   * the meantime (garbage collection, upload expiry): the file examined is the file removed.
+   */
+  removeUnless(path: string, keep: (info: Stats) => boolean): Promise<{ removed: boolean; size: number }> {
+    return this.changing(
+      dirname(path),
+      async () => {
+        const aside = tempPathFor(path);
+        try {
+          await rename(path, aside);
+        } catch (err) {
+          if (isNotFound(err)) return { removed: false, size: 0, changed: false };
+          throw err;
+        }
+        const info = await stat(aside);
+        if (keep(info)) {
+          // A newer file took the name meanwhile (EEXIST): it wins, the old one goes.
+          await link(aside, path).catch((err: unknown) => {
+            if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+          });
+          await unlink(aside);
+          return { removed: false, size: info.size, changed: true };
+        }
+        await unlink(aside);
+        this.observe({ op: "unlink", path });
+        return { removed: true, size: info.size, changed: true };
+      },
+      (r) => r.changed,
+    ).then(({ removed, size }) => ({ removed, size }));
   }
 
   /**

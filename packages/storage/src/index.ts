@@ -10,3 +10,5 @@ export * from "./repository-index.js";
 export * from "./storage.js";
 export * from "./durable-fs.js";
 export * from "./temp-sweep.js";
+export * from "./garbage-collector.js";
+export * from "./maintenance.js";

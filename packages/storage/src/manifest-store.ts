@@ -12,8 +12,8 @@ import {
 import { isNotFound } from "./atomic-file.js";
 import type { BlobStore } from "./blob-store.js";
 import { ManifestCache } from "./manifest-cache.js";
-import type { IndexRecord } from "./repository-index.js";
-import type { RepositoryIndexes } from "./repository-indexes.js";
+import type { IndexRecord, RepositoryIndex } from "./repository-index.js";
+import type { Batch, RepositoryIndexes } from "./repository-indexes.js";
 import { blobPath } from "./paths.js";
 
 export interface StoredManifest {
@@ -107,6 +107,9 @@ export class FsManifestStore implements ManifestStore, TagStore, ReferrerStore {
     if (input.parsed.artifactType) entry.artifactType = input.parsed.artifactType;
     const tag = input.reference === input.digest.value ? undefined : input.reference;
     const changed = await this.indexes.update(repo, async (index, batch) => {
+      // Under the lock, where garbage collection removes blobs: what the manifest refers to is
+      // still there when its record lands (see "Garbage collection" in the README).
+      await this.requireReferencesLocked(repo, input.parsed, index, batch);
       // Under the lock, where a DELETE removes manifest bytes: whatever happened since the write
       // above, the bytes are there when the record lands (issue 14's tag-PUT vs DELETE race).
       if (!batch.blobDeletes.delete(entry.digest)) await this.blobs.writeBytes(repo, input.digest, input.body);
@@ -204,6 +207,22 @@ export class FsManifestStore implements ManifestStore, TagStore, ReferrerStore {
       if (!present) {
         throw new OciError("MANIFEST_BLOB_UNKNOWN", undefined, { detail: { digest } });
       }
+    }
+  }
+
+  /**
+   * `requireReferences` again, under the repository's lock and against the batch's state: a
+   * removal an earlier op of this batch queued (garbage collection, DELETE) is cancelled for a
+   * blob the manifest needs; a child manifest dropped by this batch is unknown. A blob collected
+   * since the check outside the lock is MANIFEST_BLOB_UNKNOWN, never a manifest without its blobs.
+   */
+  private async requireReferencesLocked(repo: string, parsed: ParsedManifest, index: RepositoryIndex, batch: Batch): Promise<void> {
+    const needed = parsed.kind === "image" ? parsed.blobs : parsed.manifests.map((m) => m.digest);
+    for (const digest of new Set(needed)) {
+      const pendingRemoval = batch.blobDeletes.delete(digest);
+      if (parsed.kind === "index" && index.manifest(digest) !== undefined) continue;
+      const present = !(parsed.kind === "index" && pendingRemoval) && (await this.blobs.stat(repo, parseDigest(digest))) !== undefined;
+      if (!present) throw new OciError("MANIFEST_BLOB_UNKNOWN", undefined, { detail: { digest } });
     }
   }
 

@@ -17,7 +17,8 @@
  *         sha256/<hex>                layers, configs and manifests, content-addressed
  *         sha512/<hex>
  *       .uploads/
- *         <uuid>                      bytes of an upload session in progress (any replica appends)
+ *         <uuid>                      bytes of an upload session in progress (any replica appends);
+ *                                     removed once untouched for storage.uploadMaxAge
  *         <uuid>.<rand>.tmp           a monolithic upload being streamed (renamed into blobs/)
  *       .berth/
  *         lock                        the repository's write lock, shared by every replica:

@@ -98,6 +98,11 @@ export class RepositoryIndexes {
     });
   }
 
+  /** Writes queued for the repository's next batch; undefined when none is being committed (tests). */
+  waiting(repo: string): number | undefined {
+    return this.queues.get(repo)?.length;
+  }
+
   update<T>(repo: string, op: IndexOp<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let queue = this.queues.get(repo);
@@ -157,7 +162,12 @@ export class RepositoryIndexes {
     }
     // After the records are durable (a crash before this leaves an unreferenced blob, never a
     // manifest without its bytes) and before the answers (a removal is durable when answered).
-    for (const remove of context.blobDeletes.values()) await remove().catch(() => undefined);
+    if (context.blobDeletes.size > 0) {
+      // Removals without a record (garbage collection) must not run after a successor took the lock either.
+      if (lines.length === 0) await held.check();
+      // Together: a collection removes many blobs, and their directory fsyncs are group-committed.
+      await Promise.all([...context.blobDeletes.values()].map((remove) => remove().catch(() => undefined)));
+    }
     for (const { p, value } of done) p.resolve(value);
     if (lines.length > 0) {
       if (log.lines > 2 * cached.index.size + 1024) await this.compact(repo, cached);

@@ -1,12 +1,13 @@
 import { access, constants } from "node:fs/promises";
 import { type BlobStore, FsBlobStore } from "./blob-store.js";
 import { DurableFs, type DurableFsOptions } from "./durable-fs.js";
+import { type CollectOptions, type CollectResult, GarbageCollector } from "./garbage-collector.js";
 import { DEFAULT_INDEX_VIEW_DELAY_MS, IndexViews } from "./index-view.js";
 import { DEFAULT_LOCK_OPTIONS, LeaseLocks, type LeaseLockOptions } from "./lease-lock.js";
 import { FsManifestStore, type ManifestStore, type ReferrerStore, type TagStore } from "./manifest-store.js";
 import { RepositoryIndexes } from "./repository-indexes.js";
 import { FsRepositoryStore, type RepositoryStore } from "./repository-store.js";
-import { FsUploadStore, type UploadStore } from "./upload-store.js";
+import { type ExpireOptions, type ExpireResult, FsUploadStore, type UploadStore } from "./upload-store.js";
 
 /** The registry's storage: small stores over one root directory in zot's layout (see paths.ts). */
 export interface Storage {
@@ -19,6 +20,10 @@ export interface Storage {
   flushViews(): Promise<void>;
   /** Start-up: schedules the rewrite of each repository's index.json that an earlier run left behind. */
   catchUpViews(): Promise<void>;
+  /** Garbage collection over every repository (see garbage-collector.ts and the README). */
+  collectGarbage(options: CollectOptions): Promise<CollectResult>;
+  /** Removes upload sessions older than `maxAgeMs` in every repository. */
+  expireUploads(options: ExpireOptions): Promise<ExpireResult>;
 }
 
 export interface StorageOptions {
@@ -76,6 +81,7 @@ export async function openStorage(root: string, options: StorageOptions = {}): P
   });
   const manifests = new FsManifestStore(root, indexes, blobs);
   const drawn = views;
+  const collector = new GarbageCollector(root, indexes, blobs, fs, () => repositories.list());
   return {
     root,
     repositories,
@@ -87,5 +93,7 @@ export async function openStorage(root: string, options: StorageOptions = {}): P
       // Loading a state compares its log position with index.json's (see onChange above).
       for (const repo of await repositories.list()) await indexes.read(repo);
     },
+    collectGarbage: (collect) => collector.collect(collect),
+    expireUploads: async (expire) => uploads.expire(await repositories.list(), expire),
   };
 }

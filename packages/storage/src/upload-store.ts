@@ -3,10 +3,10 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { type Digest, DigestVerifier, OciError } from "@berth/oci";
-import { isNotFound, streamToFile } from "./atomic-file.js";
+import { isNotFound, listDirectory, streamToFile, touch } from "./atomic-file.js";
 import type { DurableFs } from "./durable-fs.js";
 import { KeyedMutex } from "./keyed-mutex.js";
-import { UPLOAD_ID_PATTERN, blobPath, uploadPath } from "./paths.js";
+import { UPLOAD_ID_PATTERN, blobPath, uploadPath, uploadsPath } from "./paths.js";
 
 export interface ChunkRange {
   start: number;
@@ -27,10 +27,41 @@ export interface UploadStore {
   /** Verifies the whole upload against `digest` and moves it into the repository's blobs. */
   complete(repo: string, id: string, digest: Digest): Promise<{ size: number }>;
   cancel(repo: string, id: string): Promise<void>;
+  /**
+   * Removes the sessions of `repositories` untouched for `maxAgeMs` (their last PATCH), with their
+   * bytes; `dryRun` only lists them. A session appended to meanwhile is kept (see DurableFs.removeUnless).
+   */
+  expire(repositories: readonly string[], options: ExpireOptions): Promise<ExpireResult>;
+  /**
+   * Sessions open under the root: counted by the last `expire` (every replica's), plus those this
+   * process opened and minus those it closed since.
+   */
+  openSessions(): number;
+}
+
+export interface ExpireOptions {
+  maxAgeMs: number;
+  dryRun?: boolean;
+  now?: () => number;
+  /** Each session removed (or, dry run, that would be). */
+  onExpired?: (session: ExpiredUpload) => void;
+}
+
+export interface ExpiredUpload {
+  repository: string;
+  id: string;
+  bytes: number;
+}
+
+export interface ExpireResult {
+  expired: ExpiredUpload[];
+  /** Sessions left open. */
+  open: number;
 }
 
 interface Session {
   verifier: DigestVerifier;
+  createdAt: number;
 }
 
 /**
@@ -41,6 +72,7 @@ interface Session {
 export class FsUploadStore implements UploadStore {
   private readonly sessions = new Map<string, Session>();
   private readonly mutex = new KeyedMutex();
+  private open = 0;
 
   constructor(
     private readonly root: string,
@@ -50,7 +82,8 @@ export class FsUploadStore implements UploadStore {
   async create(repo: string): Promise<string> {
     const id = randomUUID();
     await this.fs.createFile(uploadPath(this.root, repo, id));
-    this.sessions.set(key(repo, id), { verifier: new DigestVerifier("sha256") });
+    this.sessions.set(key(repo, id), { verifier: new DigestVerifier("sha256"), createdAt: Date.now() });
+    this.open++;
     return id;
   }
 
@@ -104,8 +137,13 @@ export class FsUploadStore implements UploadStore {
         await this.drop(repo, id);
         throw err;
       }
+      // The file's mtime is its last PATCH, maybe long ago: the blob must look young to garbage
+      // collection until the manifest that needs it arrives.
+      // Gone since the size was read: expired (or completed) by another replica.
+      if (!(await touch(file))) throw unknownUpload(id);
       await this.fs.move(file, blobPath(this.root, repo, digest));
       this.sessions.delete(key(repo, id));
+      this.closed();
       return { size };
     });
   }
@@ -129,7 +167,61 @@ export class FsUploadStore implements UploadStore {
 
   private async drop(repo: string, id: string): Promise<void> {
     this.sessions.delete(key(repo, id));
-    await this.fs.remove(uploadPath(this.root, repo, id));
+    if (await this.fs.remove(uploadPath(this.root, repo, id))) this.closed();
+  }
+
+  async expire(repositories: readonly string[], options: ExpireOptions): Promise<ExpireResult> {
+    const started = (options.now ?? Date.now)();
+    const cutoff = started - options.maxAgeMs;
+    const expired: ExpiredUpload[] = [];
+    const seen = new Set<string>();
+    let open = 0;
+    for (const repo of repositories) {
+      for (const entry of await listDirectory(uploadsPath(this.root, repo))) {
+        if (!entry.isFile() || !UPLOAD_ID_PATTERN.test(entry.name)) continue;
+        const path = uploadPath(this.root, repo, entry.name);
+        let info: { mtimeMs: number; size: number };
+        try {
+          info = await stat(path);
+        } catch (err) {
+          if (isNotFound(err)) continue;
+          throw err;
+        }
+        const session = { repository: repo, id: entry.name, bytes: info.size };
+        if (info.mtimeMs > cutoff) {
+          open++;
+          seen.add(key(repo, entry.name));
+        } else if (options.dryRun) {
+          expired.push(session);
+          options.onExpired?.(session);
+        } else {
+          // Under the session's turn: no append of this process runs into the removal.
+          const { removed, size } = await this.mutex.run(key(repo, entry.name), () => this.fs.removeUnless(path, (now) => now.mtimeMs > cutoff));
+          if (removed) {
+            this.sessions.delete(key(repo, entry.name));
+            expired.push({ ...session, bytes: size });
+            options.onExpired?.({ ...session, bytes: size });
+          } else {
+            open++;
+            seen.add(key(repo, entry.name));
+          }
+        }
+      }
+    }
+    if (!options.dryRun) {
+      // Hashes of sessions gone elsewhere (completed or expired by another replica) are let go.
+      for (const [k, s] of this.sessions) if (s.createdAt < started && !seen.has(k)) this.sessions.delete(k);
+      this.open = open;
+    }
+    return { expired, open };
+  }
+
+  openSessions(): number {
+    return this.open;
+  }
+
+  private closed(): void {
+    if (this.open > 0) this.open--;
   }
 }
 

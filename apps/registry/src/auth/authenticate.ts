@@ -8,9 +8,8 @@
 import type { IncomingMessage } from "node:http";
 import type { TLSSocket } from "node:tls";
 import type { Identity } from "@berth/access";
-import { type FailureLimiter, HashPoolBusyError, type Htpasswd } from "@berth/htpasswd";
+import { type FailureLimiter, HashPoolBusyError, type Htpasswd, parseBasicAuth } from "@berth/htpasswd";
 import { OciError } from "@berth/oci";
-import { parseBasicAuth } from "./basic-credentials.js";
 import type { BearerProvider } from "./bearer.js";
 import { AuthenticationRequired, BASIC_CHALLENGE } from "./challenge.js";
 import type { LdapAuthenticator } from "./ldap.js";
@@ -68,7 +67,7 @@ export class Authenticator {
     const address = req.socket.remoteAddress ?? "";
     const wait = limiter?.retryAfterSeconds(address) ?? 0;
     if (wait > 0) throw tooMany(wait, "too many failed logins from this address");
-    if (htpasswd && (await verifyOrBusy(htpasswd, user, password))) return { user, groups: this.groupsOf(user) };
+    if (htpasswd && (await verifyOrBusy(htpasswd, user, password, req))) return { user, groups: this.groupsOf(user) };
     const directory = ldap ? await ldap.verify(user, password) : undefined;
     if (directory) {
       // Groups from the directory and from accessControl.groups both count.
@@ -93,12 +92,22 @@ export class Authenticator {
   }
 }
 
-async function verifyOrBusy(htpasswd: Htpasswd, user: string, password: string): Promise<boolean> {
+/**
+ * A check whose client hangs up while it waits for a bcrypt thread is dropped (the rejection
+ * carries ECONNABORTED, which the error mapper treats as a client gone): a flood of guesses that
+ * disconnect costs no bcrypt.
+ */
+async function verifyOrBusy(htpasswd: Htpasswd, user: string, password: string, req: IncomingMessage): Promise<boolean> {
+  const left = new AbortController();
+  const onClose = () => left.abort();
+  req.socket.once("close", onClose);
   try {
-    return await htpasswd.verify(user, password);
+    return await htpasswd.verify(user, password, left.signal);
   } catch (err) {
     if (err instanceof HashPoolBusyError) throw tooMany(1, "too many logins being checked");
     throw err;
+  } finally {
+    req.socket.off("close", onClose);
   }
 }
 

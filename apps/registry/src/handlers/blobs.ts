@@ -8,7 +8,8 @@ export async function getBlob(ctx: Ctx): Promise<void> {
   const digest = parseDigest(ctx.ref);
   const { blobs } = ctx.deps.storage;
   if (ctx.req.method === "HEAD") {
-    const size = await blobs.stat(ctx.name, digest);
+    // A HEAD is how a pushing client decides to skip an upload: the blob must outlive its push.
+    const size = await blobs.probe(ctx.name, digest);
     if (size === undefined) throw blobUnknown(digest);
     writeBlobHead(ctx, digest, size);
     ctx.res.end();

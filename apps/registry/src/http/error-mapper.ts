@@ -3,6 +3,7 @@ import { OciError } from "@berth/oci";
 import { LockUnavailableError } from "@berth/storage";
 import type { Logger } from "@berth/telemetry";
 import { AuthenticationRequired, BASIC_CHALLENGE } from "../auth/challenge.js";
+import { isDrainingBody } from "./body.js";
 
 /** The spec's error body (distribution-spec "Error Codes"): `{"errors":[{code,message,detail}]}`. */
 export function errorBody(err: OciError): string {
@@ -40,7 +41,9 @@ export function sendError(res: ServerResponse, thrown: unknown, log: Logger): vo
   }
   // An unauthenticated client gets no second request on this connection, and a body we did not
   // read is not read on: the answer closes the connection (issue 16: stalled 401s held 4,223 fds).
-  if (status === 401 || !res.req.complete) res.setHeader("Connection", "close");
+  // An oversized manifest body is the exception: it is still being drained (body.ts), and closing
+  // under a client that is still writing would replace its 413 by EPIPE or a reset.
+  if (status === 401 || (!res.req.complete && !isDrainingBody(res.req))) res.setHeader("Connection", "close");
   res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) });
   res.end(body);
 }

@@ -1,4 +1,8 @@
-/** Credentials from `Authorization: Basic …` (RFC 7617), or undefined when absent or malformed. */
+/**
+ * Credentials from `Authorization: Basic …` (RFC 7617), or undefined when absent or malformed: the
+ * one parser of the registry and the dashboard (scheme case-insensitive, any whitespace before the
+ * token, base64 alphabet only; the password is everything after the first colon).
+ */
 export function parseBasicAuth(header: string | undefined): { user: string; password: string } | undefined {
   if (!header) return undefined;
   const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
