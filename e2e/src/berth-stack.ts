@@ -1,11 +1,12 @@
 /**
  * The whole Berth stack as real processes for the e2e and chaos suites: a zot-format config file
- * in a temp dir, a bcrypt htpasswd for the registry, then registry, N × worker-http,
- * N × worker-nats and (optionally) the dashboard on free ports, against a Redis and a NATS the
+ * in a temp dir, a bcrypt htpasswd for the registry, then registry (or N registry replicas over
+ * one storage root), N × worker-http, N × worker-nats and (optionally) the dashboard on free ports, against a Redis and a NATS the
  * test owns (so it can restart them). `destroy()` stops everything; call it from `after`.
  */
-import { writeFile } from "node:fs/promises";
+import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { journalDirectory } from "@berth/outbox";
 import { freePort } from "@berth/testing";
 import {
   type LogLine,
@@ -34,13 +35,18 @@ export interface StackOptions {
   natsWorkers: number;
   dashboard: boolean;
   logLevel?: string;
+  /** Registry processes over the one storage root, each on its own port (default 1). */
+  registryReplicas?: number;
 }
 
 const isWorkerReady = (line: LogLine) => typeof line.port === "number" && /worker ready/.test(String(line.msg));
 
 export class BerthStack {
   readonly group = new ProcessGroup();
+  /** The first registry replica (the only one unless `registryReplicas` > 1). */
   registry!: ManagedProcess;
+  readonly registries: ManagedProcess[] = [];
+  readonly registryPorts: number[] = [];
   readonly httpWorkers: ManagedProcess[] = [];
   readonly natsWorkers: ManagedProcess[] = [];
   dashboard: ManagedProcess | undefined;
@@ -55,6 +61,11 @@ export class BerthStack {
 
   get registryUrl(): string {
     return `http://127.0.0.1:${this.registryPort}`;
+  }
+
+  /** Every registry replica's URL, in `registries` order. */
+  get registryUrls(): string[] {
+    return this.registryPorts.map((port) => `http://127.0.0.1:${port}`);
   }
 
   /** `host:port` as skopeo's docker:// references want it. */
@@ -103,8 +114,15 @@ export class BerthStack {
     };
     this.configFile = await writeJsonFile(this.dir, "config.json", config);
     const starts: Promise<unknown>[] = [];
-    this.registry = this.spawnRegistry();
-    starts.push(this.registry.start());
+    this.registryPorts.push(this.registryPort);
+    for (let i = 0; i < (options.registryReplicas ?? 1); i++) {
+      // Replicas differ only in their listen port (the README's "Running replicas").
+      if (i > 0) this.registryPorts.push(await freePort());
+      const file = i === 0 ? this.configFile : await writeJsonFile(this.dir, `config-registry-${i}.json`, { ...config, http: { ...config.http, port: this.registryPorts[i] } });
+      this.registries.push(this.spawnRegistry(i, file));
+    }
+    this.registry = this.registries[0]!;
+    starts.push(...this.registries.map((r) => r.start()));
     for (let i = 0; i < options.httpWorkers; i++) this.httpWorkers.push(this.spawnWorker("http", i));
     for (let i = 0; i < options.natsWorkers; i++) this.natsWorkers.push(this.spawnWorker("nats", i));
     starts.push(...this.workers.map((w) => w.start()));
@@ -129,12 +147,12 @@ export class BerthStack {
     return p;
   }
 
-  private spawnRegistry(): ManagedProcess {
+  private spawnRegistry(i: number, configFile: string): ManagedProcess {
     return this.spawn({
-      name: "registry",
+      name: i === 0 ? "registry" : `registry-${i}`,
       script: "apps/registry/src/main.ts",
-      args: ["--config", this.configFile],
-      ready: { port: this.registryPort },
+      args: ["--config", configFile],
+      ready: { port: this.registryPorts[i]! },
     });
   }
 
@@ -163,6 +181,12 @@ export class BerthStack {
       total += sumSamples(await res.text(), metric, labels);
     }
     return total;
+  }
+
+  /** Outbox journal segments on disk, in any replica's journal directory (paths under the root). */
+  async journalSegments(): Promise<string[]> {
+    const entries = await readdir(journalDirectory(join(this.dir, "storage")), { recursive: true }).catch(() => []);
+    return entries.filter((path) => /(^|\/)segment-\d+\.jsonl$/.test(path)).sort();
   }
 
   async destroy(): Promise<void> {

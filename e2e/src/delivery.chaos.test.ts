@@ -3,7 +3,10 @@
  * JetStream sink while, at seeded-random moments, a random worker is SIGKILLed every few seconds
  * (and restarted), the HTTP receiver answers 30 % 503, holds 10 % beyond the sink timeout and
  * resets some connections, Redis (AOF, fsync always) is SIGKILLed and restarted once, NATS is
- * restarted once and the registry is SIGKILLed and restarted once. At the end every event
+ * restarted once, and registry replicas are SIGKILLed and restarted: two replicas serve one
+ * storage root (clients round-robin across them, a failed attempt goes to the next one); one is
+ * killed in the middle of the Redis outage, with events in its journal (a live replica, or its
+ * own next start, adopts that journal), and one again later. At the end every event
  * reached every sink at least once, none is lost, no dead letters; duplicates are counted.
  *
  * The set of produced events is not taken on trust: every push the registry answered 201 must
@@ -16,6 +19,9 @@
  * BERTH_CHAOS_REDIS=sentinel runs it on Redis Sentinel (a master, a replica, three sentinels)
  * with `queue.durability.minReplicas: 1`: the Redis fault is then a SIGKILL of the master, a
  * failover to the replica and the old master's return as a replica.
+ *
+ * BERTH_CHAOS_REGISTRIES=N runs N registry replicas (default 2; 1 is the single-registry run:
+ * the registry is then killed once, after the Redis outage).
  */
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
@@ -51,6 +57,9 @@ const T = "zotregistry";
 const CHAOS_REDIS = redisDeploymentKind("BERTH_CHAOS_REDIS", process.env.BERTH_CHAOS_REDIS);
 if (CHAOS_REDIS === "cluster") throw new Error("BERTH_CHAOS_REDIS=cluster: the chaos suite runs on server (default) or sentinel");
 const ON_SENTINEL = CHAOS_REDIS === "sentinel";
+const REGISTRIES = Number(process.env.BERTH_CHAOS_REGISTRIES ?? 2);
+if (!Number.isInteger(REGISTRIES) || REGISTRIES < 1) throw new Error(`BERTH_CHAOS_REGISTRIES must be a whole number ≥ 1, got ${process.env.BERTH_CHAOS_REGISTRIES}`);
+
 
 const seed = Number(process.env.BERTH_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const random = seededRandom(seed);
@@ -68,7 +77,7 @@ const subject = `berth.chaos.${uniqueName("s").replaceAll("-", "_")}`;
 const stream = `CHAOS_${uniqueName("s").replaceAll("-", "_")}`;
 
 before(async () => {
-  console.log(`chaos seed ${seed}${ON_SENTINEL ? " on Redis Sentinel" : ""}`);
+  console.log(`chaos seed ${seed}${ON_SENTINEL ? " on Redis Sentinel" : ""}, ${REGISTRIES} registry replica${REGISTRIES > 1 ? "s" : ""}`);
   nats = await startNatsServer({ jetstream: true });
   if (ON_SENTINEL) sentinel = await startRedisSentinel({ replicas: 1 });
   else redis = await startRedisServer({ appendonly: true });
@@ -97,6 +106,7 @@ before(async () => {
     httpWorkers: 2,
     natsWorkers: 2,
     dashboard: false,
+    registryReplicas: REGISTRIES,
   });
 });
 
@@ -108,18 +118,22 @@ after(async () => {
   await Promise.allSettled([redis?.destroy(), sentinel?.destroy(), nats?.destroy()]);
 });
 
-/** The one Redis fault: a restart of the server, or under Sentinel a failover and a rejoin. */
-async function redisFault(pause: number): Promise<void> {
+/**
+ * The one Redis fault: a restart of the server, or under Sentinel a failover and a rejoin.
+ * `duringOutage` runs while Redis is away (the registries journal every push meanwhile).
+ */
+async function redisFault(pause: number, duringOutage: () => Promise<void>): Promise<void> {
   if (sentinel) {
     const old = await sentinel.master();
     await old.stop("SIGKILL");
-    await sentinel.waitFailover(old);
+    await Promise.all([sentinel.waitFailover(old), duringOutage()]);
     await sleep(pause);
     await old.start();
     await sentinel.waitReplica(old);
     return;
   }
   await redis!.stop("SIGKILL");
+  await duringOutage();
   await sleep(pause);
   await redis!.start();
 }
@@ -137,20 +151,35 @@ const run = {
   /** 5xx answers: a push must never get one, even while Redis is down. */
   serverErrors: [] as string[],
   workerKills: 0,
-  /** Last scraped berth_outbox_events_total of each registry run. */
-  registryEventCounts: [] as number[],
-  journaled: [] as number[],
+  /** Registry replicas SIGKILLed (by replica index), and how many of them while Redis was down. */
+  registryKills: [] as number[],
+  killsInOutage: 0,
+  /** Last scraped berth_outbox_events_total of each registry run (`<replica>:<run>`). */
+  registryEventCounts: {} as Record<string, number>,
+  journaled: {} as Record<string, number>,
 };
 
-async function scrapeRegistry(run_: number): Promise<void> {
+/** Scrapes one registry replica's current run. */
+async function scrapeRegistry(replica: number): Promise<void> {
+  const key = `${replica}:${stack.registries[replica]!.starts}`;
   try {
-    const res = await fetch(`${stack.registryUrl}/metrics`, { signal: AbortSignal.timeout(2_000) });
+    const res = await fetch(`${stack.registryUrls[replica]}/metrics`, { signal: AbortSignal.timeout(2_000) });
     const text = await res.text();
-    run.registryEventCounts[run_] = sumSamples(text, "berth_outbox_events_total", {});
-    run.journaled[run_] = sumSamples(text, "berth_outbox_journaled_total", {});
+    run.registryEventCounts[key] = sumSamples(text, "berth_outbox_events_total", {});
+    run.journaled[key] = sumSamples(text, "berth_outbox_journaled_total", {});
   } catch {
     // registry down or busy: the previous scrape of this run stays
   }
+}
+
+const scrapeRegistries = () => Promise.all(stack.registries.map((_, i) => scrapeRegistry(i)));
+
+/** SIGKILLs one registry replica (its last counters scraped first) and starts it again. */
+async function killRegistry(replica: number): Promise<void> {
+  await scrapeRegistry(replica);
+  await stack.registries[replica]!.kill();
+  run.registryKills.push(replica);
+  await stack.registries[replica]!.start();
 }
 
 test(
@@ -158,7 +187,8 @@ test(
   { timeout: 290_000 },
   async () => {
     const started = Date.now();
-    const client = new RegistryHttpClient(stack.registryUrl, REGISTRY_USER);
+    const clients = stack.registryUrls.map((url) => new RegistryHttpClient(url, REGISTRY_USER));
+    const client = clients[0]!;
     // One config + layer per repository; manifests differ by an annotation, so each tag is a new digest.
     const base = makeTestImage({ layerBytes: 256 });
     const repos = Array.from({ length: REPOS }, (_, i) => `chaos/r${i}`);
@@ -166,13 +196,13 @@ test(
       for (const blob of [base.config, ...base.layers]) assert.equal(await client.pushBlob(repo, blob), 201);
     }
 
-    let registryRun = 0;
     let producing = true;
-    const pushOne = async (p: Push): Promise<void> => {
-      // A client retries a failed push (registry down, Redis outage slow path, timeouts) as skopeo would.
+    const pushOne = async (p: Push, i: number): Promise<void> => {
+      // A client retries a failed push (registry down, Redis outage slow path, timeouts) as skopeo
+      // would; round-robin across the replicas, as a load balancer would, each retry on the next.
       for (let attempt = 0; attempt < 200; attempt++) {
         try {
-          const res = await client.putManifest(p.repo, p.tag, p.manifest, 10_000);
+          const res = await clients[(i + attempt) % clients.length]!.putManifest(p.repo, p.tag, p.manifest, 10_000);
           if (res.status === 201) {
             run.accepted.push(p);
             return;
@@ -192,7 +222,7 @@ test(
         if (Date.now() < slot) await sleep(slot - Date.now());
         const repo = repos[i % REPOS]!;
         const manifest = manifestFor(base.config, base.layers, { "berth.chaos/seq": String(i) });
-        await pushOne({ repo, tag: `t${i}`, manifest });
+        await pushOne({ repo, tag: `t${i}`, manifest }, i);
       }
     });
     const production = Promise.all(pushers).finally(() => {
@@ -205,10 +235,20 @@ test(
     const natsAt = between(0.35, 0.55) * span;
     const registryAt = between(0.6, 0.8) * span;
     const until = (at: number) => sleep(Math.max(0, started + at - Date.now()));
+    // With replicas, one is killed in the Redis outage (its journal holds events) and one later.
+    const outageVictim = REGISTRIES > 1 ? Math.floor(random() * REGISTRIES) : -1;
+    const laterVictim = Math.floor(random() * REGISTRIES);
+    const outagePause = between(1_000, 4_000);
     const oneOffs = [
       (async () => {
         await until(redisAt);
-        await redisFault(between(1_000, 4_000));
+        await redisFault(outagePause, async () => {
+          if (outageVictim < 0) return;
+          // Killed once its journal holds some of the pushes made since Redis went away.
+          await sleep(outagePause / 2);
+          await killRegistry(outageVictim);
+          run.killsInOutage++;
+        });
       })(),
       (async () => {
         await until(natsAt);
@@ -218,15 +258,12 @@ test(
       })(),
       (async () => {
         await until(registryAt);
-        await scrapeRegistry(registryRun);
-        await stack.registry.kill();
-        registryRun++;
-        await stack.registry.start();
+        await killRegistry(laterVictim);
       })(),
     ];
     const scraper = (async () => {
       while (producing) {
-        await scrapeRegistry(registryRun);
+        await scrapeRegistries();
         await sleep(500);
       }
     })();
@@ -245,7 +282,7 @@ test(
 
     await production;
     await Promise.all([...oneOffs, killer, scraper]);
-    await scrapeRegistry(registryRun);
+    await scrapeRegistries();
     for (const w of stack.workers) if (!w.running) await w.start();
 
     // Accounting: what the registry accepted vs what each sink has.
@@ -307,6 +344,10 @@ test(
     const delivered = [...produced].filter((id) => httpSet.has(id)).length + [...produced].filter((id) => natsSet.has(id)).length;
     console.log(`events ${expected}, delivered ${delivered}, lost ${lost}, duplicates ${duplicates}, dead-lettered ${deadLettered}`);
 
+    // A killed replica's journal, adopted by a live replica or by its own next run (their log lines).
+    const adoptions = stack.registries.flatMap((r) =>
+      r.lines.filter((l) => /adopted the journal/.test(String(l.msg))).map((l) => ({ by: r.spec.name, events: l.events })),
+    );
     const detail = JSON.stringify({
       seed,
       seconds: Math.round((Date.now() - started) / 1000),
@@ -315,6 +356,8 @@ test(
       failedPushAttempts: run.failedAttempts,
       serverErrors: run.serverErrors.slice(0, 5),
       workerKills: run.workerKills,
+      registryKills: run.registryKills,
+      adoptions,
       receiver: receiver.counts,
       httpDuplicates: httpIds.length - httpSet.size,
       natsStreamDuplicates: natsIds.length - natsSet.size,
@@ -343,15 +386,22 @@ test(
     assert.deepEqual(run.serverErrors, [], detail);
     assert.ok(expected >= 2_000, `at least 2,000 events across both sinks: ${detail}`);
     // Each registry run's last scraped counter is a lower bound of what it published.
-    const published = run.registryEventCounts.reduce((a, b) => a + b, 0);
+    const published = Object.values(run.registryEventCounts).reduce((a, b) => a + b, 0);
     assert.ok(published > 0 && published <= produced.size, `registry published ${published}, arrived ${produced.size}`);
-    // The outage went through the journal, and the journal is empty now.
-    const health = (await (await fetch(`${stack.registryUrl}/healthz`)).json()) as { outbox?: { journalDepth?: number } };
-    assert.equal(health.outbox?.journalDepth, 0, JSON.stringify(health));
-    assert.ok(run.journaled.some((n) => n > 0), `the Redis outage sent events through the journal: ${detail}`);
+    // The outage went through the journals, and every journal is empty now (a killed replica's
+    // was adopted and relayed; any left behind would still hold segments).
+    for (const url of stack.registryUrls) {
+      const health = (await (await fetch(`${url}/healthz`)).json()) as { outbox?: { journalDepth?: number } };
+      assert.equal(health.outbox?.journalDepth, 0, `${url}: ${JSON.stringify(health)}`);
+    }
+    assert.deepEqual(await stack.journalSegments(), [], "journal segments left on disk");
+    assert.ok(Object.values(run.journaled).some((n) => n > 0), `the Redis outage sent events through the journal: ${detail}`);
     // The faults really happened.
     assert.ok(run.workerKills >= 5, detail);
     assert.ok(receiver.counts.unavailable > 0 && receiver.counts.slow > 0 && receiver.counts.reset > 0, detail);
-    assert.equal(stack.registry.starts, 2);
+    assert.equal(run.registryKills.length, REGISTRIES > 1 ? 2 : 1, detail);
+    assert.equal(run.killsInOutage, REGISTRIES > 1 ? 1 : 0, detail);
+    if (REGISTRIES > 1) assert.ok(adoptions.length > 0, `the replica killed in the Redis outage left a journal that was adopted: ${detail}`);
+    assert.equal(stack.registries.reduce((n, r) => n + r.starts, 0), REGISTRIES + run.registryKills.length);
   },
 );

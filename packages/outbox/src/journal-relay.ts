@@ -1,11 +1,12 @@
 import type { Logger } from "@berth/telemetry";
 import type { Enqueuer } from "./enqueue.js";
 import type { JobRouter } from "./job-router.js";
-import { type Journal, readSegment } from "./journal.js";
+import { readSegment } from "./journal.js";
 import type { OutboxMetrics } from "./outbox-metrics.js";
+import type { DrainSegment, DrainSource } from "./replica-journals.js";
 
 export interface JournalRelayOptions {
-  journal: Journal;
+  journal: DrainSource;
   router: JobRouter;
   enqueuer: Enqueuer;
   redisReady(): boolean;
@@ -49,7 +50,7 @@ export function startJournalRelay(options: JournalRelayOptions): JournalRelay {
   /** Records of a segment already enqueued, so a retry resumes instead of starting over. */
   const progress = new Map<string, number>();
 
-  async function drainSegment(path: string): Promise<void> {
+  async function drainSegment({ path, release }: DrainSegment): Promise<void> {
     const { events, skipped } = await readSegment(path, logger);
     let done = progress.get(path) ?? 0;
     while (done < events.length) {
@@ -61,16 +62,16 @@ export function startJournalRelay(options: JournalRelayOptions): JournalRelay {
       done += chunk.length;
       progress.set(path, done);
     }
-    await journal.release(path, events.length);
+    await release(events.length);
     progress.delete(path);
     logger.info({ segment: path, events: events.length, skipped }, "outbox journal: segment relayed");
   }
 
   async function drain(): Promise<void> {
     while (!closed && options.redisReady()) {
-      const path = await journal.nextSegmentToDrain();
-      if (!path) return;
-      await drainSegment(path);
+      const segment = await journal.nextSegmentToDrain();
+      if (!segment) return;
+      await drainSegment(segment);
     }
   }
 

@@ -1,7 +1,8 @@
 /**
- * The local outbox journal: where events wait, durable on disk, while Redis is away.
+ * The local outbox journal: where events wait, durable on disk, while Redis is away. One
+ * directory, appended to by one process (which directory is whose: replica-journals.ts):
  *
- *   <storage.rootDirectory>/.berth/outbox-journal/
+ *   <storage.rootDirectory>/.berth/outbox-journal/<replica id>/
  *     segment-000000000001.jsonl   sealed: immutable, drained by the relay, then deleted
  *     segment-000000000002.jsonl   active: appended to (one line per event, see journal-record.ts)
  *
@@ -20,6 +21,7 @@ import { decodeRecord, encodeRecord } from "./journal-record.js";
 export const JOURNAL_DIRECTORY = join(".berth", "outbox-journal");
 const SEGMENT = /^segment-(\d{12})\.jsonl$/;
 
+/** The directory holding every replica's journal directory (replica-journals.ts). */
 export function journalDirectory(storageRoot: string): string {
   return join(storageRoot, JOURNAL_DIRECTORY);
 }
@@ -96,6 +98,20 @@ interface ActiveSegment {
 export interface JournalOptions {
   maxSegmentBytes: number;
   logger: Logger;
+  /**
+   * Asked after each fsync'd write: is this directory still ours? False fails the write's appends
+   * with `JournalLeaseLostError` (a peer adopted the directory; its relay may not see the write)
+   * and every later append too.
+   */
+  stillOurs?: () => Promise<boolean>;
+}
+
+/** The journal's directory was adopted by another replica: appends must go to a new one. */
+export class JournalLeaseLostError extends Error {
+  override readonly name = "JournalLeaseLostError";
+  constructor(readonly dir: string) {
+    super(`outbox journal ${dir} was adopted by another replica`);
+  }
 }
 
 export class Journal {
@@ -107,6 +123,7 @@ export class Journal {
   private writing = 0;
   private chain: Promise<unknown> = Promise.resolve();
   private records: number;
+  private lost = false;
 
   private constructor(
     readonly dir: string,
@@ -143,6 +160,7 @@ export class Journal {
   /** Resolves once the events are written and fsync'd. */
   append(events: readonly BerthEvent[]): Promise<void> {
     if (events.length === 0) return Promise.resolve();
+    if (this.lost) return Promise.reject(new JournalLeaseLostError(this.dir));
     const text = events.map(encodeRecord).join("");
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ text, count: events.length, resolve, reject });
@@ -167,8 +185,15 @@ export class Journal {
 
   /** Deletes a drained segment whose `delivered` records are all in Redis now. */
   async release(segmentPath: string, delivered: number): Promise<void> {
-    await unlink(segmentPath);
-    await syncDirectory(this.dir);
+    // Gone already: a peer that took the directory over (our lease lapsed) relayed it too.
+    const removed = await unlink(segmentPath).then(
+      () => true,
+      (err: unknown) => {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+        return false;
+      },
+    );
+    if (removed) await syncDirectory(this.dir);
     this.records = Math.max(0, this.records - delivered);
   }
 
@@ -186,6 +211,11 @@ export class Journal {
     this.flushScheduled = false;
     const batch = this.pending.splice(0);
     if (batch.length === 0) return;
+    if (this.lost) {
+      // Queued before the directory was found adopted: they belong in the next one.
+      for (const p of batch) p.reject(new JournalLeaseLostError(this.dir));
+      return;
+    }
     const count = batch.reduce((sum, p) => sum + p.count, 0);
     this.writing += count;
     try {
@@ -197,6 +227,10 @@ export class Journal {
         written += bytesWritten;
       }
       await segment.handle.datasync();
+      if (this.options.stillOurs && !(await this.options.stillOurs())) {
+        this.lost = true;
+        throw new JournalLeaseLostError(this.dir);
+      }
       segment.bytes += buffer.length;
       this.records += count;
       for (const p of batch) p.resolve();

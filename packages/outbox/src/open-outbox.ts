@@ -4,11 +4,12 @@ import type { Logger, Registry } from "@berth/telemetry";
 import { type RedisConnection, watchRedisPersistence } from "@berth/queue";
 import { createEnqueuer } from "./enqueue.js";
 import { type JobRouter, type QueueBatch, createJobRouter, journalForms } from "./job-router.js";
-import { Journal, journalDirectory } from "./journal.js";
+import { journalDirectory } from "./journal.js";
 import { startJournalRelay } from "./journal-relay.js";
 import type { Outbox, OutboxStatus } from "./outbox.js";
 import { createOutboxMetrics } from "./outbox-metrics.js";
 import { createProducerConnection, isReady } from "./producer-connection.js";
+import { ReplicaJournals } from "./replica-journals.js";
 
 export const DEFAULT_ENQUEUE_TIMEOUT_MS = 250;
 export const DEFAULT_JOURNAL_SEGMENT_BYTES = 8 * 1024 * 1024;
@@ -38,6 +39,8 @@ export interface OpenOutboxOptions {
   /** How long publish waits for Redis before journaling instead. */
   enqueueTimeoutMs?: number;
   journalSegmentBytes?: number;
+  /** Lease of the per-replica journal directories (default 10 s); tests shorten it. */
+  journalLeaseMs?: number;
 }
 
 /** Events disabled or no sink: an outbox that accepts events and touches nothing. */
@@ -66,13 +69,17 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
   // With replicas to wait for, a publish may wait for the group ahead and its own WAIT.
   const waitBudgetMs = durability.minReplicas > 0 ? 2 * durability.timeoutMs : 0;
   const enqueueTimeoutMs = (options.enqueueTimeoutMs ?? DEFAULT_ENQUEUE_TIMEOUT_MS) + waitBudgetMs;
-  const journal = await Journal.open(journalDirectory(config.storage.rootDirectory), {
+  let relayKick = (): void => {};
+  // This replica's own journal directory, plus any a stopped or dead replica (or an earlier run) left.
+  const journal = await ReplicaJournals.open({
+    root: journalDirectory(config.storage.rootDirectory),
     maxSegmentBytes: options.journalSegmentBytes ?? DEFAULT_JOURNAL_SEGMENT_BYTES,
     logger,
+    ...(options.journalLeaseMs ? { leaseMs: options.journalLeaseMs } : {}),
+    onAdopted: () => relayKick(),
   });
   if (journal.depth > 0) logger.warn({ events: journal.depth }, "outbox: journal holds events from an earlier run");
 
-  let relayKick = (): void => {};
   const redis = createProducerConnection(config.queue.redis, {
     // Publish is bounded by enqueueTimeoutMs; this only stops a hung command from lingering.
     commandTimeoutMs: 2_000 + durability.timeoutMs,
@@ -83,6 +90,7 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
   });
   const metrics = createOutboxMetrics(options.metrics, {
     journalDepth: () => journal.depth,
+    journalsAdopted: () => journal.adoptions,
     redisConnected: () => isReady(redis),
   });
   // Replaced by applySinks; the relay routes through it too, so journaled events relayed after a

@@ -10,6 +10,8 @@ export interface OutboxMetrics {
 export interface OutboxGaugeSources {
   journalDepth(): number;
   redisConnected(): boolean;
+  /** Journals this process adopted from stopped or dead replicas since it started. */
+  journalsAdopted(): number;
 }
 
 /**
@@ -33,6 +35,16 @@ export function createOutboxMetrics(registry: Registry, sources: OutboxGaugeSour
     help: "1 when the outbox's producer connection to Redis is ready",
     collect() {
       this.set(sources.redisConnected() ? 1 : 0);
+    },
+  });
+  let adoptedSeen = 0;
+  new Counter({
+    ...fresh("berth_outbox_journals_adopted_total"),
+    help: "Journal directories this registry adopted from a stopped or dead replica (or an earlier run) and relayed",
+    collect() {
+      const adopted = sources.journalsAdopted();
+      this.inc(adopted - adoptedSeen);
+      adoptedSeen = adopted;
     },
   });
   return {

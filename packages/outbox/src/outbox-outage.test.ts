@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { appendFile, mkdtemp, readdir, rm } from "node:fs/promises";
+import { appendFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -11,10 +11,10 @@ import { sinkQueueName } from "@berth/queue";
 import { Registry, silentLogger } from "@berth/telemetry";
 import { type OwnServer, startRedisServer, uniqueName, waitFor } from "@berth/testing";
 import { Redis } from "ioredis";
-import { journalDirectory } from "./journal.js";
 import { openOutbox } from "./open-outbox.js";
 import { captureLogger } from "@berth/testing";
 import { testConfig, testEvent, testSink } from "./test-support/outbox-fixtures.js";
+import { journalSegments } from "./test-support/journal-files.js";
 import { waitingJobs } from "./test-support/queue-contents.js";
 
 const sinks: SinkConfig[] = [testSink({ name: "audit" }), testSink({ name: "bus", type: "nats", channel: "reg" })];
@@ -87,7 +87,7 @@ describe("outbox with Redis down", () => {
             seen.set(name, next);
           }
         }
-        assert.deepEqual(await readdir(journalDirectory(root)), []);
+        assert.deepEqual(await journalSegments(root), []);
       } finally {
         await checker.flushall();
         checker.disconnect();
@@ -164,10 +164,9 @@ describe("outbox with Redis down", () => {
       assert.match(out, /journaled 20/);
 
       // A crash mid-write leaves a partial last line in the newest segment.
-      const dir = journalDirectory(root);
-      const segments = (await readdir(dir)).sort();
+      const segments = await journalSegments(root);
       assert.ok(segments.length > 0);
-      await appendFile(join(dir, segments.at(-1) ?? ""), '{"crc":1,"event":{"specversion":"1.0","id":"half');
+      await appendFile(segments.at(-1) ?? "", '{"crc":1,"event":{"specversion":"1.0","id":"half');
 
       await server.start();
       const { logger, lines } = captureLogger();
@@ -178,7 +177,7 @@ describe("outbox with Redis down", () => {
         await waitFor("start-up relay", async () => outbox.status().journalDepth === 0 && allDelivered(checker, prefix, expected), { timeoutMs: 20_000 });
         for (const sink of sinks) assert.deepEqual(await queuedIds(checker, prefix, sink), expected);
         assert.ok(lines.some((l) => l.level === 40 && l.msg.includes("torn")), "a warning about the torn line");
-        assert.deepEqual(await readdir(dir), []);
+        assert.deepEqual(await journalSegments(root), []);
       } finally {
         await outbox.close();
         await checker.flushall();

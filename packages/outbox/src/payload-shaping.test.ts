@@ -4,7 +4,7 @@
  * `manifestomitted` attribute, and the bytes Redis holds per job are measured (MEMORY USAGE).
  */
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -13,7 +13,7 @@ import { deliveryJobId, sinkQueueName } from "@berth/queue";
 import { Registry, silentLogger } from "@berth/telemetry";
 import { SHARED_REDIS_URL, deleteKeysByPrefix, freePort, uniqueName, waitFor } from "@berth/testing";
 import { Redis } from "ioredis";
-import { journalDirectory } from "./journal.js";
+import { journalSegments } from "./test-support/journal-files.js";
 import { openOutbox } from "./open-outbox.js";
 import type { Outbox } from "./outbox.js";
 import { startTestOutbox, testConfig, testSink } from "./test-support/outbox-fixtures.js";
@@ -95,9 +95,8 @@ describe("payload in the journal (Redis away)", () => {
   const factory = createEventFactory();
 
   async function journalBytes(root: string): Promise<number> {
-    const dir = journalDirectory(root);
     let total = 0;
-    for (const name of await readdir(dir)) total += (await stat(join(dir, name))).size;
+    for (const path of await journalSegments(root)) total += (await stat(path)).size;
     return total;
   }
 

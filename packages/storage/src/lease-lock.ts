@@ -45,7 +45,6 @@ export interface HeldLock {
  */
 export class LeaseLocks {
   private readonly local = new KeyedMutex();
-  private readonly owner = `${hostname()}:${process.pid}`;
 
   /**
    * `makeDirectory` creates a lock's missing directory (`mkdir -p` by default). The storage passes
@@ -76,7 +75,7 @@ export class LeaseLocks {
   }
 
   private async acquire(path: string): Promise<string> {
-    const token = JSON.stringify({ owner: this.owner, id: randomBytes(9).toString("hex"), at: new Date().toISOString() });
+    const token = leaseToken();
     const deadline = performance.now() + this.options.waitMs;
     let seen: { key: string; since: number } | undefined;
     let observedAt = Number.NEGATIVE_INFINITY;
@@ -105,16 +104,16 @@ export class LeaseLocks {
       const now = performance.now();
       if (now - observedAt >= Math.min(OBSERVE_EVERY_MS, this.options.leaseMs / 10)) {
         observedAt = now;
-        const held = await observe(path);
-        if (held && this.heldByDeadLocalProcess(held.content)) {
-          await breakStale(path, held.content);
+        const held = await observeLease(path);
+        if (held && holderProcessGone(held.content)) {
+          await breakStaleLease(path, held.content);
           continue;
         }
         if (held) {
           const key = `${held.mtimeMs}\n${held.content}`;
           if (seen?.key !== key) seen = { key, since: now };
           else if (now - seen.since >= this.options.leaseMs) {
-            await breakStale(path, held.content);
+            await breakStaleLease(path, held.content);
             seen = undefined;
             continue;
           }
@@ -123,26 +122,6 @@ export class LeaseLocks {
       if (now >= deadline) throw new LockUnavailableError(path, "timeout");
       await new Promise((resolve) => setTimeout(resolve, delay));
       delay = Math.min(delay * 2, MAX_RETRY_MS);
-    }
-  }
-
-  /** A holder on this machine whose process is gone (a SIGKILLed replica): no need to wait a lease. */
-  private heldByDeadLocalProcess(content: string): boolean {
-    let owner: unknown;
-    try {
-      owner = (JSON.parse(content) as { owner?: unknown }).owner;
-    } catch {
-      return false;
-    }
-    if (typeof owner !== "string") return false;
-    const at = owner.lastIndexOf(":");
-    const pid = Number(owner.slice(at + 1));
-    if (owner.slice(0, at) !== hostname() || !Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
-    try {
-      process.kill(pid, 0);
-      return false;
-    } catch (err) {
-      return (err as NodeJS.ErrnoException).code === "ESRCH";
     }
   }
 
@@ -164,7 +143,8 @@ export class LeaseLocks {
   }
 }
 
-async function observe(path: string): Promise<{ content: string; mtimeMs: number } | undefined> {
+/** A lock file's content and mtime, or undefined when there is none. */
+export async function observeLease(path: string): Promise<{ content: string; mtimeMs: number } | undefined> {
   try {
     const [info, content] = await Promise.all([stat(path), readFile(path, "utf8")]);
     return { content, mtimeMs: info.mtimeMs };
@@ -179,7 +159,7 @@ async function observe(path: string): Promise<{ content: string; mtimeMs: number
  * verify: if the renamed file is not the stale lock (it was broken and re-taken in between), it
  * is put back unless a newer lock exists already.
  */
-async function breakStale(path: string, staleContent: string): Promise<void> {
+export async function breakStaleLease(path: string, staleContent: string): Promise<void> {
   const aside = `${path}.${randomBytes(6).toString("hex")}.broken`;
   try {
     await rename(path, aside);
@@ -193,5 +173,30 @@ async function breakStale(path: string, staleContent: string): Promise<void> {
     }
   } finally {
     await unlink(aside).catch(() => undefined);
+  }
+}
+
+/** What a holder writes into its lock file: this process (host:pid) and a unique id. */
+export function leaseToken(): string {
+  return JSON.stringify({ owner: `${hostname()}:${process.pid}`, id: randomBytes(9).toString("hex"), at: new Date().toISOString() });
+}
+
+/** A holder on this machine whose process is gone (a SIGKILLed replica): no need to wait a lease. */
+export function holderProcessGone(content: string): boolean {
+  let owner: unknown;
+  try {
+    owner = (JSON.parse(content) as { owner?: unknown }).owner;
+  } catch {
+    return false;
+  }
+  if (typeof owner !== "string") return false;
+  const at = owner.lastIndexOf(":");
+  const pid = Number(owner.slice(at + 1));
+  if (owner.slice(0, at) !== hostname() || !Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ESRCH";
   }
 }
