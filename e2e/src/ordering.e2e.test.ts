@@ -216,6 +216,18 @@ test("ordered sink: a retrying event holds back only its repository, a dead lett
 
 test("catch-up: the consumer throws away everything; berth events replay --since restores every event, same ids, in order", { timeout: 180_000 }, async () => {
   const ordered = receivers.ordered!;
+  // The SIGKILLed worker's jobs may have been received but not acknowledged: they are re-sent
+  // once their locks lapse, marked (the sink has later events). Such a late re-send of the first
+  // run is not a replay, so the slate is wiped only once the sink's queue holds nothing more.
+  const orderedSink = findSink(parsed, "ordered");
+  await waitFor(
+    "the ordered sink's queue drained (no job waiting, active or delayed)",
+    async () => {
+      const [status] = await sinkStatuses({ connection: redis, prefix }, [orderedSink]);
+      return status !== undefined && status.waiting + status.active + status.delayed === 0;
+    },
+    { timeoutMs: 120_000 },
+  );
   const before = new Map(ordered.accepted.map((e) => [e.id, e]));
   assert.ok(before.size >= EVENTS, "the first test delivered the events");
   ordered.accepted.length = 0;
