@@ -37,6 +37,10 @@ export class JournalLease {
     }
     try {
       await file.writeFile(token);
+      // Durable, so that after a power loss a restarted replica can read whose lease it was (a
+      // holder gone from this machine is adopted at once; an empty lease only after a whole lease).
+      // Its directory entry is fsync'd with the journal's first segment, before anything needs it.
+      await file.sync();
     } finally {
       await file.close();
     }

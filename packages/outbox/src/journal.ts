@@ -74,7 +74,7 @@ async function syncDirectory(dir: string): Promise<void> {
  * died first). Without this, a segment fsync'd with its directory still vanished with the
  * directory when nothing else fsync'd `.berth` (a root whose repositories all exist).
  */
-async function makeDurableDirectory(dir: string): Promise<void> {
+export async function makeDurableDirectory(dir: string): Promise<void> {
   const first = await mkdir(dir, { recursive: true });
   for (let d = dir; ; d = dirname(d)) {
     await syncDirectory(dirname(d));

@@ -24,7 +24,7 @@ import { join } from "node:path";
 import type { BerthEvent } from "@berth/events";
 import { DEFAULT_LOCK_OPTIONS, breakStaleLease, holderProcessGone, observeLease } from "@berth/storage";
 import type { Logger } from "@berth/telemetry";
-import { Journal, JournalLeaseLostError } from "./journal.js";
+import { Journal, JournalLeaseLostError, makeDurableDirectory } from "./journal.js";
 import { JournalLease, LEASE_FILE } from "./journal-lease.js";
 
 const LEGACY = "legacy";
@@ -89,7 +89,9 @@ export class ReplicaJournals implements DrainSource {
 
   /** Creates this replica's journal directory, adopts what dead or stopped replicas left, starts renewing. */
   static async open(options: ReplicaJournalsOptions): Promise<ReplicaJournals> {
-    await mkdir(options.root, { recursive: true });
+    // Durable: the journal directories below it are fsync'd into it, but it must itself survive a
+    // power loss in `.berth` (a root whose repositories all exist fsyncs nothing else there).
+    await makeDurableDirectory(options.root);
     const journals = new ReplicaJournals(options, await ReplicaJournals.createOwn(options));
     await journals.scan();
     journals.schedule();
