@@ -54,7 +54,7 @@ interface SchemaValues {
   log: { level: LogLevel; output?: string };
   extensions: {
     lint: { enable: boolean; mandatoryAnnotations: string[] };
-    events: { enable: boolean; source: string; typePrefix: string; maxManifestBytes: number; sinks: unknown[]; log: { maxAge: string; maxEvents: number } };
+    events: { enable: boolean; source: string; typePrefix: string; maxManifestBytes: number; sinks: unknown[]; log: { maxAge: string; maxEvents: number; maxManifestBytes: number } };
   };
   queue: { redis: string; prefix: string; durability: { minReplicas: number; timeout: string } };
   dashboard: {
@@ -136,6 +136,7 @@ function resolve(
         log: {
           maxAgeMs: parseDuration(values.extensions.events.log.maxAge) ?? 0,
           maxEvents: values.extensions.events.log.maxEvents,
+          maxManifestBytes: values.extensions.events.log.maxManifestBytes,
         },
       },
     },

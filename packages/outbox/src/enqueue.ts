@@ -1,5 +1,5 @@
 import type { DurabilitySettings, EventLogSettings } from "@berth/config";
-import type { BerthEvent } from "@berth/events";
+import { type BerthEvent, shapePayload } from "@berth/events";
 import { type RedisConnection, eventLogKey, orderPendingKey, sequenceKey, sequencedKey, waitForReplicas } from "@berth/queue";
 import { Queue } from "bullmq";
 import { type ScriptEvent, type ScriptJob, addJobs, withAddJobs } from "./add-jobs-script.js";
@@ -51,6 +51,28 @@ function jsonHead(event: BerthEvent): string {
 }
 
 /**
+ * The form the event log keeps (issue 16: one large manifest must not cost an extra copy in
+ * Redis): without the manifest when every sink's job left it out (no sink got it, so the log
+ * need not hold it), or when it is over the log's own `maxManifestBytes`; the published event
+ * otherwise. `berth events replay` puts a left-out manifest back from storage for a sink that
+ * takes manifests. Undefined = the event as published.
+ */
+function logForm(event: BerthEvent, forms: readonly BerthEvent[], maxManifestBytes: number): BerthEvent | undefined {
+  if (event.data.manifest === undefined) return undefined;
+  const omitted = forms.find((f) => f.manifestomitted !== undefined);
+  if (omitted && forms.every((f) => f.manifestomitted !== undefined)) return omitted;
+  const capped = shapePayload(event, { maxManifestBytes });
+  return capped === event ? undefined : capped;
+}
+
+/** One published event of a script call: where it is listed and the forms its jobs hold. */
+interface Listed {
+  event: BerthEvent;
+  at: number;
+  forms: BerthEvent[];
+}
+
+/**
  * The publishes as script events and jobs. Events are listed in publish order (only those some
  * sink takes), each serialized once however many sinks take it: the job's data is
  * `{"event":…,"sink":…}`, byte for byte what JSON.stringify(job.data) gives once the event has
@@ -58,19 +80,34 @@ function jsonHead(event: BerthEvent): string {
  * repeat, which the script does not implement); add-jobs-script.test.ts routes through them, so
  * adding such an option fails there rather than being checked here on every job.
  */
-function scriptCall(prefix: string, publishes: readonly RoutedEvents[], timestamp: number) {
-  // By id: a sink's job may hold the event in its own form (payload), a copy of the published one.
-  const index = new Map<string, number>();
+function scriptCall(prefix: string, publishes: readonly RoutedEvents[], timestamp: number, logCap: number) {
+  // By id, across the group: a sink's job may hold the event in its own form (payload), a copy.
+  const listed = new Map<string, Listed>();
   const events: ScriptEvent[] = [];
   const jobs: ScriptJob[] = [];
   for (const { events: published, batches } of publishes) {
-    const routed = new Set<string>();
-    for (const batch of batches) for (const job of batch.jobs) routed.add(job.data.event.id);
-    const publishedById = new Map(published.map((e) => [e.id, e]));
+    // Publish order first (a push's repository.created before its image.updated), then the jobs.
     for (const event of published) {
-      if (!routed.has(event.id) || index.has(event.id)) continue;
-      index.set(event.id, events.length);
-      events.push({ sequencedKey: sequencedKey(prefix, event.id), repository: event.data.name, jsonHead: jsonHead(event) });
+      if (!listed.has(event.id)) listed.set(event.id, { event, at: -1, forms: [] });
+    }
+    for (const batch of batches) {
+      for (const job of batch.jobs) {
+        const entry = listed.get(job.data.event.id);
+        if (!entry) throw new Error("outbox: a routed job's event is not among the published events");
+        entry.forms.push(job.data.event);
+      }
+    }
+    for (const event of published) {
+      const entry = listed.get(event.id)!;
+      if (entry.forms.length === 0 || entry.at >= 0) continue;
+      entry.at = events.length;
+      const log = logForm(event, entry.forms, logCap);
+      events.push({
+        sequencedKey: sequencedKey(prefix, event.id),
+        repository: event.data.name,
+        jsonHead: jsonHead(event),
+        ...(log ? { logHead: jsonHead(log) } : {}),
+      });
     }
     for (const batch of batches) {
       const queueKey = `${prefix}:${batch.queueName}:`;
@@ -79,10 +116,9 @@ function scriptCall(prefix: string, publishes: readonly RoutedEvents[], timestam
         const { event } = job.data;
         const id = job.opts.jobId;
         if (!id) throw new Error("outbox: a delivery job needs its jobId");
-        const at = index.get(event.id);
-        if (at === undefined) throw new Error("outbox: a routed job's event is not among the published events");
-        const scriptJob: ScriptJob = { queueKey, event: at, id, name: job.name, sink, opts: JSON.stringify(job.opts), timestamp };
-        if (event !== publishedById.get(event.id)) scriptJob.form = jsonHead(event);
+        const entry = listed.get(event.id)!;
+        const scriptJob: ScriptJob = { queueKey, event: entry.at, id, name: job.name, sink, opts: JSON.stringify(job.opts), timestamp };
+        if (event !== entry.event) scriptJob.form = jsonHead(event);
         if (batch.ordered) scriptJob.pendingKey = orderPendingKey(prefix, batch.queueName, event.data.name);
         jobs.push(scriptJob);
       }
@@ -98,7 +134,7 @@ function scriptCall(prefix: string, publishes: readonly RoutedEvents[], timestam
 export const SEQUENCED_TTL_SECONDS = 86_400;
 
 /** No event log: what tests and tools that do not need one pass. */
-export const NO_EVENT_LOG: EventLogSettings = { maxAgeMs: 0, maxEvents: 0 };
+export const NO_EVENT_LOG: EventLogSettings = { maxAgeMs: 0, maxEvents: 0, maxManifestBytes: 0 };
 
 const NO_REPLICAS: DurabilitySettings = { minReplicas: 0, timeoutMs: 0 };
 
@@ -160,7 +196,7 @@ export function createEnqueuer(
   const commit = createGroupCommit<RoutedEvents>(async (publishes) => {
     await Promise.all(publishes.flatMap((p) => p.batches.map((b) => queueReady(b.queueName))));
     const now = Date.now();
-    const { events, jobs } = scriptCall(prefix, publishes, now);
+    const { events, jobs } = scriptCall(prefix, publishes, now, log.maxManifestBytes);
     if (jobs.length === 0) return;
     const key = `${jobs[0]!.queueKey}${jobs[0]!.id}`;
     if (required > 0 && !replicasConfirmed) await confirm(key);
