@@ -248,8 +248,10 @@ describe("the add-jobs script writes what BullMQ's Queue.add writes", () => {
     const [batch] = router.route([testEvent("image.updated", "w/x")]);
     assert.ok(batch);
     const seen: unknown[] = [];
+    // Its own connection, closed below: BullMQ leaves a connection it was given open, and the test process would never exit.
+    const workerConnection = new Redis(SHARED_REDIS_URL, { maxRetriesPerRequest: null });
     const worker = new Worker(batch.queueName, async (job) => void seen.push(job.data), {
-      connection: new Redis(SHARED_REDIS_URL, { maxRetriesPerRequest: null }),
+      connection: workerConnection,
       prefix,
       skipVersionCheck: true,
     });
@@ -263,6 +265,7 @@ describe("the add-jobs script writes what BullMQ's Queue.add writes", () => {
     } finally {
       await worker.close();
       await enqueuer.close();
+      workerConnection.disconnect();
     }
   });
 

@@ -42,11 +42,15 @@ local eventCount, logMax = tonumber(ARGV[1]), tonumber(ARGV[2])
 local base = 4 + 3 * eventCount
 local jobCount = (#ARGV - base) / 8
 local sequencedBase = 2 + jobCount * 8
-local done, eventIsNew = {}, {}
+local done, eventIsNew, jobExists = {}, {}, {}
 for e = 1, eventCount do done[e] = rcall("EXISTS", KEYS[sequencedBase + e]) == 1 end
 for i = 0, jobCount - 1 do
   local e = tonumber(ARGV[base + i * 8 + 1])
-  if not done[e] and rcall("EXISTS", KEYS[2 + i * 8 + 7]) == 0 then eventIsNew[e] = true end
+  if not done[e] then
+    local jobKey = KEYS[2 + i * 8 + 7]
+    if jobExists[jobKey] == nil then jobExists[jobKey] = rcall("EXISTS", jobKey) == 1 end
+    if not jobExists[jobKey] then eventIsNew[e] = true end
+  end
 end
 local eventJson, sequence = {}, {}
 for e = 1, eventCount do
@@ -63,6 +67,8 @@ for e = 1, eventCount do
   end
 end
 if logMax > 0 and eventCount > 0 then rcall("XTRIM", KEYS[2], "MINID", ARGV[3]) end
+-- Per queue, read once per call: nothing below pauses it, sets its concurrency or moves jobs to active.
+local metas = {}
 local ids = {}
 for i = 0, jobCount - 1 do
   local k, a = 2 + i * 8, base + i * 8
@@ -72,12 +78,20 @@ for i = 0, jobCount - 1 do
   -- An event a call already sequenced (a relay re-add) is skipped whole.
   if not done[e] then
     rcall("INCR", idKey)
-    local maxEvents = rcall("HGET", metaKey, "opts.maxLenEvents")
-    if not maxEvents then
-      maxEvents = 10000
-      rcall("HSET", metaKey, "opts.maxLenEvents", maxEvents)
+    local meta = metas[metaKey]
+    if not meta then
+      local m = rcall("HMGET", metaKey, "opts.maxLenEvents", "paused", "concurrency")
+      meta = { maxEvents = m[1], held = m[2] and true or false }
+      if not meta.maxEvents then
+        meta.maxEvents = 10000
+        rcall("HSET", metaKey, "opts.maxLenEvents", meta.maxEvents)
+      end
+      if not meta.held and m[3] then meta.held = rcall("LLEN", activeKey) >= tonumber(m[3]) end
+      metas[metaKey] = meta
     end
-    if rcall("EXISTS", jobKey) == 1 then
+    local maxEvents = meta.maxEvents
+    -- Known from the first pass, or added earlier in this call (the same job twice in one group).
+    if jobExists[jobKey] then
       rcall("XADD", eventsKey, "MAXLEN", "~", maxEvents, "*", "event", "duplicated", "jobId", jobId)
     else
       local json = eventJson[e]
@@ -89,12 +103,10 @@ for i = 0, jobCount - 1 do
       local data = '{"event":' .. json .. ',"sink":' .. ARGV[a + 4] .. '}'
       rcall("HMSET", jobKey, "name", name, "data", data, "opts", ARGV[a + 5],
         "timestamp", ARGV[a + 6], "delay", 0, "priority", 0)
+      jobExists[jobKey] = true
       rcall("XADD", eventsKey, "*", "event", "added", "jobId", jobId, "name", name)
-      local meta = rcall("HMGET", metaKey, "paused", "concurrency")
-      local held = meta[1] and true or false
-      if not held and meta[2] then held = rcall("LLEN", activeKey) >= tonumber(meta[2]) end
       rcall("LPUSH", waitKey, jobId)
-      if not held then rcall("ZADD", markerKey, 0, "0") end
+      if not meta.held then rcall("ZADD", markerKey, 0, "0") end
       rcall("XADD", eventsKey, "MAXLEN", "~", maxEvents, "*", "event", "waiting", "jobId", jobId)
       if ARGV[a + 7] == "1" then rcall("ZADD", pendingKey, sequence[e], jobId) end
     end

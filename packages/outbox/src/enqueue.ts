@@ -1,9 +1,11 @@
 import type { DurabilitySettings, EventLogSettings } from "@berth/config";
-import { type BerthEvent, shapePayload } from "@berth/events";
+import type { BerthEvent } from "@berth/events";
 import { type RedisConnection, eventLogKey, orderPendingKey, sequenceKey, sequencedKey, waitForReplicas } from "@berth/queue";
 import { Queue } from "bullmq";
 import { type ScriptEvent, type ScriptJob, addJobs, withAddJobs } from "./add-jobs-script.js";
+import { type AddPath, type BulkAdder, createBulkAdder } from "./bulk-add-paths.js";
 import { createGroupCommit } from "./group-commit.js";
+import { logForm } from "./log-form.js";
 import type { QueueBatch } from "./job-router.js";
 
 export class EnqueueTimeoutError extends Error {
@@ -48,21 +50,6 @@ export interface Enqueuer {
 function jsonHead(event: BerthEvent): string {
   const json = JSON.stringify(event.sequence === undefined ? event : { ...event, sequence: undefined });
   return json.slice(0, -1);
-}
-
-/**
- * The form the event log keeps (issue 16: one large manifest must not cost an extra copy in
- * Redis): without the manifest when every sink's job left it out (no sink got it, so the log
- * need not hold it), or when it is over the log's own `maxManifestBytes`; the published event
- * otherwise. `berth events replay` puts a left-out manifest back from storage for a sink that
- * takes manifests. Undefined = the event as published.
- */
-function logForm(event: BerthEvent, forms: readonly BerthEvent[], maxManifestBytes: number): BerthEvent | undefined {
-  if (event.data.manifest === undefined) return undefined;
-  const omitted = forms.find((f) => f.manifestomitted !== undefined);
-  if (omitted && forms.every((f) => f.manifestomitted !== undefined)) return omitted;
-  const capped = shapePayload(event, { maxManifestBytes });
-  return capped === event ? undefined : capped;
 }
 
 /** One published event of a script call: where it is listed and the forms its jobs hold. */
@@ -143,6 +130,8 @@ export function createEnqueuer(
   prefix: string,
   log: EventLogSettings = NO_EVENT_LOG,
   durability: DurabilitySettings = NO_REPLICAS,
+  /** How jobs are written: the add-jobs script; the others are BullMQ's bulk paths, for the bench only. */
+  addPath: AddPath = "script",
 ): Enqueuer {
   const redis = withAddJobs(connection);
   /** One BullMQ Queue per queue name, kept for its init: it writes the queue's meta as Queue.add's would. */
@@ -193,8 +182,18 @@ export function createEnqueuer(
     logMaxEvents: log.maxEvents,
     sequencedTtlSeconds: SEQUENCED_TTL_SECONDS,
   };
+  const bulk: BulkAdder | undefined =
+    addPath === "script"
+      ? undefined
+      : createBulkAdder(addPath, { connection, prefix, log, ttlSeconds: SEQUENCED_TTL_SECONDS, queue: (name) => queues.get(name)!.queue });
+
   const commit = createGroupCommit<RoutedEvents>(async (publishes) => {
     await Promise.all(publishes.flatMap((p) => p.batches.map((b) => queueReady(b.queueName))));
+    if (bulk) {
+      const written = await bulk.add(publishes);
+      if (written && required > 0) await confirm(written);
+      return;
+    }
     const now = Date.now();
     const { events, jobs } = scriptCall(prefix, publishes, now, log.maxManifestBytes);
     if (jobs.length === 0) return;
@@ -225,6 +224,7 @@ export function createEnqueuer(
       }
     },
     async close() {
+      await bulk?.close();
       const all = [...queues.values()];
       queues.clear();
       await Promise.allSettled(all.map((q) => q.queue.close()));
