@@ -130,7 +130,7 @@ async function repetition(rep: number, workload: Workload, total: number, sides:
       await (workload === "push" ? side.pushes(tallies[i]!, tag, count) : side.manifests(tallies[i]!, tag, count));
     }
   }
-  sides.forEach((side, i) => tallies[i]!.into(side.samples[workload]));
+  for (const [i, side] of sides.entries()) tallies[i]!.into(side.samples[workload]);
 }
 
 /** BullMQ's supported bulk paths, each on its own events-on registry (issue 15). */
