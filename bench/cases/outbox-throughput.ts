@@ -13,7 +13,7 @@
  * events-off registry, so all three add paths are compared in one run.
  */
 import { sinkQueueName } from "@berth/queue";
-import { redisCpuMs, uniqueName } from "@berth/testing";
+import { redisCpuMs, startRedisServer, uniqueName } from "@berth/testing";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import type { BenchCase, BenchContext } from "../lib/bench-case.js";
@@ -222,12 +222,16 @@ async function run(ctx: BenchContext): Promise<Row[]> {
   ];
   const started: RunningRegistry[] = [];
   const prefixes = [prefix];
+  // A private redis-server: only the events-on side uses Redis, so the shared one's other clients
+  // (tests running beside the bench) would slow that side alone and fill the Redis CPU rows.
+  const server = await startRedisServer();
+  const redisUrl = server.url;
   // One connection for the INFO cpu readings around each measured run.
-  const stats = new Redis(ctx.redisUrl, { maxRetriesPerRequest: 1 });
+  const stats = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   try {
-    const onRegistry = await startBerthRegistry({ mode: ctx.mode, redisUrl: ctx.redisUrl, prefix, events: true, sinks, label: "registry-events-on" });
+    const onRegistry = await startBerthRegistry({ mode: ctx.mode, redisUrl, prefix, events: true, sinks, label: "registry-events-on" });
     started.push(onRegistry);
-    const offRegistry = await startBerthRegistry({ mode: ctx.mode, redisUrl: ctx.redisUrl, prefix, events: false, label: "registry-events-off" });
+    const offRegistry = await startBerthRegistry({ mode: ctx.mode, redisUrl, prefix, events: false, label: "registry-events-off" });
     started.push(offRegistry);
     const on = new Side("on", onRegistry, stats, prefix);
     const off = new Side("off", offRegistry, stats);
@@ -237,7 +241,7 @@ async function run(ctx: BenchContext): Promise<Row[]> {
       prefixes.push(bulkPrefix);
       const registry = await startBerthRegistry({
         mode: ctx.mode,
-        redisUrl: ctx.redisUrl,
+        redisUrl,
         prefix: bulkPrefix,
         events: true,
         sinks,
@@ -258,7 +262,7 @@ async function run(ctx: BenchContext): Promise<Row[]> {
     // first write one repository.created).
     for (const side of [on, ...bulk.map((b) => b.side)]) {
       for (const sink of sinks) {
-        const jobs = await waitingJobs(ctx.redisUrl, side.prefix!, sink);
+        const jobs = await waitingJobs(redisUrl, side.prefix!, sink);
         if (jobs < side.events) throw new Error(`events on (${side.name}), but only ${jobs} jobs in ${sinkQueueName(sink)} after ${side.events} operations`);
       }
     }
@@ -288,7 +292,8 @@ async function run(ctx: BenchContext): Promise<Row[]> {
   } finally {
     stats.disconnect();
     await Promise.all(started.map((r) => r.stop()));
-    for (const p of prefixes) await deleteKeysByPrefix(ctx.redisUrl, p);
+    for (const p of prefixes) await deleteKeysByPrefix(redisUrl, p);
+    await server.destroy();
   }
 }
 
@@ -301,6 +306,7 @@ export const outboxThroughput: BenchCase = {
     "image pushes to each, as skopeo makes them (per blob a HEAD, then POST + PATCH + PUT: a fresh config and one random 32 KiB layer; " +
     "then the manifest PUT by tag: one image.updated each). Worst-case row: 800 manifest PUTs alone over blobs pushed beforehand, so " +
     "every request emits an event. CPU rows: the registry process (/proc, all threads) and the Redis server (INFO cpu) per operation. " +
+    "Redis is a private redis-server started by the case (no persistence), so other clients of the shared one cannot slow the events-on side alone. " +
     "The job count is checked after the run, then the prefix is deleted. Add-path rows (issue 15): two more events-on registries " +
     "write their jobs with BullMQ's Queue.addBulk (per queue) or FlowProducer.addBulk (all queues, one MULTI) instead of the add-jobs " +
     "script, sequence numbers and event log in a small script of their own first; their image-push slices rotate with the other two sides.",
