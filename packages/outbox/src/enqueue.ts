@@ -136,6 +136,8 @@ export function createEnqueuer(
   const redis = withAddJobs(connection);
   /** One BullMQ Queue per queue name, kept for its init: it writes the queue's meta as Queue.add's would. */
   const queues = new Map<string, { queue: Queue; ready: Promise<unknown> }>();
+  /** Queues whose init is done: a group to those alone waits for nothing (the usual case). */
+  const readyNames = new Set<string>();
 
   function queueReady(name: string): Promise<unknown> {
     const cached = queues.get(name);
@@ -145,6 +147,9 @@ export function createEnqueuer(
     queue.on("error", () => {});
     const ready = queue.waitUntilReady();
     queues.set(name, { queue, ready });
+    ready.then(() => {
+      if (queues.get(name)?.queue === queue) readyNames.add(name);
+    }, () => {});
     // A failed init (Redis away) is retried by the next enqueue to that queue.
     ready.catch(() => {
       if (queues.get(name)?.queue === queue) queues.delete(name);
@@ -188,7 +193,9 @@ export function createEnqueuer(
       : createBulkAdder(addPath, { connection, prefix, log, ttlSeconds: SEQUENCED_TTL_SECONDS, queue: (name) => queues.get(name)!.queue });
 
   const commit = createGroupCommit<RoutedEvents>(async (publishes) => {
-    await Promise.all(publishes.flatMap((p) => p.batches.map((b) => queueReady(b.queueName))));
+    const inits: Promise<unknown>[] = [];
+    for (const p of publishes) for (const b of p.batches) if (!readyNames.has(b.queueName)) inits.push(queueReady(b.queueName));
+    if (inits.length > 0) await Promise.all(inits);
     if (bulk) {
       const written = await bulk.add(publishes);
       if (written && required > 0) await confirm(written);
@@ -227,6 +234,7 @@ export function createEnqueuer(
       await bulk?.close();
       const all = [...queues.values()];
       queues.clear();
+      readyNames.clear();
       await Promise.allSettled(all.map((q) => q.queue.close()));
     },
   };
