@@ -114,20 +114,23 @@ class Side {
 }
 
 /**
- * One repetition of a workload: SLICES slices per side, the sides in an order that rotates every
- * slice (with two sides: ABBA as `interleaved`), then one sample each.
+ * One repetition of a workload: SLICES slices per side, then one sample each. The first two
+ * sides (events on, events off: the goal row) always run next to each other, ABBA as
+ * `interleaved`; the others (the bulk add paths) around them, mirrored every slice:
+ * A B C D, D C B A, … On a loaded machine the rate swings within seconds, so the pair the goal
+ * compares must not be split by other slices.
  */
 async function repetition(rep: number, workload: Workload, total: number, sides: readonly Side[]): Promise<void> {
-  progress(`outbox: repetition ${rep + 1}: ${total} ${workload === "push" ? "image pushes" : "manifest PUTs"} per side (${sides.length} sides), in ${SLICES} rotating slices`);
+  progress(`outbox: repetition ${rep + 1}: ${total} ${workload === "push" ? "image pushes" : "manifest PUTs"} per side (${sides.length} sides), in ${SLICES} alternating slices`);
   const tallies = sides.map(() => new Tally());
   const count = Math.ceil(total / SLICES);
+  const [on, off, ...others] = sides.map((side, i) => ({ side, tally: tallies[i]! }));
+  const forward = [...others.slice(0, 1), on!, off!, ...others.slice(1)];
   for (let slice = 0; slice < SLICES; slice++) {
     const tag = `${rep}-${slice}`;
-    const first = (rep + slice) % sides.length;
-    for (let k = 0; k < sides.length; k++) {
-      const i = (first + k) % sides.length;
-      const side = sides[i]!;
-      await (workload === "push" ? side.pushes(tallies[i]!, tag, count) : side.manifests(tallies[i]!, tag, count));
+    const order = (rep + slice) % 2 === 0 ? forward : [...forward].reverse();
+    for (const { side, tally } of order) {
+      await (workload === "push" ? side.pushes(tally, tag, count) : side.manifests(tally, tag, count));
     }
   }
   for (const [i, side] of sides.entries()) tallies[i]!.into(side.samples[workload]);
