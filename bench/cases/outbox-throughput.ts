@@ -5,13 +5,19 @@
  * A push is what skopeo does for a small image (HEAD, upload config and a 32 KiB layer, PUT the
  * manifest); the worst case, manifest PUTs alone, is reported beside it without a goal.
  * Nothing delivers the jobs during the run; the case checks they were all written, then deletes them.
+ *
+ * Issue 15: two more events-on registries write their jobs with BullMQ's supported bulk paths
+ * (`Queue.addBulk` per queue, `FlowProducer.addBulk`; sequence numbers and the event log in a
+ * round trip of their own before, see packages/outbox/src/bulk-add-paths.ts) instead of the
+ * add-jobs script; they run in the same rotation of image-push slices, each against the same
+ * events-off registry, so all three add paths are compared in one run.
  */
 import { sinkQueueName } from "@berth/queue";
-import { redisCpuMs, uniqueName } from "@berth/testing";
+import { redisCpuMs, startRedisServer, uniqueName } from "@berth/testing";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import type { BenchCase, BenchContext } from "../lib/bench-case.js";
-import { interleaved } from "../lib/bench-case.js";
+import type { AddPath } from "@berth/outbox";
 import { type RunningRegistry, startBerthRegistry } from "../lib/berth-registry.js";
 import { CONCURRENCY, benchSink } from "../lib/delivery-run.js";
 import { HttpLoadClient, runConcurrently } from "../lib/load-generator.js";
@@ -70,6 +76,8 @@ class Side {
     readonly name: string,
     readonly registry: RunningRegistry,
     private readonly redis: Redis,
+    /** Where its jobs are (events on). */
+    readonly prefix?: string,
   ) {
     this.client = new HttpLoadClient(registry.url, CLIENTS);
   }
@@ -105,20 +113,34 @@ class Side {
   }
 }
 
-/** One repetition of a workload: SLICES alternating slices per side, then one sample each. */
-async function repetition(rep: number, workload: Workload, total: number, on: Side, off: Side): Promise<void> {
-  progress(`outbox: repetition ${rep + 1}: ${total} ${workload === "push" ? "image pushes" : "manifest PUTs"} per side, in ${SLICES} alternating slices`);
-  const tallies = { on: new Tally(), off: new Tally() };
+/**
+ * One repetition of a workload: SLICES slices per side, then one sample each. The first two
+ * sides (events on, events off: the goal row) always run next to each other, ABBA as
+ * `interleaved`; the others (the bulk add paths) around them, mirrored every slice:
+ * A B C D, D C B A, … On a loaded machine the rate swings within seconds, so the pair the goal
+ * compares must not be split by other slices.
+ */
+async function repetition(rep: number, workload: Workload, total: number, sides: readonly Side[]): Promise<void> {
+  progress(`outbox: repetition ${rep + 1}: ${total} ${workload === "push" ? "image pushes" : "manifest PUTs"} per side (${sides.length} sides), in ${SLICES} alternating slices`);
+  const tallies = sides.map(() => new Tally());
   const count = Math.ceil(total / SLICES);
+  const [on, off, ...others] = sides.map((side, i) => ({ side, tally: tallies[i]! }));
+  const forward = [...others.slice(0, 1), on!, off!, ...others.slice(1)];
   for (let slice = 0; slice < SLICES; slice++) {
     const tag = `${rep}-${slice}`;
-    const turn = (side: Side, tally: Tally) => () =>
-      workload === "push" ? side.pushes(tally, tag, count) : side.manifests(tally, tag, count);
-    await interleaved(rep + slice, turn(on, tallies.on), turn(off, tallies.off));
+    const order = (rep + slice) % 2 === 0 ? forward : [...forward].reverse();
+    for (const { side, tally } of order) {
+      await (workload === "push" ? side.pushes(tally, tag, count) : side.manifests(tally, tag, count));
+    }
   }
-  tallies.on.into(on.samples[workload]);
-  tallies.off.into(off.samples[workload]);
+  for (const [i, side] of sides.entries()) tallies[i]!.into(side.samples[workload]);
 }
+
+/** BullMQ's supported bulk paths, each on its own events-on registry (issue 15). */
+const BULK_PATHS: readonly { path: Exclude<AddPath, "script">; label: string }[] = [
+  { path: "queue-add-bulk", label: "Queue.addBulk" },
+  { path: "flow-add-bulk", label: "FlowProducer.addBulk" },
+];
 
 function cpuRows(workload: Workload, what: string, on: Side, off: Side): Row[] {
   const a = on.samples[workload];
@@ -132,6 +154,36 @@ function cpuRows(workload: Workload, what: string, on: Side, off: Side): Row[] {
       ratio: summarize(pairedRatios(a.registryCpu, b.registryCpu)),
     },
     { case: `Outbox: Redis CPU per ${what}, events on vs off (lower is better)`, unit: "µs", berth: summarize(a.redisCpu), baseline: summarize(b.redisCpu) },
+  ];
+}
+
+/** A bulk path's image-push rate vs events off (the goal), and its CPU vs the add-jobs script. */
+function bulkRows(path: string, side: Side, script: Side, off: Side, goal: Row["goal"]): Row[] {
+  const a = side.samples.push;
+  const s = script.samples.push;
+  return [
+    {
+      case: `Outbox via ${path} (bench-only add path): image pushes/s, events on (2 sinks) vs off`,
+      unit: "/s",
+      ...(goal ? { goal } : {}),
+      berth: summarize(a.rates),
+      baseline: summarize(off.samples.push.rates),
+      ratio: summarize(pairedRatios(a.rates, off.samples.push.rates)),
+    },
+    {
+      case: `Outbox via ${path}: registry CPU per image push vs the add-jobs script (lower is better)`,
+      unit: "µs",
+      berth: summarize(a.registryCpu),
+      baseline: summarize(s.registryCpu),
+      ratio: summarize(pairedRatios(a.registryCpu, s.registryCpu)),
+    },
+    {
+      case: `Outbox via ${path}: Redis CPU per image push vs the add-jobs script (lower is better)`,
+      unit: "µs",
+      berth: summarize(a.redisCpu),
+      baseline: summarize(s.redisCpu),
+      ratio: summarize(pairedRatios(a.redisCpu, s.redisCpu)),
+    },
   ];
 }
 
@@ -172,27 +224,50 @@ async function run(ctx: BenchContext): Promise<Row[]> {
     benchSink({ kind: "nats", address: ctx.natsUrl, subject: `berth.bench.${prefix}` }, CONCURRENCY, "bench-nats"),
   ];
   const started: RunningRegistry[] = [];
+  const prefixes = [prefix];
+  // A private redis-server: only the events-on side uses Redis, so the shared one's other clients
+  // (tests running beside the bench) would slow that side alone and fill the Redis CPU rows.
+  const server = await startRedisServer();
+  const redisUrl = server.url;
   // One connection for the INFO cpu readings around each measured run.
-  const stats = new Redis(ctx.redisUrl, { maxRetriesPerRequest: 1 });
+  const stats = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   try {
-    const onRegistry = await startBerthRegistry({ mode: ctx.mode, redisUrl: ctx.redisUrl, prefix, events: true, sinks, label: "registry-events-on" });
+    const onRegistry = await startBerthRegistry({ mode: ctx.mode, redisUrl, prefix, events: true, sinks, label: "registry-events-on" });
     started.push(onRegistry);
-    const offRegistry = await startBerthRegistry({ mode: ctx.mode, redisUrl: ctx.redisUrl, prefix, events: false, label: "registry-events-off" });
+    const offRegistry = await startBerthRegistry({ mode: ctx.mode, redisUrl, prefix, events: false, label: "registry-events-off" });
     started.push(offRegistry);
-    const on = new Side("on", onRegistry, stats);
+    const on = new Side("on", onRegistry, stats, prefix);
     const off = new Side("off", offRegistry, stats);
-    await Promise.all([on.prepare(), off.prepare()]);
-    for (let rep = 0; rep < ctx.reps; rep++) {
-      await repetition(rep, "push", pushes, on, off);
-      await repetition(rep, "manifest", puts, on, off);
+    const bulk: { label: string; side: Side }[] = [];
+    for (const { path, label } of BULK_PATHS) {
+      const bulkPrefix = `${prefix}-${path}`;
+      prefixes.push(bulkPrefix);
+      const registry = await startBerthRegistry({
+        mode: ctx.mode,
+        redisUrl,
+        prefix: bulkPrefix,
+        events: true,
+        sinks,
+        label: `registry-${path}`,
+        env: { BERTH_BENCH_OUTBOX_ADD_PATH: path },
+      });
+      started.push(registry);
+      bulk.push({ label, side: new Side(path, registry, stats, bulkPrefix) });
     }
-    on.client.close();
-    off.client.close();
+    const pushSides = [on, off, ...bulk.map((b) => b.side)];
+    await Promise.all(pushSides.map((side) => side.prepare()));
+    for (let rep = 0; rep < ctx.reps; rep++) {
+      await repetition(rep, "push", pushes, pushSides);
+      await repetition(rep, "manifest", puts, [on, off]);
+    }
+    for (const side of pushSides) side.client.close();
     // Every image push and every manifest PUT by tag emits image.updated (and each repository's
     // first write one repository.created).
-    for (const sink of sinks) {
-      const jobs = await waitingJobs(ctx.redisUrl, prefix, sink);
-      if (jobs < on.events) throw new Error(`events on, but only ${jobs} jobs in ${sinkQueueName(sink)} after ${on.events} operations`);
+    for (const side of [on, ...bulk.map((b) => b.side)]) {
+      for (const sink of sinks) {
+        const jobs = await waitingJobs(redisUrl, side.prefix!, sink);
+        if (jobs < side.events) throw new Error(`events on (${side.name}), but only ${jobs} jobs in ${sinkQueueName(sink)} after ${side.events} operations`);
+      }
     }
     const diagnosis = await outboxDiagnosis(onRegistry.url);
     const rate = (side: Side, w: Workload) => side.samples[w].rates;
@@ -215,11 +290,13 @@ async function run(ctx: BenchContext): Promise<Row[]> {
       },
       ...cpuRows("push", "image push", on, off),
       ...cpuRows("manifest", "manifest PUT", on, off),
+      ...bulk.flatMap(({ label: path, side }) => bulkRows(path, side, on, off, goal)),
     ];
   } finally {
     stats.disconnect();
     await Promise.all(started.map((r) => r.stop()));
-    await deleteKeysByPrefix(ctx.redisUrl, prefix);
+    for (const p of prefixes) await deleteKeysByPrefix(redisUrl, p);
+    await server.destroy();
   }
 }
 
@@ -232,6 +309,9 @@ export const outboxThroughput: BenchCase = {
     "image pushes to each, as skopeo makes them (per blob a HEAD, then POST + PATCH + PUT: a fresh config and one random 32 KiB layer; " +
     "then the manifest PUT by tag: one image.updated each). Worst-case row: 800 manifest PUTs alone over blobs pushed beforehand, so " +
     "every request emits an event. CPU rows: the registry process (/proc, all threads) and the Redis server (INFO cpu) per operation. " +
-    "The job count is checked after the run, then the prefix is deleted.",
+    "Redis is a private redis-server started by the case (no persistence), so other clients of the shared one cannot slow the events-on side alone. " +
+    "The job count is checked after the run, then the prefix is deleted. Add-path rows (issue 15): two more events-on registries " +
+    "write their jobs with BullMQ's Queue.addBulk (per queue) or FlowProducer.addBulk (all queues, one MULTI) instead of the add-jobs " +
+    "script, sequence numbers and event log in a small script of their own first; their image-push slices rotate with the other two sides.",
   run,
 };

@@ -25,6 +25,8 @@ export interface BerthRegistryOptions {
   rootDirectory?: string;
   /** Extra registry `http` keys (limits). */
   http?: Record<string, unknown>;
+  /** Environment the case sets on purpose (e.g. the outbox case's BERTH_BENCH_OUTBOX_ADD_PATH). */
+  env?: Record<string, string>;
 }
 
 export async function startBerthRegistry(o: BerthRegistryOptions): Promise<RunningRegistry> {
@@ -43,7 +45,7 @@ export async function startBerthRegistry(o: BerthRegistryOptions): Promise<Runni
   });
   let proc: Spawned | undefined;
   try {
-    proc = spawnBerthApp("registry", config, o.mode, o.label ?? "berth-registry");
+    proc = spawnBerthApp("registry", config, o.mode, o.label ?? "berth-registry", o.env);
     const url = `http://127.0.0.1:${port}`;
     await waitForHttp(`${url}/v2/`, proc);
     const running = proc;

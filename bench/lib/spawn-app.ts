@@ -102,11 +102,12 @@ function diagnosticNodeFlags(): string[] {
   return (process.env.BENCH_NODE_FLAGS ?? "").split(/\s+/).filter(Boolean);
 }
 
-export function spawnBerthApp(app: BerthApp, configPath: string, mode: AppMode, label: string = app): Spawned {
+/** `env`: variables the case sets on purpose (the run's own BERTH_* are stripped, see appEnv). */
+export function spawnBerthApp(app: BerthApp, configPath: string, mode: AppMode, label: string = app, env: Record<string, string> = {}): Spawned {
   const entry = appEntry(app, mode);
   if (!existsSync(entry)) throw new Error(`Berth part missing: ${entry}`);
   const node = mode === "dist" ? [] : ["--conditions=development", "--import", "tsx"];
-  return spawnProcess(label, process.execPath, [...diagnosticNodeFlags(), ...node, entry, "--config", configPath], { env: appEnv() });
+  return spawnProcess(label, process.execPath, [...diagnosticNodeFlags(), ...node, entry, "--config", configPath], { env: { ...appEnv(), ...env } });
 }
 
 /**

@@ -25,13 +25,27 @@ import {
 } from "@berth/config";
 import { createEventFactory } from "@berth/events";
 import { HtpasswdError, createFailureLimiter, loadHtpasswd } from "@berth/htpasswd";
-import { openOutbox } from "@berth/outbox";
+import { ADD_PATHS, type AddPath, openOutbox } from "@berth/outbox";
 import { StorageRootError, openStorage, sweepTemporaryFiles } from "@berth/storage";
 import { catchStopSignals, createLogger, createMetricsRegistry } from "@berth/telemetry";
 import { createRegistryApp } from "./app.js";
 import type { BearerProviderOptions } from "./auth/bearer.js";
 import type { LdapProviderOptions } from "./auth/ldap.js";
 import type { TlsMaterial } from "./http/listener.js";
+
+/**
+ * `pnpm bench --only outbox` only (issue 15): BERTH_BENCH_OUTBOX_ADD_PATH makes the outbox write
+ * jobs with one of BullMQ's bulk paths, so the bench compares them with the add-jobs script on
+ * real registries. Internal and undocumented for users; anything else is refused.
+ */
+function benchAddPath(env: NodeJS.ProcessEnv): { addPath?: AddPath } {
+  const value = env.BERTH_BENCH_OUTBOX_ADD_PATH;
+  if (value === undefined || value === "") return {};
+  if (!(ADD_PATHS as readonly string[]).includes(value)) {
+    throw new ConfigError([`BERTH_BENCH_OUTBOX_ADD_PATH must be one of ${ADD_PATHS.join(", ")}; got ${JSON.stringify(value)}`]);
+  }
+  return { addPath: value as AddPath };
+}
 
 /** How long in-flight requests (uploads) may run on after a stop signal. */
 const SHUTDOWN_GRACE_MS = 25_000;
@@ -57,7 +71,7 @@ async function main(): Promise<void> {
   const bearer = config.http.auth.bearer ? await loadBearer(config.http.auth.bearer) : undefined;
   const ldap = config.http.auth.ldap ? await ldapOptions(config.http.auth.ldap) : undefined;
   const { accessControl } = config.http;
-  const outbox = await openOutbox({ config, logger, metrics });
+  const outbox = await openOutbox({ config, logger, metrics, ...benchAddPath(process.env) });
   const { source, typePrefix } = config.extensions.events;
   const app = createRegistryApp({
     storage,

@@ -101,3 +101,9 @@ export const SINK_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 /** The event log (`berth events list/replay`): a day of events, at most 100,000 (≈ 100–200 MB of Redis for typical events). */
 export const DEFAULT_EVENT_LOG_MAX_AGE = "24h";
 export const DEFAULT_EVENT_LOG_MAX_EVENTS = 100_000;
+/**
+ * Manifests larger than this stay out of the event log (`manifestomitted: size`): typical
+ * manifests (a few KiB) are kept, a hostile or huge one costs Redis no extra copy; replay to a
+ * sink that takes manifests puts it back from storage.
+ */
+export const DEFAULT_EVENT_LOG_MAX_MANIFEST_BYTES = 256 * 1024;

@@ -63,7 +63,7 @@ interface SchemaValues {
   log: { level: LogLevel; output?: string };
   extensions: {
     lint: { enable: boolean; mandatoryAnnotations: string[] };
-    events: { enable: boolean; source: string; typePrefix: string; maxManifestBytes: number; sinks: unknown[]; log: { maxAge: string; maxEvents: number } };
+    events: { enable: boolean; source: string; typePrefix: string; maxManifestBytes: number; sinks: unknown[]; log: { maxAge: string; maxEvents: number; maxManifestBytes: number } };
   };
   queue: { redis: string; prefix: string; durability: { minReplicas: number; timeout: string } };
   dashboard: {
@@ -152,6 +152,7 @@ function resolve(
         log: {
           maxAgeMs: parseDuration(values.extensions.events.log.maxAge) ?? 0,
           maxEvents: values.extensions.events.log.maxEvents,
+          maxManifestBytes: values.extensions.events.log.maxManifestBytes,
         },
       },
     },

@@ -267,6 +267,11 @@ export const CONFIG_SCHEMA = {
           format: "berth-count",
           default: D.DEFAULT_EVENT_LOG_MAX_EVENTS,
         },
+        maxManifestBytes: {
+          doc: "Manifests larger than this are kept out of the event log (manifestomitted: size; `berth events replay` puts them back from storage for a sink that takes manifests); 0 = no limit. The log never keeps a manifest that every sink of the event left out.",
+          format: "berth-count",
+          default: D.DEFAULT_EVENT_LOG_MAX_MANIFEST_BYTES,
+        },
       },
     },
   },

@@ -151,6 +151,8 @@ export interface ListenSettings {
 export interface EventLogSettings {
   maxAgeMs: number;
   maxEvents: number;
+  /** Manifests larger than this are not kept in the log (`manifestomitted: size`); 0 = no limit. */
+  maxManifestBytes: number;
 }
 
 /** TLS of the registry listener (zot's `http.tls`); absolute paths of readable files. */

@@ -36,7 +36,7 @@ export function configWithSink(sink: SinkConfig, redisUrl: string, prefix: strin
     log: { level: "warn" },
     extensions: {
       lint: { enable: false, mandatoryAnnotations: [] },
-      events: { enable: true, source: "berth.test", typePrefix: "zotregistry", maxManifestBytes: 0, sinks: [sink], log: { maxAgeMs: 86_400_000, maxEvents: 100_000 } },
+      events: { enable: true, source: "berth.test", typePrefix: "zotregistry", maxManifestBytes: 0, sinks: [sink], log: { maxAgeMs: 86_400_000, maxEvents: 100_000, maxManifestBytes: 256 * 1024 } },
     },
     queue: testQueueConfig(redisUrl, prefix),
     dashboard: { ...listen, auth: { anonymous: true, readOnly: false } },

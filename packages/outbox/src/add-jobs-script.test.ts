@@ -18,7 +18,7 @@ const sinks = [
   testSink({ name: "bus", type: "nats", channel: "x" }),
 ];
 const router = createJobRouter(sinks);
-const LOG = { maxAgeMs: 86_400_000, maxEvents: 1_000 };
+const LOG = { maxAgeMs: 86_400_000, maxEvents: 1_000, maxManifestBytes: 0 };
 
 /**
  * Everything under a prefix, made comparable: keys without the prefix, stream entry ids replaced
@@ -224,7 +224,7 @@ describe("the add-jobs script writes what BullMQ's Queue.add writes", () => {
       await enqueuer.enqueue({ events, batches: router.route(events) }, 5_000);
       return events;
     };
-    const byCount = createEnqueuer(redis, prefix, { maxAgeMs: 86_400_000, maxEvents: 100 });
+    const byCount = createEnqueuer(redis, prefix, { maxAgeMs: 86_400_000, maxEvents: 100, maxManifestBytes: 0 });
     const last = (await add(byCount, 350, "c")).at(-1)!;
     const length = await redis.xlen(eventLogKey(prefix));
     assert.ok(length >= 100 && length < 200, `${length} entries kept for maxEvents 100`);
@@ -232,7 +232,7 @@ describe("the add-jobs script writes what BullMQ's Queue.add writes", () => {
     assert.equal((JSON.parse(newest[1]!) as BerthEvent).id, last.id);
     await byCount.close();
 
-    const byAge = createEnqueuer(redis, prefix, { maxAgeMs: 50, maxEvents: 100 });
+    const byAge = createEnqueuer(redis, prefix, { maxAgeMs: 50, maxEvents: 100, maxManifestBytes: 0 });
     const before = Date.now();
     await waitFor("50 ms to pass", () => Date.now() > before + 60);
     const fresh = await add(byAge, 3, "a");
@@ -248,8 +248,10 @@ describe("the add-jobs script writes what BullMQ's Queue.add writes", () => {
     const [batch] = router.route([testEvent("image.updated", "w/x")]);
     assert.ok(batch);
     const seen: unknown[] = [];
+    // Its own connection, closed below: BullMQ leaves a connection it was given open, and the test process would never exit.
+    const workerConnection = new Redis(SHARED_REDIS_URL, { maxRetriesPerRequest: null });
     const worker = new Worker(batch.queueName, async (job) => void seen.push(job.data), {
-      connection: new Redis(SHARED_REDIS_URL, { maxRetriesPerRequest: null }),
+      connection: workerConnection,
       prefix,
       skipVersionCheck: true,
     });
@@ -263,6 +265,7 @@ describe("the add-jobs script writes what BullMQ's Queue.add writes", () => {
     } finally {
       await worker.close();
       await enqueuer.close();
+      workerConnection.disconnect();
     }
   });
 

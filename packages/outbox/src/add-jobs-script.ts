@@ -13,8 +13,9 @@ import type { RedisConnection } from "@berth/queue";
  *    extension (20-digit zero-padded decimal); an event whose every job already exists (a relay
  *    re-adding what a timed-out call had added) takes none, so re-adds leave no gap;
  *  - a new job of an ordered sink joins its repository's pending set (ZADD, score = sequence);
- *  - each sequenced event is appended to the event log stream (XADD, MAXLEN ~ maxEvents), and
- *    the log is trimmed by age once per call (XTRIM MINID, exact: it is the bound users see).
+ *  - each sequenced event is appended to the event log stream (XADD, MAXLEN ~ maxEvents), in the
+ *    form the log keeps (without a large manifest, see enqueue.ts `logForm`), and the log is
+ *    trimmed by age once per call (XTRIM MINID, exact: it is the bound users see).
  *
  * Why not `Queue.add`: every event becomes one job per sink, and BullMQ's general script and its
  * client-side job object cost more CPU on both sides of every add; the figures are in the
@@ -27,7 +28,8 @@ import type { RedisConnection } from "@berth/queue";
  *   hash, its repository's pending set for the sink (only touched when the sink is ordered); then
  *   per event (1): its "sequenced" marker.
  * ARGV: [1] number of events E, [2] the log's maxEvents (0: no log), [3] the log's oldest entry id
- *   to keep (epoch ms), [4] how long the "sequenced" markers live (s); per event (2): repository, event JSON without its closing brace;
+ *   to keep (epoch ms), [4] how long the "sequenced" markers live (s); per event (3): repository, event JSON without its closing brace,
+ *   the form the log keeps (same encoding; "" = the event as listed);
  *   per job (8): event index (1-based), job id, name, sink name (JSON), opts (JSON, BullMQ's stored
  *   form), timestamp, "1" if the sink is ordered, the event's form for this sink's job (its JSON
  *   minus the closing brace, e.g. without `data.manifest` for a thin sink; "" = the event as listed),
@@ -37,29 +39,36 @@ import type { RedisConnection } from "@berth/queue";
 const ADD_JOBS_LUA = `
 local rcall = redis.call
 local eventCount, logMax = tonumber(ARGV[1]), tonumber(ARGV[2])
-local base = 4 + 2 * eventCount
+local base = 4 + 3 * eventCount
 local jobCount = (#ARGV - base) / 8
 local sequencedBase = 2 + jobCount * 8
-local done, eventIsNew = {}, {}
+local done, eventIsNew, jobExists = {}, {}, {}
 for e = 1, eventCount do done[e] = rcall("EXISTS", KEYS[sequencedBase + e]) == 1 end
 for i = 0, jobCount - 1 do
   local e = tonumber(ARGV[base + i * 8 + 1])
-  if not done[e] and rcall("EXISTS", KEYS[2 + i * 8 + 7]) == 0 then eventIsNew[e] = true end
+  if not done[e] then
+    local jobKey = KEYS[2 + i * 8 + 7]
+    if jobExists[jobKey] == nil then jobExists[jobKey] = rcall("EXISTS", jobKey) == 1 end
+    if not jobExists[jobKey] then eventIsNew[e] = true end
+  end
 end
 local eventJson, sequence = {}, {}
 for e = 1, eventCount do
-  local head = ARGV[2 * e + 4]
+  local head, seq = ARGV[3 * e + 3], ""
   if eventIsNew[e] then
-    sequence[e] = rcall("HINCRBY", KEYS[1], ARGV[2 * e + 3], 1)
+    sequence[e] = rcall("HINCRBY", KEYS[1], ARGV[3 * e + 2], 1)
     rcall("SET", KEYS[sequencedBase + e], sequence[e], "EX", ARGV[4])
-    head = head .. ',"sequence":"' .. string.format("%020d", sequence[e]) .. '"'
+    seq = ',"sequence":"' .. string.format("%020d", sequence[e]) .. '"'
   end
-  eventJson[e] = head .. "}"
+  eventJson[e] = head .. seq .. "}"
   if eventIsNew[e] and logMax > 0 then
-    rcall("XADD", KEYS[2], "MAXLEN", "~", logMax, "*", "event", eventJson[e])
+    local logHead = ARGV[3 * e + 4]
+    rcall("XADD", KEYS[2], "MAXLEN", "~", logMax, "*", "event", logHead == "" and eventJson[e] or logHead .. seq .. "}")
   end
 end
 if logMax > 0 and eventCount > 0 then rcall("XTRIM", KEYS[2], "MINID", ARGV[3]) end
+-- Per queue, read once per call: nothing below pauses it, sets its concurrency or moves jobs to active.
+local metas = {}
 local ids = {}
 for i = 0, jobCount - 1 do
   local k, a = 2 + i * 8, base + i * 8
@@ -69,12 +78,20 @@ for i = 0, jobCount - 1 do
   -- An event a call already sequenced (a relay re-add) is skipped whole.
   if not done[e] then
     rcall("INCR", idKey)
-    local maxEvents = rcall("HGET", metaKey, "opts.maxLenEvents")
-    if not maxEvents then
-      maxEvents = 10000
-      rcall("HSET", metaKey, "opts.maxLenEvents", maxEvents)
+    local meta = metas[metaKey]
+    if not meta then
+      local m = rcall("HMGET", metaKey, "opts.maxLenEvents", "paused", "concurrency")
+      meta = { maxEvents = m[1], held = m[2] and true or false }
+      if not meta.maxEvents then
+        meta.maxEvents = 10000
+        rcall("HSET", metaKey, "opts.maxLenEvents", meta.maxEvents)
+      end
+      if not meta.held and m[3] then meta.held = rcall("LLEN", activeKey) >= tonumber(m[3]) end
+      metas[metaKey] = meta
     end
-    if rcall("EXISTS", jobKey) == 1 then
+    local maxEvents = meta.maxEvents
+    -- Known from the first pass, or added earlier in this call (the same job twice in one group).
+    if jobExists[jobKey] then
       rcall("XADD", eventsKey, "MAXLEN", "~", maxEvents, "*", "event", "duplicated", "jobId", jobId)
     else
       local json = eventJson[e]
@@ -86,12 +103,10 @@ for i = 0, jobCount - 1 do
       local data = '{"event":' .. json .. ',"sink":' .. ARGV[a + 4] .. '}'
       rcall("HMSET", jobKey, "name", name, "data", data, "opts", ARGV[a + 5],
         "timestamp", ARGV[a + 6], "delay", 0, "priority", 0)
+      jobExists[jobKey] = true
       rcall("XADD", eventsKey, "*", "event", "added", "jobId", jobId, "name", name)
-      local meta = rcall("HMGET", metaKey, "paused", "concurrency")
-      local held = meta[1] and true or false
-      if not held and meta[2] then held = rcall("LLEN", activeKey) >= tonumber(meta[2]) end
       rcall("LPUSH", waitKey, jobId)
-      if not held then rcall("ZADD", markerKey, 0, "0") end
+      if not meta.held then rcall("ZADD", markerKey, 0, "0") end
       rcall("XADD", eventsKey, "MAXLEN", "~", maxEvents, "*", "event", "waiting", "jobId", jobId)
       if ARGV[a + 7] == "1" then rcall("ZADD", pendingKey, sequence[e], jobId) end
     end
@@ -110,6 +125,8 @@ export interface ScriptEvent {
   repository: string;
   /** The event's JSON (without a `sequence` member) minus its closing brace. */
   jsonHead: string;
+  /** The form the event log keeps, same encoding, when not the event as listed (a manifest left out). */
+  logHead?: string;
 }
 
 /** A job as the script stores it; `opts` already serialized. */
@@ -158,7 +175,7 @@ export function addJobs(
 ): Promise<string[]> {
   const keys: string[] = [targets.sequenceKey, targets.eventLogKey];
   const argv: (string | number)[] = [events.length, targets.logMaxEvents, targets.logMinId, targets.sequencedTtlSeconds];
-  for (const event of events) argv.push(event.repository, event.jsonHead);
+  for (const event of events) argv.push(event.repository, event.jsonHead, event.logHead ?? "");
   for (const job of jobs) {
     const q = job.queueKey;
     const jobKey = `${q}${job.id}`;

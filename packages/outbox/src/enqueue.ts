@@ -3,7 +3,9 @@ import type { BerthEvent } from "@berth/events";
 import { type RedisConnection, eventLogKey, orderPendingKey, sequenceKey, sequencedKey, waitForReplicas } from "@berth/queue";
 import { Queue } from "bullmq";
 import { type ScriptEvent, type ScriptJob, addJobs, withAddJobs } from "./add-jobs-script.js";
+import { type AddPath, type BulkAdder, createBulkAdder } from "./bulk-add-paths.js";
 import { createGroupCommit } from "./group-commit.js";
+import { logForm } from "./log-form.js";
 import type { QueueBatch } from "./job-router.js";
 
 export class EnqueueTimeoutError extends Error {
@@ -50,6 +52,13 @@ function jsonHead(event: BerthEvent): string {
   return json.slice(0, -1);
 }
 
+/** One published event of a script call: where it is listed and the forms its jobs hold. */
+interface Listed {
+  event: BerthEvent;
+  at: number;
+  forms: BerthEvent[];
+}
+
 /**
  * The publishes as script events and jobs. Events are listed in publish order (only those some
  * sink takes), each serialized once however many sinks take it: the job's data is
@@ -58,19 +67,34 @@ function jsonHead(event: BerthEvent): string {
  * repeat, which the script does not implement); add-jobs-script.test.ts routes through them, so
  * adding such an option fails there rather than being checked here on every job.
  */
-function scriptCall(prefix: string, publishes: readonly RoutedEvents[], timestamp: number) {
-  // By id: a sink's job may hold the event in its own form (payload), a copy of the published one.
-  const index = new Map<string, number>();
+function scriptCall(prefix: string, publishes: readonly RoutedEvents[], timestamp: number, logCap: number) {
+  // By id, across the group: a sink's job may hold the event in its own form (payload), a copy.
+  const listed = new Map<string, Listed>();
   const events: ScriptEvent[] = [];
   const jobs: ScriptJob[] = [];
   for (const { events: published, batches } of publishes) {
-    const routed = new Set<string>();
-    for (const batch of batches) for (const job of batch.jobs) routed.add(job.data.event.id);
-    const publishedById = new Map(published.map((e) => [e.id, e]));
+    // Publish order first (a push's repository.created before its image.updated), then the jobs.
     for (const event of published) {
-      if (!routed.has(event.id) || index.has(event.id)) continue;
-      index.set(event.id, events.length);
-      events.push({ sequencedKey: sequencedKey(prefix, event.id), repository: event.data.name, jsonHead: jsonHead(event) });
+      if (!listed.has(event.id)) listed.set(event.id, { event, at: -1, forms: [] });
+    }
+    for (const batch of batches) {
+      for (const job of batch.jobs) {
+        const entry = listed.get(job.data.event.id);
+        if (!entry) throw new Error("outbox: a routed job's event is not among the published events");
+        entry.forms.push(job.data.event);
+      }
+    }
+    for (const event of published) {
+      const entry = listed.get(event.id)!;
+      if (entry.forms.length === 0 || entry.at >= 0) continue;
+      entry.at = events.length;
+      const log = logForm(event, entry.forms, logCap);
+      events.push({
+        sequencedKey: sequencedKey(prefix, event.id),
+        repository: event.data.name,
+        jsonHead: jsonHead(event),
+        ...(log ? { logHead: jsonHead(log) } : {}),
+      });
     }
     for (const batch of batches) {
       const queueKey = `${prefix}:${batch.queueName}:`;
@@ -79,10 +103,9 @@ function scriptCall(prefix: string, publishes: readonly RoutedEvents[], timestam
         const { event } = job.data;
         const id = job.opts.jobId;
         if (!id) throw new Error("outbox: a delivery job needs its jobId");
-        const at = index.get(event.id);
-        if (at === undefined) throw new Error("outbox: a routed job's event is not among the published events");
-        const scriptJob: ScriptJob = { queueKey, event: at, id, name: job.name, sink, opts: JSON.stringify(job.opts), timestamp };
-        if (event !== publishedById.get(event.id)) scriptJob.form = jsonHead(event);
+        const entry = listed.get(event.id)!;
+        const scriptJob: ScriptJob = { queueKey, event: entry.at, id, name: job.name, sink, opts: JSON.stringify(job.opts), timestamp };
+        if (event !== entry.event) scriptJob.form = jsonHead(event);
         if (batch.ordered) scriptJob.pendingKey = orderPendingKey(prefix, batch.queueName, event.data.name);
         jobs.push(scriptJob);
       }
@@ -98,7 +121,7 @@ function scriptCall(prefix: string, publishes: readonly RoutedEvents[], timestam
 export const SEQUENCED_TTL_SECONDS = 86_400;
 
 /** No event log: what tests and tools that do not need one pass. */
-export const NO_EVENT_LOG: EventLogSettings = { maxAgeMs: 0, maxEvents: 0 };
+export const NO_EVENT_LOG: EventLogSettings = { maxAgeMs: 0, maxEvents: 0, maxManifestBytes: 0 };
 
 const NO_REPLICAS: DurabilitySettings = { minReplicas: 0, timeoutMs: 0 };
 
@@ -107,10 +130,14 @@ export function createEnqueuer(
   prefix: string,
   log: EventLogSettings = NO_EVENT_LOG,
   durability: DurabilitySettings = NO_REPLICAS,
+  /** How jobs are written: the add-jobs script; the others are BullMQ's bulk paths, for the bench only. */
+  addPath: AddPath = "script",
 ): Enqueuer {
   const redis = withAddJobs(connection);
   /** One BullMQ Queue per queue name, kept for its init: it writes the queue's meta as Queue.add's would. */
   const queues = new Map<string, { queue: Queue; ready: Promise<unknown> }>();
+  /** Queues whose init is done: a group to those alone waits for nothing (the usual case). */
+  const readyNames = new Set<string>();
 
   function queueReady(name: string): Promise<unknown> {
     const cached = queues.get(name);
@@ -120,6 +147,9 @@ export function createEnqueuer(
     queue.on("error", () => {});
     const ready = queue.waitUntilReady();
     queues.set(name, { queue, ready });
+    ready.then(() => {
+      if (queues.get(name)?.queue === queue) readyNames.add(name);
+    }, () => {});
     // A failed init (Redis away) is retried by the next enqueue to that queue.
     ready.catch(() => {
       if (queues.get(name)?.queue === queue) queues.delete(name);
@@ -157,10 +187,22 @@ export function createEnqueuer(
     logMaxEvents: log.maxEvents,
     sequencedTtlSeconds: SEQUENCED_TTL_SECONDS,
   };
+  const bulk: BulkAdder | undefined =
+    addPath === "script"
+      ? undefined
+      : createBulkAdder(addPath, { connection, prefix, log, ttlSeconds: SEQUENCED_TTL_SECONDS, queue: (name) => queues.get(name)!.queue });
+
   const commit = createGroupCommit<RoutedEvents>(async (publishes) => {
-    await Promise.all(publishes.flatMap((p) => p.batches.map((b) => queueReady(b.queueName))));
+    const inits: Promise<unknown>[] = [];
+    for (const p of publishes) for (const b of p.batches) if (!readyNames.has(b.queueName)) inits.push(queueReady(b.queueName));
+    if (inits.length > 0) await Promise.all(inits);
+    if (bulk) {
+      const written = await bulk.add(publishes);
+      if (written && required > 0) await confirm(written);
+      return;
+    }
     const now = Date.now();
-    const { events, jobs } = scriptCall(prefix, publishes, now);
+    const { events, jobs } = scriptCall(prefix, publishes, now, log.maxManifestBytes);
     if (jobs.length === 0) return;
     const key = `${jobs[0]!.queueKey}${jobs[0]!.id}`;
     if (required > 0 && !replicasConfirmed) await confirm(key);
@@ -189,8 +231,10 @@ export function createEnqueuer(
       }
     },
     async close() {
+      await bulk?.close();
       const all = [...queues.values()];
       queues.clear();
+      readyNames.clear();
       await Promise.allSettled(all.map((q) => q.queue.close()));
     },
   };

@@ -9,3 +9,4 @@ export {
 export { JOURNAL_DIRECTORY, journalDirectory } from "./journal.js";
 export { createSinkFilter, type SinkFilter } from "./sink-filter.js";
 export { createJobRouter, type DeliveryJob, type JobRouter, type QueueBatch } from "./job-router.js";
+export { ADD_PATHS, type AddPath } from "./bulk-add-paths.js";

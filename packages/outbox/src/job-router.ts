@@ -49,9 +49,14 @@ export function createJobRouter(sinks: readonly SinkConfig[]): JobRouter {
   return {
     route(events) {
       const batches: QueueBatch[] = [];
-      const forms = new Map<BerthEvent, Map<string | undefined, BerthEvent>>();
+      // Only events a sink takes without their manifest get a second form, shared by every sink
+      // that leaves it out for the same reason; a full sink's job holds the event itself, and
+      // the map is made only when needed (this runs on every manifest PUT).
+      let forms: Map<BerthEvent, Map<string | undefined, BerthEvent>> | undefined;
       const formFor = (event: BerthEvent, sink: SinkConfig): BerthEvent => {
         const shaped = shapePayload(event, sink);
+        if (shaped === event) return event;
+        forms ??= new Map();
         let known = forms.get(event);
         if (!known) {
           known = new Map();

@@ -2,6 +2,7 @@ import type { BerthConfig } from "@berth/config";
 import type { BerthEvent } from "@berth/events";
 import type { Logger, Registry } from "@berth/telemetry";
 import { type RedisConnection, watchRedisPersistence } from "@berth/queue";
+import type { AddPath } from "./bulk-add-paths.js";
 import { createEnqueuer } from "./enqueue.js";
 import { type JobRouter, type QueueBatch, createJobRouter, journalForms } from "./job-router.js";
 import { journalDirectory } from "./journal.js";
@@ -41,6 +42,11 @@ export interface OpenOutboxOptions {
   journalSegmentBytes?: number;
   /** Lease of the per-replica journal directories (default 10 s); tests shorten it. */
   journalLeaseMs?: number;
+  /**
+   * Internal, for `pnpm bench --only outbox` (issue 15): write jobs with one of BullMQ's bulk
+   * paths instead of the add-jobs script. Not a user setting.
+   */
+  addPath?: AddPath;
 }
 
 /** Events disabled or no sink: an outbox that accepts events and touches nothing. */
@@ -97,7 +103,7 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
   // reload go to the new sink set.
   let currentRouter = createJobRouter(events.sinks);
   const router: JobRouter = { route: (batch) => currentRouter.route(batch) };
-  const enqueuer = createEnqueuer(redis, config.queue.prefix, events.log, durability);
+  const enqueuer = createEnqueuer(redis, config.queue.prefix, events.log, durability, options.addPath);
   const relay = startJournalRelay({ journal, router, enqueuer, redisReady: () => isReady(redis), logger, metrics });
   relayKick = relay.kick;
   const persistence = watchRedisPersistence(redis, logger);

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createEventFactory } from "@berth/events";
-import { deliveryJobId, sinkQueueName } from "@berth/queue";
+import { deliveryJobId, readEventLog, sinkQueueName } from "@berth/queue";
 import { Registry, silentLogger } from "@berth/telemetry";
 import { SHARED_REDIS_URL, deleteKeysByPrefix, freePort, uniqueName, waitFor } from "@berth/testing";
 import { Redis } from "ioredis";
@@ -88,6 +88,34 @@ describe("payload per sink (real Redis)", () => {
     console.log(`Redis bytes per job of one event with a 1 MiB manifest: ${JSON.stringify(bytes)}`);
     for (const sink of ["full-a", "full-b"]) assert.ok(bytes[sink]! > LARGE, `${sink}: ${bytes[sink]}`);
     for (const sink of ["thin", "capped"]) assert.ok(bytes[sink]! < 4096, `${sink}: ${bytes[sink]}`);
+
+    // The event log keeps a manifest only up to its own cap (256 KiB in the fixture): the 1 MiB
+    // one would otherwise be one more copy in Redis whatever the sinks take.
+    const logged = new Map<string, { manifest?: number; omitted?: string; sequence?: string }>();
+    for await (const { event } of readEventLog(redis, prefix)) {
+      logged.set(event.data.reference!, { manifest: event.data.manifest?.length, omitted: event.manifestomitted, sequence: event.sequence });
+    }
+    assert.deepEqual(logged.get("large"), { manifest: undefined, omitted: "size", sequence: logged.get("large")?.sequence });
+    assert.ok(logged.get("large")?.sequence, "the log's thin form still has its sequence");
+    assert.equal(logged.get("small")?.manifest, 1024);
+    assert.equal(logged.get("small")?.omitted, undefined);
+  });
+
+  it("the event log keeps no manifest that every sink of the event left out", async () => {
+    const thinPrefix = uniqueName("payload-log");
+    const thinOnly = await startTestOutbox(thinPrefix, [testSink({ name: "thin-a", payload: "thin" }), testSink({ name: "thin-b", payload: "thin" })]);
+    try {
+      const small = updated("small", manifestOf(1024));
+      await thinOnly.outbox.publish([small]);
+      const logged = [];
+      for await (const { event } of readEventLog(thinOnly.redis, thinPrefix)) logged.push(event);
+      assert.deepEqual(
+        logged.map((e) => [e.id, e.manifestomitted, e.data.manifest, typeof e.sequence]),
+        [[small.id, "thin", undefined, "string"]],
+      );
+    } finally {
+      await thinOnly.stop();
+    }
   });
 });
 

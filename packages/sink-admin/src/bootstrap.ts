@@ -11,7 +11,7 @@
  * delivered at once, next to the live events.
  */
 import type { BerthConfig, SinkConfig } from "@berth/config";
-import { type BerthEvent, createEventFactory, formatSequence } from "@berth/events";
+import { type BerthEvent, createEventFactory, formatSequence, shapePayload } from "@berth/events";
 import { createSinkFilter } from "@berth/outbox";
 import { DELIVERY_JOB_NAME, deliveryJobOptions, sequenceKey } from "@berth/queue";
 import type { Storage } from "@berth/storage";
@@ -45,7 +45,9 @@ export async function bootstrapSink(
           manifest: manifest.body.toString("utf8"),
         });
         if (!accepts(event)) continue;
-        events.push({ ...event, ...(sequence === null ? {} : { sequence: formatSequence(Number(sequence)) }), snapshot: true });
+        // In the form the sink takes, as its live events (a thin sink: no manifest).
+        const shaped = shapePayload(event, sink);
+        events.push({ ...shaped, ...(sequence === null ? {} : { sequence: formatSequence(Number(sequence)) }), snapshot: true });
       }
       if (events.length === 0) continue;
       await queues.sink.addBulk(

@@ -13,3 +13,4 @@ export * from "./sink-test.js";
 export * from "./event-log-query.js";
 export * from "./event-replay.js";
 export * from "./bootstrap.js";
+export { type ManifestSource, type ShapedForSink, shapeLoggedEvent } from "./manifest-restore.js";

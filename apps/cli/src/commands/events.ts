@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { type EventLogQuery, findSink, queryEventLog, replayLoggedEvents } from "@berth/sink-admin";
+import { StorageRootError, openStorage } from "@berth/storage";
 import { parseSince } from "./dlq-since.js";
 import { type CliIo, EXIT, UsageError, processIo, reportError, withSinkAdmin } from "./sink-cli-io.js";
 
@@ -77,11 +78,24 @@ export async function runEvents(argv: readonly string[], io: CliIo): Promise<num
       });
     }
     const sink = findSink(config, values.sink!);
-    const result = await withSinkAdmin(config, (ctx) => replayLoggedEvents({ ...ctx, sink, query }));
+    // Manifests the log left out (over events.log.maxManifestBytes) come back from storage.
+    // Unreadable there (the CLI runs elsewhere): replayed without them, marked and counted.
+    const storage = await openStorage(config.storage.rootDirectory).catch((err: unknown) => {
+      if (err instanceof StorageRootError) return undefined;
+      throw err;
+    });
+    const manifests = storage ? { manifests: storage.manifests } : {};
+    const result = await withSinkAdmin(config, (ctx) => replayLoggedEvents({ ...ctx, sink, query, ...manifests }));
     io.out(
       `replayed ${result.replayed} events to sink ${sink.name}` +
         (result.alreadyQueued > 0 ? ` (${result.alreadyQueued} still queued, left as they are)` : ""),
     );
+    if (result.manifestsMissing > 0) {
+      io.out(
+        `${result.manifestsMissing} of them without their manifest (manifestomitted): the event log left it out and ` +
+          `${config.storage.rootDirectory} does not hold it; consumers fetch it by digest`,
+      );
+    }
     return EXIT.ok;
   } catch (err) {
     return reportError(io, err);

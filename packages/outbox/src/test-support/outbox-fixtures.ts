@@ -44,7 +44,7 @@ export function testConfig(options: {
         source: "zotregistry.dev",
         typePrefix: "zotregistry", maxManifestBytes: 0,
         sinks: options.sinks,
-        log: { maxAgeMs: 86_400_000, maxEvents: 100_000 },
+        log: { maxAgeMs: 86_400_000, maxEvents: 100_000, maxManifestBytes: 256 * 1024 },
       },
     },
     queue: testQueueConfig(options.redisUrl, options.prefix, options.minReplicas),

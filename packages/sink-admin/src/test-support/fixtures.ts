@@ -26,7 +26,7 @@ export function berthConfig(sinks: SinkConfig[], redisUrl: string, prefix: strin
     log: { level: "error" },
     extensions: {
       lint: { enable: false, mandatoryAnnotations: [] },
-      events: { enable: true, source: "zotregistry.dev", typePrefix: "zotregistry", maxManifestBytes: 0, sinks, log: { maxAgeMs: 86_400_000, maxEvents: 100_000 } },
+      events: { enable: true, source: "zotregistry.dev", typePrefix: "zotregistry", maxManifestBytes: 0, sinks, log: { maxAgeMs: 86_400_000, maxEvents: 100_000, maxManifestBytes: 256 * 1024 } },
     },
     queue: testQueueConfig(redisUrl, prefix),
     dashboard: { address: "127.0.0.1", port: 0, auth: { anonymous: false, readOnly: false } },
