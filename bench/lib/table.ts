@@ -7,6 +7,8 @@ import type { Summary } from "./stats.js";
 export type Goal =
   /** Berth ÷ baseline must be at least `value` (higher is better). */
   | { kind: "ratio-at-least"; value: number }
+  /** Berth ÷ baseline must be at most `value` (lower is better: latency, cost). */
+  | { kind: "ratio-at-most"; value: number }
   /** Berth's own median must stay below `value` (e.g. a latency or memory budget). */
   | { kind: "berth-below"; value: number; unit: string };
 
@@ -47,16 +49,18 @@ function ratioCell(s: Summary | undefined): string {
 function goalCell(goal: Goal | undefined): string {
   if (!goal) return "—";
   if (goal.kind === "berth-below") return `< ${goal.value} ${goal.unit}`;
-  return `≥ ${Number.isInteger(goal.value) ? goal.value.toFixed(1) : goal.value}×`;
+  const value = `${Number.isInteger(goal.value) ? goal.value.toFixed(1) : goal.value}×`;
+  return goal.kind === "ratio-at-most" ? `≤ ${value}` : `≥ ${value}`;
 }
 
 /** ✔ / ✘ from the medians; "n/a" when the figure the goal needs was not measured. */
 export function verdict(row: Row): string {
   const goal = row.goal;
   if (!goal) return "";
-  if (goal.kind === "ratio-at-least") {
+  if (goal.kind === "ratio-at-least" || goal.kind === "ratio-at-most") {
     if (!row.ratio || !Number.isFinite(row.ratio.median)) return "n/a";
-    return row.ratio.median >= goal.value ? "✔" : "✘";
+    const met = goal.kind === "ratio-at-least" ? row.ratio.median >= goal.value : row.ratio.median <= goal.value;
+    return met ? "✔" : "✘";
   }
   if (!row.berth || !Number.isFinite(row.berth.median)) return "n/a";
   return row.berth.median < goal.value ? "✔" : "✘";
