@@ -139,7 +139,7 @@ const ROWS: { key: keyof Costs; label: string; unit: string }[] = [
 ];
 
 async function run(ctx: BenchContext): Promise<Row[]> {
-  const counts: Record<Regime, number> = ctx.quick ? { "one at a time": 2_000, backlog: 5_000 } : { "one at a time": 4_000, backlog: 10_000 };
+  const counts: Record<Regime, number> = ctx.quick ? { "one at a time": 2_000, backlog: 5_000 } : { "one at a time": 3_000, backlog: 6_000 };
   const haveBerth = appExists(WORKER_APP.http, ctx.mode);
   const redis = await startRedisServer();
   const target = await openTarget("http", ctx.natsUrl);
@@ -178,8 +178,8 @@ export const deliveryCosts: BenchCase = {
   title: "Delivery costs per event (GC, allocation, Redis commands), HTTP sink",
   method:
     "Counts, not timings, so independent of the machine's load: Berth's worker-http vs the bare worker, on a redis-server started for " +
-    "the case. One at a time: 500 warm-up events, then 4,000 each sent (outbox / Queue.add, as in the latency case) once the previous " +
-    "one arrived, so every event takes the worker's idle path. Backlog: 10,000 jobs pre-enqueued in the paused queue, then resumed. " +
+    "the case. One at a time: 500 warm-up events, then 3,000 each sent (outbox / Queue.add, as in the latency case) once the previous " +
+    "one arrived, so every event takes the worker's idle path. Backlog: 6,000 jobs pre-enqueued in the paused queue, then resumed. " +
     "GCs and bytes allocated: the worker's --trace-gc-nvp lines (allocated= summed over the window). Redis commands: MONITOR on the " +
     "case's server, top-level commands attributed to the worker by its sockets (ss); commands inside scripts counted apart (producer " +
     "and worker together in the one-at-a-time regime).",

@@ -12,22 +12,34 @@ import type { Deliverers, DeliverySide } from "./delivery-run.js";
 import { makeEvents, openSinkQueue } from "./delivery-jobs.js";
 import type { OpenTarget } from "./delivery-targets.js";
 import { paced } from "./pacer.js";
+import { metricSum } from "./prometheus-text.js";
 
 /** A producer the way each side enqueues. */
 export interface Producer {
   send(event: BerthEvent): Promise<unknown>;
+  /**
+   * Events the outbox wrote to its local journal instead of Redis so far (an enqueue slower than
+   * its 250 ms bound, i.e. an overloaded machine): their latency includes the journal's relay.
+   */
+  journaled(): Promise<number>;
   close(): Promise<void>;
 }
 
 export async function openProducer(side: DeliverySide, d: Deliverers, redisUrl: string): Promise<Producer> {
   if (side === "berth") {
-    const outbox = await openOutbox({ config: d.config, logger: silentLogger(), metrics: createMetricsRegistry("bench-outbox") });
-    return { send: (event) => outbox.publish([event]), close: () => outbox.close() };
+    const metrics = createMetricsRegistry("bench-outbox");
+    const outbox = await openOutbox({ config: d.config, logger: silentLogger(), metrics });
+    return {
+      send: (event) => outbox.publish([event]),
+      journaled: async () => metricSum(await metrics.metrics(), "berth_outbox_journaled_total") ?? 0,
+      close: () => outbox.close(),
+    };
   }
   const q = openSinkQueue(redisUrl, d.prefix, d.sink);
   return {
     send: (event) =>
       q.queue.add(DELIVERY_JOB_NAME, { event, sink: d.sink.name } satisfies DeliveryJobData, deliveryJobOptions(d.sink, event.id)),
+    journaled: async () => 0,
     close: () => q.close(),
   };
 }
