@@ -168,7 +168,7 @@ function rows(
 ): Row[] {
   const label = KIND_LABEL[kind];
   // Not a figure of the delivery path: the machine was too slow for the outbox's enqueue bound.
-  const overloaded = journaled > 0 ? { note: `the outbox journaled ${journaled} events (Redis slower than its 250 ms bound): overloaded machine` } : {};
+  const overloaded = journaled > 0 ? { note: `outbox journaled ${journaled} events: machine overloaded` } : {};
   const out: Row[] = [
     {
       case: `Latency: bare worker's max rate, ${label} (the near-saturation rate is ${SATURATION_SHARE * 100} % of it: ${saturation}/s)`,
