@@ -10,6 +10,7 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { SHARED_NATS_URL, SHARED_REDIS_URL } from "@berth/testing";
+import { deliveryCosts } from "./cases/delivery-costs.js";
 import { deliveryThroughput } from "./cases/delivery-throughput.js";
 import { eventPayload } from "./cases/event-payload.js";
 import { latency } from "./cases/latency.js";
@@ -44,6 +45,7 @@ const CASES: readonly BenchCase[] = [
   deliveryThroughput,
   orderedDelivery,
   latency,
+  deliveryCosts,
   recovery,
   scale,
   processMemory,

@@ -5,6 +5,7 @@ import { waitWhileAlive } from "./wait-http.js";
 export class ArrivalLog {
   readonly arrivals = new Map<string, number>();
   duplicates = 0;
+  private onFirst: (() => void) | undefined;
 
   constructor(private readonly expected: ReadonlySet<string>) {}
 
@@ -15,6 +16,16 @@ export class ArrivalLog {
       return;
     }
     this.arrivals.set(id, performance.now());
+    const wake = this.onFirst;
+    this.onFirst = undefined;
+    wake?.();
+  }
+
+  /** Resolves at the next first arrival of an expected id (one waiter at a time). */
+  nextArrival(): Promise<void> {
+    return new Promise((resolve) => {
+      this.onFirst = resolve;
+    });
   }
 
   /**

@@ -45,7 +45,7 @@ export async function startBerthRegistry(o: BerthRegistryOptions): Promise<Runni
   });
   let proc: Spawned | undefined;
   try {
-    proc = spawnBerthApp("registry", config, o.mode, o.label ?? "berth-registry", o.env);
+    proc = spawnBerthApp("registry", config, o.mode, o.label ?? "berth-registry", { env: o.env });
     const url = `http://127.0.0.1:${port}`;
     await waitForHttp(`${url}/v2/`, proc);
     const running = proc;

@@ -72,6 +72,8 @@ export interface DeliverersOptions {
   breaker?: Record<string, unknown>;
   /** The sink's `ordering` (default none). */
   ordering?: BenchSink["ordering"];
+  /** Node options for the delivering processes (both sides alike), e.g. `--trace-gc-nvp`. */
+  nodeFlags?: readonly string[];
 }
 
 export async function startDeliverers(o: DeliverersOptions): Promise<Deliverers> {
@@ -97,14 +99,14 @@ export async function startDeliverers(o: DeliverersOptions): Promise<Deliverers>
     for (let i = 0; i < o.processes; i++) {
       if (o.side === "berth") {
         const app = o.target.kind === "http" ? "worker-http" : "worker-nats";
-        procs.push(spawnBerthApp(app, configPath, o.ctx.mode, `${app}#${i + 1}`));
+        procs.push(spawnBerthApp(app, configPath, o.ctx.mode, `${app}#${i + 1}`, { nodeFlags: o.nodeFlags }));
       } else {
         const args = [
           "--mode", o.target.kind, "--redis", o.ctx.redisUrl, "--prefix", prefix, "--queue", sinkQueueName(sink),
           "--concurrency", String(o.concurrency), "--target", o.target.address,
           ...(o.target.subject ? ["--subject", o.target.subject] : []),
         ];
-        procs.push(spawnBenchScript(`bare-worker-${o.target.kind}#${i + 1}`, BARE_WORKER, args, o.ctx.mode));
+        procs.push(spawnBenchScript(`bare-worker-${o.target.kind}#${i + 1}`, BARE_WORKER, args, o.ctx.mode, o.nodeFlags));
       }
     }
     const q = openSinkQueue(o.ctx.redisUrl, prefix, sink);

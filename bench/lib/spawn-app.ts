@@ -21,6 +21,8 @@ export interface Spawned {
   exitCode(): number | string | null;
   /** The last few KB of its stdout+stderr, for crash reports. */
   output(): string;
+  /** Calls `listener` with every chunk of stdout+stderr from now on (e.g. --trace-gc-nvp lines). */
+  onOutput(listener: (text: string) => void): void;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when it has exited. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -41,8 +43,11 @@ export function spawnProcess(
   });
   if (child.pid === undefined) throw new Error(`could not start ${name}: ${command} ${args.join(" ")}`);
   let tail = "";
+  const listeners: ((text: string) => void)[] = [];
   const keep = (chunk: Buffer) => {
-    tail = (tail + chunk.toString("utf8")).slice(-KEEP_OUTPUT);
+    const text = chunk.toString("utf8");
+    tail = (tail + text).slice(-KEEP_OUTPUT);
+    for (const l of listeners) l(text);
   };
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
@@ -59,6 +64,9 @@ export function spawnProcess(
     pid: child.pid,
     exitCode: () => exit,
     output: () => tail,
+    onOutput: (listener) => {
+      listeners.push(listener);
+    },
     async stop(graceMs = 5000) {
       live.delete(handle);
       if (exit !== null) return;
@@ -94,34 +102,51 @@ function appEnv(): NodeJS.ProcessEnv {
 }
 
 /**
- * Extra node flags for the apps, from BENCH_NODE_FLAGS (for example "--cpu-prof
- * --cpu-prof-dir=/tmp/prof"): profiling a case without editing it, Berth's apps and the bench's baseline
- * workers alike (so their profiles compare). Node refuses these in NODE_OPTIONS.
+ * Extra node flags for the apps and the bare workers, from BENCH_NODE_FLAGS (for example
+ * "--cpu-prof --cpu-prof-dir=/tmp/prof"): profiling a case without editing it, both sides alike.
+ * Node refuses these in NODE_OPTIONS.
  */
 function diagnosticNodeFlags(): string[] {
   return (process.env.BENCH_NODE_FLAGS ?? "").split(/\s+/).filter(Boolean);
 }
 
-/** `env`: variables the case sets on purpose (the run's own BERTH_* are stripped, see appEnv). */
-export function spawnBerthApp(app: BerthApp, configPath: string, mode: AppMode, label: string = app, env: Record<string, string> = {}): Spawned {
+/**
+ * `nodeFlags`: node options a case needs for this process (e.g. --trace-gc-nvp), before the entry;
+ * `env`: variables the case sets on purpose (the run's own BERTH_* are stripped, see appEnv).
+ */
+export function spawnBerthApp(
+  app: BerthApp,
+  configPath: string,
+  mode: AppMode,
+  label: string = app,
+  extra: { nodeFlags?: readonly string[]; env?: Record<string, string> } = {},
+): Spawned {
   const entry = appEntry(app, mode);
   if (!existsSync(entry)) throw new Error(`Berth part missing: ${entry}`);
   const node = mode === "dist" ? [] : ["--conditions=development", "--import", "tsx"];
-  return spawnProcess(label, process.execPath, [...diagnosticNodeFlags(), ...node, entry, "--config", configPath], { env: { ...appEnv(), ...env } });
+  const args = [...diagnosticNodeFlags(), ...(extra.nodeFlags ?? []), ...node, entry, "--config", configPath];
+  return spawnProcess(label, process.execPath, args, { env: { ...appEnv(), ...extra.env } });
 }
 
 /**
  * A script of the bench itself (the bare baseline workers), `script` relative to bench/ without
  * extension: compiled JavaScript in dist mode, like Berth's apps, so neither side pays for tsx.
  */
-export function spawnBenchScript(label: string, script: string, args: readonly string[], mode: AppMode): Spawned {
+export function spawnBenchScript(
+  label: string,
+  script: string,
+  args: readonly string[],
+  mode: AppMode,
+  nodeFlags: readonly string[] = [],
+): Spawned {
+  const flags = [...diagnosticNodeFlags(), ...nodeFlags];
   if (mode === "dist") {
     const js = join(REPO_ROOT, "bench/dist", `${script}.js`);
     if (!existsSync(js)) throw new Error(`${js} is not built (bench/tsconfig.build.json)`);
-    return spawnProcess(label, process.execPath, [...diagnosticNodeFlags(), js, ...args]);
+    return spawnProcess(label, process.execPath, [...flags, js, ...args]);
   }
   const ts = join(REPO_ROOT, "bench", `${script}.ts`);
-  return spawnProcess(label, process.execPath, [...diagnosticNodeFlags(), "--conditions=development", "--import", "tsx", ts, ...args]);
+  return spawnProcess(label, process.execPath, [...flags, "--conditions=development", "--import", "tsx", ts, ...args]);
 }
 
 export async function stopAll(): Promise<void> {

@@ -7,7 +7,7 @@ import type { Summary } from "./stats.js";
 export type Goal =
   /** Berth ÷ baseline must be at least `value` (higher is better). */
   | { kind: "ratio-at-least"; value: number }
-  /** Berth ÷ baseline must be at most `value` (lower is better, e.g. bytes kept vs a baseline). */
+  /** Berth ÷ baseline must be at most `value` (lower is better: latency, cost, bytes kept). */
   | { kind: "ratio-at-most"; value: number }
   /** Berth's own median must stay below `value` (e.g. a latency or memory budget). */
   | { kind: "berth-below"; value: number; unit: string };

@@ -7,7 +7,7 @@ import { after, describe, it } from "node:test";
 import type { SinkConfig } from "@berth/config";
 import { adminConnection, getSinkStatus } from "@berth/queue";
 import { createMetricsRegistry, silentLogger } from "@berth/telemetry";
-import { SHARED_REDIS_URL, deleteKeysByPrefix, testSinkConfig, uniqueName, waitFor } from "@berth/testing";
+import { SHARED_REDIS_URL, deleteKeysByPrefix, startRedisServer, testSinkConfig, uniqueName, waitFor } from "@berth/testing";
 import type { AttemptFailure } from "./attempt-failure.js";
 import { SinkBreaker } from "./circuit-breaker.js";
 import { createDeliveryMetrics } from "./delivery-metrics.js";
@@ -61,6 +61,31 @@ describe("circuit breaker", () => {
       assert.equal(status.pauseReason, undefined);
     } finally {
       b.stop();
+    }
+  });
+
+  it("a burst of successes during one close's round trip writes the breaker once", async () => {
+    // Its own redis-server: INFO commandstats counts every client's commands.
+    const redis = await startRedisServer();
+    const own = adminConnection(redis.url);
+    try {
+      const sink = sinkConfig(60_000);
+      const metrics = createDeliveryMetrics(createMetricsRegistry("test"), async () => []);
+      const b = new SinkBreaker(own, "burst", sink, silentLogger(), metrics);
+      await b.onFailure(failure);
+      const closes = async () => Number(/cmdstat_getdel:calls=(\d+)/.exec(await own.info("commandstats"))?.[1] ?? 0);
+      // What the runner does at the end of each of 16 attempts completing together.
+      const ended = await Promise.all(Array.from({ length: 16 }, () => (b.successNeedsWrite() ? b.onSuccess() : Promise.resolve(0))));
+      assert.equal(await closes(), 1, "one close for the burst");
+      assert.deepEqual(ended.filter((n) => n > 0), [1], "the one close learnt that the streak of 1 ended");
+      // A failure after the burst makes the next success write again, at once.
+      await b.onFailure(failure);
+      assert.equal(b.successNeedsWrite(), true);
+      assert.equal(await b.onSuccess(), 1);
+      assert.equal(await closes(), 2);
+    } finally {
+      own.disconnect();
+      await redis.destroy();
     }
   });
 });

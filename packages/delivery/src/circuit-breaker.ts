@@ -27,6 +27,8 @@ export class SinkBreaker {
   private lastResetAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
+  /** A success's close is in flight. */
+  private writing = false;
 
   constructor(
     private readonly conn: RedisConnection,
@@ -47,27 +49,45 @@ export class SinkBreaker {
     clearInterval(this.timer);
   }
 
-  /** Whether `onSuccess` has anything to write now; false for most successes (no promise per event). */
+  /**
+   * Whether `onSuccess` has anything to write now; false for most successes (no promise per event),
+   * and while another success's write is in flight: that write closes the breaker for them all
+   * (without this, every attempt completing during the write's round trip wrote again — up to
+   * the sink's concurrency per second in a burst, in the very moments the tail is made).
+   */
   successNeedsWrite(now = Date.now()): boolean {
-    return this.failedSinceReset || now - this.lastResetAt >= RESET_INTERVAL_MS;
+    return !this.writing && (this.failedSinceReset || now - this.lastResetAt >= RESET_INTERVAL_MS);
   }
 
   /**
-   * Closes the breaker (when `successNeedsWrite`, or always with `force`). Returns the failure
-   * streak this success ended: non-zero for exactly one process per streak.
+   * Closes the breaker (when `successNeedsWrite`, or always with `force`) in one Redis round trip.
+   * Returns the failure streak this success ended: non-zero for exactly one process per streak.
    */
   async onSuccess(force = false): Promise<number> {
     const now = Date.now();
     if (!force && !this.successNeedsWrite(now)) return 0;
-    const wasHalfOpen = (await breakerOpenUntil(this.conn, this.prefix, this.sink)) !== undefined;
-    const failures = await closeBreaker(this.conn, this.prefix, this.sink);
+    // Claimed before the round trip, so successes meanwhile do not write too; a failure meanwhile
+    // sets `failedSinceReset` again and the next success writes after it.
+    const claimed = { failedSinceReset: this.failedSinceReset, lastResetAt: this.lastResetAt };
     this.failedSinceReset = false;
     this.lastResetAt = now;
-    if (wasHalfOpen) {
+    this.writing = true;
+    let closed: Awaited<ReturnType<typeof closeBreaker>>;
+    try {
+      closed = await closeBreaker(this.conn, this.prefix, this.sink);
+    } catch (err) {
+      // Not written: the next success tries again.
+      this.failedSinceReset ||= claimed.failedSinceReset;
+      this.lastResetAt = claimed.lastResetAt;
+      throw err;
+    } finally {
+      this.writing = false;
+    }
+    if (closed.wasOpen) {
       this.logger.warn({ sink: this.sink.name }, "circuit breaker closed: probe delivered");
       this.metrics.breakerTransitions.inc({ sink: this.sink.name, state: "closed" });
     }
-    return failures;
+    return closed.failures;
   }
 
   async onFailure(failure: AttemptFailure): Promise<void> {

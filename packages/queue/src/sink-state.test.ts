@@ -94,8 +94,9 @@ describe("sink-state", () => {
     assert.equal(await halfOpenBreaker(conn, prefix, sink, Date.now() + 61_000), true);
     status = await getSinkStatus(conn, prefix, sink);
     assert.equal(status.paused, false);
-    const cleared = await Promise.all([closeBreaker(conn, prefix, sink), closeBreaker(conn, prefix, sink)]);
-    assert.deepEqual(cleared.sort(), [0, 2], "exactly one of two concurrent closes learns the streak ended");
+    const closes = await Promise.all([closeBreaker(conn, prefix, sink), closeBreaker(conn, prefix, sink)]);
+    assert.deepEqual(closes.map((c) => c.failures).sort(), [0, 2], "exactly one of two concurrent closes learns the streak ended");
+    assert.deepEqual(closes.map((c) => c.wasOpen).sort(), [false, true], "the first close saw the cool-down, the second did not");
     status = await getSinkStatus(conn, prefix, sink);
     assert.equal(status.breaker, "closed");
     assert.equal(status.consecutiveFailures, 0);

@@ -189,20 +189,29 @@ export async function halfOpenBreaker(conn: RedisConnection, prefix: string, sin
   });
 }
 
+export interface ClosedBreaker {
+  /** The consecutive-failure count this call cleared (0 for all but one of concurrent closes). */
+  failures: number;
+  /** A cool-down was recorded: the breaker was open or half-open until this call. */
+  wasOpen: boolean;
+}
+
 /**
- * A delivery succeeded: the breaker closes and the consecutive-failure count restarts. Returns the
- * count it cleared, read and deleted in one transaction, so when several processes see successes
- * at once exactly one of them learns that a failure streak ended (and promotes the held retries).
+ * A delivery succeeded: the breaker closes and the consecutive-failure count restarts. The count
+ * it cleared is read and deleted in one transaction, so when several processes see successes at
+ * once exactly one of them learns that a failure streak ended (and promotes the held retries).
  */
-export async function closeBreaker(conn: RedisConnection, prefix: string, sink: SinkRef): Promise<number> {
+export async function closeBreaker(conn: RedisConnection, prefix: string, sink: SinkRef): Promise<ClosedBreaker> {
+  const key = sinkStateKey(prefix, sink);
+  // One round trip: the read of the cool-down rides in the same transaction as the close.
   const results = await conn
     .multi()
-    .hdel(sinkStateKey(prefix, sink), "breakerOpenedAt", "breakerOpenUntil")
+    .hget(key, "breakerOpenUntil")
+    .hdel(key, "breakerOpenedAt", "breakerOpenUntil")
     .getdel(sinkFailuresKey(prefix, sink))
     .exec();
-  const [err, cleared] = results?.[1] ?? [null, null];
-  if (err) throw err;
-  return Number(cleared ?? 0);
+  for (const [err] of results ?? []) if (err) throw err;
+  return { failures: Number(results?.[2]?.[1] ?? 0), wasOpen: results?.[0]?.[1] != null };
 }
 
 /** Counts one failed attempt; returns the consecutive failures so far (all processes). */
