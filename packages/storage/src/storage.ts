@@ -1,5 +1,6 @@
 import { access, constants } from "node:fs/promises";
 import { type BlobStore, FsBlobStore } from "./blob-store.js";
+import { statIsCoherent } from "./coherent-stat.js";
 import { DurableFs, type DurableFsOptions } from "./durable-fs.js";
 import { DEFAULT_INDEX_VIEW_DELAY_MS, IndexViews } from "./index-view.js";
 import { DEFAULT_LOCK_OPTIONS, LeaseLocks, type LeaseLockOptions } from "./lease-lock.js";
@@ -32,6 +33,11 @@ export interface StorageOptions {
   onBackgroundError?: (repo: string, err: unknown) => void;
   /** Repository states kept in memory, in manifests + tags (LRU over repositories). */
   maxCachedEntries?: number;
+  /**
+   * Revalidate reads with open + fstat even on a local filesystem (as on NFS, where a stat can be
+   * stale). Tests of the network-filesystem path; the default picks by filesystem type.
+   */
+  revalidateByOpen?: boolean;
 }
 
 export class StorageRootError extends Error {
@@ -62,6 +68,7 @@ export async function openStorage(root: string, options: StorageOptions = {}): P
   const onError = options.onBackgroundError;
   const indexes = new RepositoryIndexes(root, locks, {
     files: fs,
+    coherentStat: options.revalidateByOpen ? false : await statIsCoherent(root),
     ...(options.maxCachedEntries ? { maxCachedEntries: options.maxCachedEntries } : {}),
     onChange: (repo, seq, loaded) => {
       if (!loaded) views?.schedule(repo);
