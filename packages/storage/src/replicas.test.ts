@@ -152,15 +152,15 @@ describe("storage replicas over one root", () => {
  * on a local filesystem, with open + fstat where a stat could be stale (NFS). Both paths, both
  * kinds of change another replica makes: an append, a removal, and a file that is not the one read.
  */
-for (const revalidateByOpen of [false, true]) {
-  describe(`a read on one replica sees the other's last write (${revalidateByOpen ? "open + fstat" : "stat"})`, () => {
+for (const networkFilesystem of [false, true]) {
+  describe(`a read on one replica sees the other's last write (${networkFilesystem ? "open + fstat" : "stat"})`, () => {
     let root: string;
     let a: Storage;
     let b: Storage;
     before(async () => {
       root = await mkdtemp(join(tmpdir(), "berth-revalidate-"));
-      a = await openStorage(root, { indexViewDelayMs: 60_000, revalidateByOpen });
-      b = await openStorage(root, { indexViewDelayMs: 60_000, revalidateByOpen });
+      a = await openStorage(root, { indexViewDelayMs: 60_000, networkFilesystem });
+      b = await openStorage(root, { indexViewDelayMs: 60_000, networkFilesystem });
     });
     after(async () => {
       await rm(root, { recursive: true, force: true });

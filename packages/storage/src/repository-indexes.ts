@@ -1,4 +1,5 @@
-import { fstatSync, statSync } from "node:fs";
+import { closeSync, fdatasync, fstatSync, ftruncate, openSync, statSync, write } from "node:fs";
+import { promisify } from "node:util";
 import { type FileHandle, mkdir, open, readFile, stat } from "node:fs/promises";
 import { isNotFound } from "./atomic-file.js";
 import type { DurableFs } from "./durable-fs.js";
@@ -58,8 +59,11 @@ export interface RepositoryIndexesOptions {
   maxCachedEntries?: number;
   /** The durable write layer (temp + fsync + rename + directory fsync). */
   files: DurableFs;
-  /** stat(2) of the root's files is never stale (a local filesystem): reads revalidate with one stat. */
-  coherentStat?: boolean;
+  /**
+   * The root is on a local filesystem (coherent-stat.ts): a stat is never stale, so reads
+   * revalidate with one stat, and opening and closing tags.log to append are done in place.
+   */
+  localFilesystem?: boolean;
 }
 
 /**
@@ -175,17 +179,19 @@ export class RepositoryIndexes {
 
   private async append(repo: string, log: LogCursor, lines: string[]): Promise<void> {
     const data = Buffer.from(lines.join(""));
-    const file = await open(tagLogPath(this.root, repo), "r+");
-    try {
-      // A torn last line was never acknowledged (its writer died before fdatasync returned).
-      if (log.torn) await file.truncate(log.offset);
-      // Positional, not O_APPEND: appends are not atomic across NFS clients; the lock orders us.
-      await file.write(data, 0, data.length, log.offset);
-      await file.datasync();
-      // fstat of an open descriptor never touches the disk: done in place, not through the threadpool.
-      log.ctimeMs = fstatSync(file.fd).ctimeMs;
-    } finally {
-      await file.close();
+    if (this.options.localFilesystem) await appendInPlace(tagLogPath(this.root, repo), log, data);
+    else {
+      const file = await open(tagLogPath(this.root, repo), "r+");
+      try {
+        // A torn last line was never acknowledged (its writer died before fdatasync returned).
+        if (log.torn) await file.truncate(log.offset);
+        // Positional, not O_APPEND: appends are not atomic across NFS clients; the lock orders us.
+        await file.write(data, 0, data.length, log.offset);
+        await file.datasync();
+        log.ctimeMs = (await file.stat()).ctimeMs;
+      } finally {
+        await file.close();
+      }
     }
     log.offset += data.length;
     log.seq += lines.length;
@@ -200,7 +206,7 @@ export class RepositoryIndexes {
 
   private async load(repo: string): Promise<Cached> {
     const cached = this.cache.get(repo);
-    if (cached?.log && this.options.coherentStat && this.unchanged(repo, cached.log)) {
+    if (cached?.log && this.options.localFilesystem && this.unchanged(repo, cached.log)) {
       this.touch(repo, cached);
       return cached;
     }
@@ -366,5 +372,29 @@ export class RepositoryIndexes {
       this.cache.delete(name);
       this.cachedEntries -= c.counted;
     }
+  }
+}
+
+const truncateFd = promisify(ftruncate);
+const writeFd = promisify(write);
+const fdatasyncFd = promisify(fdatasync);
+
+/**
+ * append's body on a local filesystem: the same writes, with the open, fstat and close (of an
+ * existing file whose data is on disk: nothing to wait for) done in place, not through the threadpool.
+ */
+async function appendInPlace(path: string, log: LogCursor, data: Buffer): Promise<void> {
+  const fd = openSync(path, "r+");
+  try {
+    // A torn last line was never acknowledged (its writer died before fdatasync returned).
+    if (log.torn) await truncateFd(fd, log.offset);
+    for (let done = 0; done < data.length; ) {
+      // Positional, not O_APPEND: the lock orders writers, and the torn tail is overwritten.
+      done += (await writeFd(fd, data, done, data.length - done, log.offset + done)).bytesWritten;
+    }
+    await fdatasyncFd(fd);
+    log.ctimeMs = fstatSync(fd).ctimeMs;
+  } finally {
+    closeSync(fd);
   }
 }

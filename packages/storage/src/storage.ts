@@ -34,10 +34,11 @@ export interface StorageOptions {
   /** Repository states kept in memory, in manifests + tags (LRU over repositories). */
   maxCachedEntries?: number;
   /**
-   * Revalidate reads with open + fstat even on a local filesystem (as on NFS, where a stat can be
-   * stale). Tests of the network-filesystem path; the default picks by filesystem type.
+   * Serve the root as a network filesystem even when it is local: reads revalidate with open +
+   * fstat (on NFS a stat can be stale) and no file operation runs on the event loop. For tests of
+   * that path; by default the filesystem type decides (coherent-stat.ts).
    */
-  revalidateByOpen?: boolean;
+  networkFilesystem?: boolean;
 }
 
 export class StorageRootError extends Error {
@@ -53,13 +54,14 @@ export class StorageRootError extends Error {
 
 /** Opens (creating if needed) a storage root; throws StorageRootError when it is not writable. */
 export async function openStorage(root: string, options: StorageOptions = {}): Promise<Storage> {
-  const fs = new DurableFs(options.fs);
   try {
-    await fs.ensureDirectory(root);
+    await new DurableFs(options.fs).ensureDirectory(root);
     await access(root, constants.W_OK | constants.R_OK | constants.X_OK);
   } catch (err) {
     throw new StorageRootError(root, (err as NodeJS.ErrnoException).code ?? String(err), { cause: err });
   }
+  const local = !options.networkFilesystem && (await statIsCoherent(root));
+  const fs = new DurableFs({ ...options.fs, localFilesystem: local });
   const locks = new LeaseLocks({ ...DEFAULT_LOCK_OPTIONS, ...options.lock });
   const repositories = new FsRepositoryStore(root, fs, locks);
   const blobs = new FsBlobStore(root, repositories, fs);
@@ -68,7 +70,7 @@ export async function openStorage(root: string, options: StorageOptions = {}): P
   const onError = options.onBackgroundError;
   const indexes = new RepositoryIndexes(root, locks, {
     files: fs,
-    coherentStat: options.revalidateByOpen ? false : await statIsCoherent(root),
+    localFilesystem: local,
     ...(options.maxCachedEntries ? { maxCachedEntries: options.maxCachedEntries } : {}),
     onChange: (repo, seq, loaded) => {
       if (!loaded) views?.schedule(repo);
