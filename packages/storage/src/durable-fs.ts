@@ -1,7 +1,7 @@
 import { closeSync, fsync as fsyncCallback, open as openCallback, openSync, write as writeCallback } from "node:fs";
 import { type FileHandle, copyFile, link, mkdir, open, rename, rm, unlink } from "node:fs/promises";
 import { promisify } from "node:util";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { isNotFound } from "./atomic-file.js";
 import { tempPathFor } from "./paths.js";
 
@@ -85,12 +85,18 @@ export class DurableFs {
     );
   }
 
-  /** Creates an empty file that must not exist yet (an upload session), durably, and its directory when missing. */
-  createFile(path: string): Promise<void> {
-    return this.changing(dirname(path), async () => {
-      const handle = await this.openNew(path);
-      await handle.close();
-      this.observe({ op: "create", path });
+  /**
+   * Creates empty files that must not exist yet (upload sessions) in one directory, and the
+   * directory when missing, durably: one directory fsync for all of them.
+   */
+  createFiles(dir: string, names: readonly string[]): Promise<void> {
+    return this.changing(dir, async () => {
+      for (const name of names) {
+        const path = join(dir, name);
+        const handle = await this.openNew(path);
+        await handle.close();
+        this.observe({ op: "create", path });
+      }
     });
   }
 

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
@@ -7,6 +6,7 @@ import { isNotFound, streamToFile } from "./atomic-file.js";
 import type { DurableFs } from "./durable-fs.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import { UPLOAD_ID_PATTERN, blobPath, uploadPath } from "./paths.js";
+import { SessionPool } from "./session-pool.js";
 
 export interface ChunkRange {
   start: number;
@@ -34,22 +34,25 @@ interface Session {
 }
 
 /**
- * Upload sessions are files under `<repo>/.uploads/<uuid>`. The running sha256 of each session is
+ * Upload sessions are files under `<repo>/.uploads/<uuid>`, created a few at a time with one
+ * directory fsync (session-pool.ts). The running sha256 of each session is
  * kept in memory so completing it does not re-read the bytes; after a restart (or for sha512) the
  * file is hashed once at completion instead. Operations on one session are serialised.
  */
 export class FsUploadStore implements UploadStore {
   private readonly sessions = new Map<string, Session>();
   private readonly mutex = new KeyedMutex();
+  private readonly pool: SessionPool;
 
   constructor(
     private readonly root: string,
     private readonly fs: DurableFs,
-  ) {}
+  ) {
+    this.pool = new SessionPool(root, fs);
+  }
 
   async create(repo: string): Promise<string> {
-    const id = randomUUID();
-    await this.fs.createFile(uploadPath(this.root, repo, id));
+    const id = await this.pool.create(repo);
     this.sessions.set(key(repo, id), { verifier: new DigestVerifier("sha256") });
     return id;
   }
