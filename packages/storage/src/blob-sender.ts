@@ -52,6 +52,11 @@ function giveBack(buffer: Buffer, reusable = true): void {
   if (pool.length < (isLarge ? MAX_POOLED.large : MAX_POOLED.small)) pool.push(buffer);
 }
 
+/** Large buffers out now, process-wide (tests: the allowance holds, and aborted transfers return theirs). */
+export function largeBuffersOut(): number {
+  return largeOut;
+}
+
 /** The destination went away (client disconnected) before the range was sent. */
 export class BlobSendAbortedError extends Error {
   override readonly name = "BlobSendAbortedError";
