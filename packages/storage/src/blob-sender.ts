@@ -11,21 +11,22 @@ import type { Writable } from "node:stream";
  *
  * One buffer per transfer, read then written whole; the next read starts once the socket took it
  * (its write callback: the backpressure). A buffer the socket has not taken stays pinned for as
- * long as the client does not read, so the size is adaptive: a transfer starts with SMALL_BYTES,
- * moves to LARGE_BYTES once writes are taken within the same turn of the event loop (the kernel
- * had room: disk reads and socket writes of 512 KiB, a few syscalls per MB instead of 32), and
- * drops back to SMALL_BYTES as soon as one has to wait. Large buffers come from a process-wide
- * allowance (LARGE_ALLOWANCE): a thousand clients that stall at once pin 32 KiB each, plus at
- * most the allowance; transfers that find it spent go on with small buffers.
+ * long as the client does not read, so its size is bounded process-wide: a transfer starts with
+ * SMALL_BYTES and moves to LARGE_BYTES (disk reads and socket writes of 512 KiB: a few syscalls
+ * per MB instead of 32) once its client has taken writes within the same turn of the event loop,
+ * while the process-wide allowance (LARGE_ALLOWANCE) lasts; transfers that find it spent go on
+ * with small buffers. A thousand clients that stall at once pin 32 KiB each, plus at most the
+ * allowance (8 MiB). The idle pool keeps a whole allowance of large buffers: at full speed each
+ * chunk reuses one instead of allocating (and page-faulting) 512 KiB.
  */
 const SMALL_BYTES = 32 * 1024;
 const LARGE_BYTES = 512 * 1024;
-/** Writes taken at once before a transfer moves to large buffers (a client that reads at all). */
+/** Writes taken at once before a transfer moves to large buffers (its client reads at all). */
 const TAKEN_BEFORE_LARGE = 2;
 /** Large buffers out at once, process-wide (16 full-speed transfers: 8 MiB). */
 const LARGE_ALLOWANCE = 16;
 /** Idle buffers kept for the next transfers. */
-const MAX_POOLED = { small: 32, large: 4 };
+const MAX_POOLED = { small: 32, large: LARGE_ALLOWANCE };
 
 const small: Buffer[] = [];
 const large: Buffer[] = [];
@@ -84,7 +85,7 @@ export async function sendFileRange(file: FileHandle, out: Writable, start: numb
       giveBack(buffer, outcome === "taken" || outcome === "waited");
       if (outcome === "closed") throw new BlobSendAbortedError("the client went away");
       if (outcome instanceof Error) throw outcome;
-      taken = outcome === "taken" ? taken + 1 : 0;
+      if (outcome === "taken") taken++;
     }
   } finally {
     writer.dispose();
