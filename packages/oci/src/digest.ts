@@ -39,6 +39,8 @@ export function parseDigest(input: string): Digest {
 }
 
 export function isDigest(input: string): boolean {
+  // A tag never holds ':': answered without building (and throwing) an error, on every GET by tag.
+  if (!input.includes(":")) return false;
   try {
     parseDigest(input);
     return true;

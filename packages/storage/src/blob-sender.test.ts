@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, open, rm, writeFile } from "node:fs/promises";
-import { type IncomingMessage, type Server, type ServerResponse, createServer, get } from "node:http";
+import { type ClientRequest, type IncomingMessage, type Server, type ServerResponse, createServer, get } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { waitFor } from "@berth/testing";
-import { sendFileRange } from "./blob-sender.js";
+import { largeBuffersOut, sendFileRange } from "./blob-sender.js";
 
 /** Larger than two 512 KiB chunks, and not a multiple of them, so buffers are reused mid-transfer. */
 const DATA = randomBytes(3 * 1024 * 1024 + 12345);
@@ -20,11 +20,13 @@ describe("sendFileRange over a real HTTP server", () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "berth-blob-sender-"));
-    const file = join(dir, "blob");
-    await writeFile(file, DATA);
+    await writeFile(join(dir, "blob"), DATA);
+    // Larger than what loopback socket buffers absorb, so a client that never reads stalls its transfer.
+    await writeFile(join(dir, "big"), Buffer.alloc(32 * 1024 * 1024, 1));
     server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
-      const [start, end] = (req.url ?? "").slice(1).split("-").map(Number) as [number, number];
-      const handle = await open(file, "r");
+      const big = req.url?.startsWith("/big/");
+      const [start, end] = (req.url ?? "").replace("/big", "").slice(1).split("-").map(Number) as [number, number];
+      const handle = await open(join(dir, big ? "big" : "blob"), "r");
       res.writeHead(200, { "Content-Length": end - start + 1 });
       try {
         await sendFileRange(handle, res, start, end);
@@ -90,5 +92,30 @@ describe("sendFileRange over a real HTTP server", () => {
     assert.ok(outcomes[0] instanceof Error);
     const again = await fetchBytes(`/0-${DATA.length - 1}`);
     assert.ok(again.equals(DATA));
+  });
+
+  it("stalled transfers hold at most the large-buffer allowance, and give it back when their clients leave", async () => {
+    outcomes.length = 0;
+    const size = 32 * 1024 * 1024;
+    const requests: ClientRequest[] = [];
+    let most = 0;
+    // 24 clients that read nothing: each transfer ramps up, then waits on a full socket for good.
+    for (let i = 0; i < 24; i++) {
+      const req = get(`${base}/big/0-${size - 1}`, (res) => res.pause());
+      req.on("error", () => undefined);
+      requests.push(req);
+    }
+    await waitFor("transfers to hold large buffers", () => {
+      most = Math.max(most, largeBuffersOut());
+      return largeBuffersOut() > 0;
+    });
+    for (const req of requests) req.destroy();
+    await waitFor("every transfer to settle", () => {
+      most = Math.max(most, largeBuffersOut());
+      return outcomes.length === requests.length;
+    });
+    assert.ok(most <= 16, `at most the allowance out at once: ${most}`);
+    assert.ok(outcomes.every((o) => o instanceof Error));
+    assert.equal(largeBuffersOut(), 0, "aborted transfers gave their large buffers back");
   });
 });

@@ -7,36 +7,55 @@ import type { Writable } from "node:stream";
  *
  * Why not `createReadStream` + `pipeline`: that allocates a fresh buffer per chunk, and on this
  * path (GB/s of blob downloads) the allocations, page faults and GC they cause cost more CPU than
- * the copy itself. Here buffers come from a small process-wide pool and are reused.
+ * the copy itself. Here buffers come from small process-wide pools and are reused.
  *
- * Why small chunks: whatever the socket has not yet taken stays pinned in memory for as long as
- * the client does not read. A transfer therefore writes one CHUNK_BYTES buffer at a time and
- * writes the next only after the socket took the previous one (its write callback: the
- * backpressure). To keep disk reads large on fast sockets, it reads up to READ_BATCH chunks in
- * one `readv`; the batch doubles while the socket keeps up and drops to one chunk when a write
- * has to wait, and the read-ahead of a waiting transfer goes back to the pool (re-read later from
- * the page cache). A stalled download so holds one chunk, not a megabyte.
+ * One buffer per transfer, read then written whole; the next read starts once the socket took it
+ * (its write callback: the backpressure). A buffer the socket has not taken stays pinned for as
+ * long as the client does not read, so its size is bounded process-wide: a transfer starts with
+ * SMALL_BYTES and moves to LARGE_BYTES (disk reads and socket writes of 512 KiB: a few syscalls
+ * per MB instead of 32) once its client has taken writes within the same turn of the event loop,
+ * while the process-wide allowance (LARGE_ALLOWANCE) lasts; transfers that find it spent go on
+ * with small buffers. A thousand clients that stall at once pin 32 KiB each, plus at most the
+ * allowance (8 MiB). The idle pool keeps a whole allowance of large buffers: at full speed each
+ * chunk reuses one instead of allocating (and page-faulting) 512 KiB.
  */
-const CHUNK_BYTES = 32 * 1024;
-/** Chunks per disk read while the socket keeps up (512 KiB reads). */
-const READ_BATCH = 16;
-/**
- * Read-ahead buffers (a batch's chunks after the first) out at once, process-wide: many clients
- * starting at once must not allocate 512 KiB each before their sockets push back.
- */
-const MAX_READ_AHEAD = 16 * (READ_BATCH - 1);
-/** Idle buffers kept for the next downloads. */
-const MAX_POOLED = MAX_READ_AHEAD + 16;
+const SMALL_BYTES = 32 * 1024;
+const LARGE_BYTES = 512 * 1024;
+/** Writes taken at once before a transfer moves to large buffers (its client reads at all). */
+const TAKEN_BEFORE_LARGE = 2;
+/** Large buffers out at once, process-wide (16 full-speed transfers: 8 MiB). */
+const LARGE_ALLOWANCE = 16;
+/** Idle buffers kept for the next transfers. */
+const MAX_POOLED = { small: 32, large: LARGE_ALLOWANCE };
 
-const pool: Buffer[] = [];
-let readAheadOut = 0;
+const small: Buffer[] = [];
+const large: Buffer[] = [];
+let largeOut = 0;
 
-function takeBuffer(): Buffer {
-  return pool.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES);
+/** A large buffer while the process-wide allowance lasts, else a small one. */
+function takeBuffer(wantLarge: boolean): Buffer {
+  if (wantLarge && largeOut < LARGE_ALLOWANCE) {
+    largeOut++;
+    return large.pop() ?? Buffer.allocUnsafeSlow(LARGE_BYTES);
+  }
+  return small.pop() ?? Buffer.allocUnsafeSlow(SMALL_BYTES);
 }
 
-function giveBack(buffer: Buffer): void {
-  if (pool.length < MAX_POOLED) pool.push(buffer);
+/**
+ * Returns a buffer to its pool; `reusable` false when a failed socket write may still reference it
+ * (then it only leaves the allowance, and the garbage collector frees it once the socket lets go).
+ */
+function giveBack(buffer: Buffer, reusable = true): void {
+  const isLarge = buffer.length === LARGE_BYTES;
+  if (isLarge) largeOut--;
+  if (!reusable) return;
+  const pool = isLarge ? large : small;
+  if (pool.length < (isLarge ? MAX_POOLED.large : MAX_POOLED.small)) pool.push(buffer);
+}
+
+/** Large buffers out now, process-wide (tests: the allowance holds, and aborted transfers return theirs). */
+export function largeBuffersOut(): number {
+  return largeOut;
 }
 
 /** The destination went away (client disconnected) before the range was sent. */
@@ -46,97 +65,71 @@ export class BlobSendAbortedError extends Error {
 
 /** Sends bytes `start`..`end` (inclusive) of `file` to `out`; does not end `out`. */
 export async function sendFileRange(file: FileHandle, out: Writable, start: number, end: number): Promise<void> {
-  const closed = new Promise<"closed">((resolve) => out.once("close", () => resolve("closed")));
-  let position = start;
-  let batch = 1;
-  while (position <= end) {
-    const buffers = takeBatch(batch, end - position + 1);
-    let sent: { bytes: number; waited: boolean };
-    try {
-      const bytesRead = await readBatch(file, buffers, position, end - position + 1);
-      if (bytesRead === 0) {
-        buffers.forEach(giveBack);
-        throw new Error(`blob file ended at ${position}, before ${end + 1}`);
-      }
-      sent = await writeBatch(out, buffers, bytesRead, closed);
-    } finally {
-      readAheadOut -= buffers.length - 1;
-    }
-    position += sent.bytes;
-    batch = sent.waited ? 1 : Math.min(batch * 2, READ_BATCH);
-  }
-}
-
-/** The first chunk always; read-ahead while the process-wide allowance lasts. */
-function takeBatch(count: number, remaining: number): Buffer[] {
-  const wanted = Math.min(count, Math.ceil(remaining / CHUNK_BYTES));
-  const readAhead = Math.max(0, Math.min(wanted - 1, MAX_READ_AHEAD - readAheadOut));
-  readAheadOut += readAhead;
-  return Array.from({ length: 1 + readAhead }, takeBuffer);
-}
-
-/** Reads at most `wanted` bytes at `position` into `buffers`, in order. */
-async function readBatch(file: FileHandle, buffers: Buffer[], position: number, wanted: number): Promise<number> {
+  const writer = new ChunkWriter(out);
   try {
-    if (buffers.length === 1) return (await file.read(buffers[0]!, 0, Math.min(CHUNK_BYTES, wanted), position)).bytesRead;
-    const last = wanted - (buffers.length - 1) * CHUNK_BYTES;
-    const views = last < CHUNK_BYTES ? [...buffers.slice(0, -1), buffers[buffers.length - 1]!.subarray(0, last)] : buffers;
-    return (await file.readv(views, position)).bytesRead;
-  } catch (err) {
-    buffers.forEach(giveBack);
-    throw err;
+    let position = start;
+    let taken = 0;
+    while (position <= end) {
+      const buffer = takeBuffer(taken >= TAKEN_BEFORE_LARGE && end - position + 1 > SMALL_BYTES);
+      let outcome: WriteOutcome;
+      try {
+        const { bytesRead } = await file.read(buffer, 0, Math.min(buffer.length, end - position + 1), position);
+        if (bytesRead === 0) throw new Error(`blob file ended at ${position}, before ${end + 1}`);
+        outcome = await writer.write(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
+        position += bytesRead;
+      } catch (err) {
+        giveBack(buffer);
+        throw err;
+      }
+      // On failure the buffer may still be referenced by the pending socket write: never reuse it.
+      giveBack(buffer, outcome === "taken" || outcome === "waited");
+      if (outcome === "closed") throw new BlobSendAbortedError("the client went away");
+      if (outcome instanceof Error) throw outcome;
+      if (outcome === "taken") taken++;
+    }
+  } finally {
+    writer.dispose();
   }
 }
+
+/** `taken`: the socket took the chunk within the turn; `waited`: later; else why it failed. */
+type WriteOutcome = "taken" | "waited" | "closed" | Error;
 
 /**
- * Writes the `bytesRead` bytes held in `buffers`, one buffer at a time. When a write is not taken
- * at once, the unwritten read-ahead goes back to the pool and only what was sent is reported.
+ * Writes one chunk at a time and settles when the socket took it. One `close` listener for the
+ * whole transfer (not one promise race per chunk, whose reactions would pile up on a promise that
+ * settles only at the end: megabytes for a gigabyte sent in small chunks).
  */
-async function writeBatch(
-  out: Writable,
-  buffers: Buffer[],
-  bytesRead: number,
-  closed: Promise<"closed">,
-): Promise<{ bytes: number; waited: boolean }> {
-  let sent = 0;
-  let i = 0;
-  for (; i < buffers.length && sent < bytesRead; i++) {
-    const buffer = buffers[i]!;
-    const length = Math.min(CHUNK_BYTES, bytesRead - sent);
-    const written = writeChunk(out, length === CHUNK_BYTES ? buffer : buffer.subarray(0, length));
-    let outcome = await Promise.race([written, closed, nextTurn()]);
-    if (outcome === "waiting") {
-      buffers.slice(i + 1).forEach(giveBack);
-      outcome = await Promise.race([written, closed]);
-      // On failure the buffer may still be referenced by the pending socket write: never reuse it.
-      settled(outcome);
-      giveBack(buffer);
-      return { bytes: sent + length, waited: true };
-    }
-    if (outcome !== null) buffers.slice(i + 1).forEach(giveBack);
-    settled(outcome);
-    giveBack(buffer);
-    sent += length;
+class ChunkWriter {
+  private settle: ((outcome: WriteOutcome) => void) | undefined;
+  private closed = false;
+  private readonly onClose = () => {
+    this.closed = true;
+    this.settle?.("closed");
+  };
+
+  constructor(private readonly out: Writable) {
+    out.once("close", this.onClose);
   }
-  buffers.slice(i).forEach(giveBack); // a short read near the end of the file
-  return { bytes: sent, waited: false };
-}
 
-/** `null` once the socket took the chunk; the error when the write failed. Never rejects. */
-type WriteOutcome = Error | null;
+  write(chunk: Buffer): Promise<WriteOutcome> {
+    if (this.closed) return Promise.resolve("closed");
+    return new Promise((resolve) => {
+      let turned = false;
+      // A write the kernel takes at once calls back before the event loop's check phase.
+      const turn = setImmediate(() => {
+        turned = true;
+      });
+      this.settle = (outcome) => {
+        this.settle = undefined;
+        clearImmediate(turn);
+        resolve(outcome);
+      };
+      this.out.write(chunk, (err) => this.settle?.(err ?? (turned ? "waited" : "taken")));
+    });
+  }
 
-function writeChunk(out: Writable, chunk: Buffer): Promise<WriteOutcome> {
-  return new Promise((resolve) => {
-    out.write(chunk, (err) => resolve(err ?? null));
-  });
-}
-
-/** Resolves after pending I/O callbacks ran: a write the kernel took at once has called back by then. */
-function nextTurn(): Promise<"waiting"> {
-  return new Promise((resolve) => setImmediate(resolve, "waiting"));
-}
-
-function settled(outcome: WriteOutcome | "closed"): void {
-  if (outcome === "closed") throw new BlobSendAbortedError("the client went away");
-  if (outcome) throw outcome;
+  dispose(): void {
+    this.out.removeListener("close", this.onClose);
+  }
 }

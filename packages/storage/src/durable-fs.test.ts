@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { DurableFs, type FsChange } from "./durable-fs.js";
 
-describe("DurableFs", () => {
+// Both ways of running file operations: all through the threadpool (network filesystems), and
+// with opens and closes of directories and temp files in place (local filesystems).
+for (const localFilesystem of [false, true]) describe(`DurableFs${localFilesystem ? " (local filesystem)" : ""}`, () => {
   let root: string;
   before(async () => {
     root = await mkdtemp(join(tmpdir(), "berth-durable-fs-"));
@@ -14,7 +16,7 @@ describe("DurableFs", () => {
 
   const recording = () => {
     const log: FsChange[] = [];
-    return { log, fs: new DurableFs({ observe: (c) => log.push(c) }) };
+    return { log, fs: new DurableFs({ observe: (c) => log.push(c), localFilesystem }) };
   };
   const syncs = (log: FsChange[], dir: string) => log.filter((c) => c.op === "sync-dir" && c.path === dir).length;
 
@@ -40,6 +42,7 @@ describe("DurableFs", () => {
     const log: Array<FsChange | { op: "durable" }> = [];
     let waited: Promise<void> | undefined;
     const fs = new DurableFs({
+      localFilesystem,
       observe: (c) => {
         log.push(c);
         // The instant the rename is visible, a second request finds the file and waits.
@@ -73,5 +76,12 @@ describe("DurableFs", () => {
     const { fs } = recording();
     await assert.rejects(fs.writeFile(join(dir, "target"), "data"), (err: NodeJS.ErrnoException) => ["EISDIR", "ENOTEMPTY", "EEXIST"].includes(err.code ?? ""));
     assert.deepEqual(await readdir(dir), ["target"]);
+  });
+
+  it("writes the whole content, into a directory it creates when missing", async () => {
+    const { fs } = recording();
+    const data = Buffer.alloc(3 * 1024 * 1024 + 5, 7);
+    await fs.writeFile(join(root, `new-${localFilesystem}`, "deep", "file"), data);
+    assert.ok((await readFile(join(root, `new-${localFilesystem}`, "deep", "file"))).equals(data));
   });
 });

@@ -1,6 +1,7 @@
-import type { Stats } from "node:fs";
+import { type Stats, closeSync, fsync as fsyncCallback, open as openCallback, openSync, write as writeCallback } from "node:fs";
 import { type FileHandle, copyFile, link, mkdir, open, rename, rm, stat, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
+import { promisify } from "node:util";
 import { isNotFound } from "./atomic-file.js";
 import { tempPathFor } from "./paths.js";
 
@@ -21,7 +22,18 @@ export interface DurableFsOptions {
    * bench's before/after comparison; never set by the registry's configuration.
    */
   syncDirectories?: boolean;
+  /**
+   * The root is on a local filesystem (coherent-stat.ts): opening a directory to fsync it and
+   * closing it are done in place, so only the fsync itself goes through libuv's threadpool (one
+   * round trip per directory sync instead of three, none of them queued behind other fsyncs). On a
+   * network filesystem an open is a round trip to the server, never made on the event loop.
+   */
+  localFilesystem?: boolean;
 }
+
+const fsyncFd = promisify(fsyncCallback);
+const openFd = promisify(openCallback);
+const writeFd = promisify(writeCallback);
 
 interface DirSync {
   /** The fsync in flight, if any. */
@@ -45,11 +57,13 @@ export class DurableFs {
   private readonly unsynced = new Map<string, number>();
   private readonly observe: (change: FsChange) => void;
   private readonly syncDirs: boolean;
+  private readonly local: boolean;
   private syncIds = 0;
 
   constructor(options: DurableFsOptions = {}) {
     this.observe = options.observe ?? (() => {});
     this.syncDirs = options.syncDirectories ?? true;
+    this.local = options.localFilesystem ?? false;
   }
 
   /**
@@ -59,6 +73,7 @@ export class DurableFs {
   async writeFile(target: string, data: Uint8Array | string): Promise<void> {
     await this.changing(dirname(target), () =>
       this.renameIntoPlace(target, async (temp) => {
+        if (this.local) return this.fillInPlace(temp, data);
         const handle = await this.openNewFile(temp);
         try {
           await handle.writeFile(data);
@@ -212,12 +227,7 @@ export class DurableFs {
     const id = ++this.syncIds;
     const running = (async () => {
       this.observe({ op: "sync-dir-start", path: dir, id });
-      const handle = await open(dir, "r");
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      await this.fsyncDirectory(dir);
       this.observe({ op: "sync-dir", path: dir, id });
     })();
     state.running = running;
@@ -227,6 +237,25 @@ export class DurableFs {
     };
     running.then(settle, settle);
     return running;
+  }
+
+  private async fsyncDirectory(dir: string): Promise<void> {
+    if (this.local) {
+      // Opening and closing a directory changes nothing on disk: microseconds, in place.
+      const fd = openSync(dir, "r");
+      try {
+        await fsyncFd(fd);
+      } finally {
+        closeSync(fd);
+      }
+      return;
+    }
+    const handle = await open(dir, "r");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
   }
 
   /**
@@ -251,6 +280,28 @@ export class DurableFs {
       const left = (this.unsynced.get(dir) ?? 1) - 1;
       if (left > 0) this.unsynced.set(dir, left);
       else this.unsynced.delete(dir);
+    }
+  }
+
+  /**
+   * writeFile's temp file on a local filesystem: open, write and fsync through the threadpool, the
+   * close (of a file whose data is on disk: nothing left to do) in place.
+   */
+  private async fillInPlace(temp: string, data: Uint8Array | string): Promise<void> {
+    let fd: number;
+    try {
+      fd = await openFd(temp, "wx");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      await this.ensureDirectory(dirname(temp));
+      fd = await openFd(temp, "wx");
+    }
+    try {
+      const bytes = typeof data === "string" ? Buffer.from(data) : data;
+      for (let done = 0; done < bytes.length; ) done += (await writeFd(fd, bytes, done, bytes.length - done)).bytesWritten;
+      await fsyncFd(fd);
+    } finally {
+      closeSync(fd);
     }
   }
 

@@ -146,3 +146,56 @@ describe("storage replicas over one root", () => {
     assert.equal((await a.manifests.get("r/compact", "latest")).digest, (await b.manifests.get("r/compact", "latest")).digest);
   });
 });
+
+/**
+ * Reads revalidate the cached state of a repository before answering: with one stat of tags.log
+ * on a local filesystem, with open + fstat where a stat could be stale (NFS). Both paths, both
+ * kinds of change another replica makes: an append, a removal, and a file that is not the one read.
+ */
+for (const networkFilesystem of [false, true]) {
+  describe(`a read on one replica sees the other's last write (${networkFilesystem ? "open + fstat" : "stat"})`, () => {
+    let root: string;
+    let a: Storage;
+    let b: Storage;
+    before(async () => {
+      root = await mkdtemp(join(tmpdir(), "berth-revalidate-"));
+      a = await openStorage(root, { indexViewDelayMs: 60_000, networkFilesystem });
+      b = await openStorage(root, { indexViewDelayMs: 60_000, networkFilesystem });
+    });
+    after(async () => {
+      await rm(root, { recursive: true, force: true });
+    });
+
+    it("a tag pushed on A is served by B's very next read; a manifest deleted on A is gone on B's next read", async () => {
+      await withConfig(a, "v/next");
+      await put(a, "v/next", "one", image(1));
+      assert.equal((await b.manifests.get("v/next", "one")).digest, image(1).digest.value); // B caches state and bytes
+      await put(a, "v/next", "two", image(2));
+      assert.equal((await b.manifests.get("v/next", "two")).digest, image(2).digest.value);
+      assert.deepEqual([...(await b.manifests.tags("v/next"))], ["one", "two"]);
+      await a.manifests.delete("v/next", image(1).digest.value);
+      await assert.rejects(b.manifests.get("v/next", "one"), (e: unknown) => e instanceof OciError && e.code === "MANIFEST_UNKNOWN");
+      await assert.rejects(b.manifests.get("v/next", image(1).digest.value), (e: unknown) => e instanceof OciError && e.code === "MANIFEST_UNKNOWN");
+      assert.deepEqual([...(await b.manifests.tags("v/next"))], ["two"]);
+    });
+
+    it("tags.log replaced by another file of the same size (as a reused inode would be) is read again", async () => {
+      await withConfig(a, "v/same");
+      await put(a, "v/same", "aaaa", image(11));
+      assert.deepEqual([...(await b.manifests.tags("v/same"))], ["aaaa"]);
+      const path = tagLogPath(root, "v/same");
+      const before = await stat(path);
+      const text = await readFile(path, "utf8");
+      const gen = (JSON.parse(text.slice(0, text.indexOf("\n"))) as { gen: string }).gen;
+      const other = text.replace(gen, "f".repeat(gen.length)).replace('"tag":"aaaa"', '"tag":"bbbb"');
+      assert.equal(other.length, text.length);
+      // Rewritten in place: same inode, same size. Rewrite until the ctime moved (its clock ticks coarsely).
+      while ((await stat(path)).ctimeMs === before.ctimeMs) {
+        await writeFile(path, other);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      assert.equal((await stat(path)).ino, before.ino);
+      assert.deepEqual([...(await b.manifests.tags("v/same"))], ["bbbb"]);
+    });
+  });
+}

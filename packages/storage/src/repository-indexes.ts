@@ -1,4 +1,6 @@
+import { closeSync, fdatasync, fstatSync, ftruncate, openSync, statSync, write } from "node:fs";
 import { type FileHandle, open, readFile, stat } from "node:fs/promises";
+import { promisify } from "node:util";
 import { isNotFound } from "./atomic-file.js";
 import type { DurableFs } from "./durable-fs.js";
 import { KeyedMutex } from "./keyed-mutex.js";
@@ -19,6 +21,11 @@ export type IndexOp<T> = (index: RepositoryIndex, batch: Batch) => Promise<{ rec
 /** Where a cached state stands in tags.log. */
 interface LogCursor {
   ino: number;
+  /**
+   * The file's ctime when it was last read or appended to by us: with ino and size it tells the
+   * file apart from another one (an inode number reused after a compaction) without reading it.
+   */
+  ctimeMs: number;
   gen: string;
   /** Bytes of the file applied (always at a line end). */
   offset: number;
@@ -52,6 +59,11 @@ export interface RepositoryIndexesOptions {
   maxCachedEntries?: number;
   /** The durable write layer (temp + fsync + rename + directory fsync). */
   files: DurableFs;
+  /**
+   * The root is on a local filesystem (coherent-stat.ts): a stat is never stale, so reads
+   * revalidate with one stat, and opening and closing tags.log to append are done in place.
+   */
+  localFilesystem?: boolean;
 }
 
 /**
@@ -177,15 +189,19 @@ export class RepositoryIndexes {
 
   private async append(repo: string, log: LogCursor, lines: string[]): Promise<void> {
     const data = Buffer.from(lines.join(""));
-    const file = await open(tagLogPath(this.root, repo), "r+");
-    try {
-      // A torn last line was never acknowledged (its writer died before fdatasync returned).
-      if (log.torn) await file.truncate(log.offset);
-      // Positional, not O_APPEND: appends are not atomic across NFS clients; the lock orders us.
-      await file.write(data, 0, data.length, log.offset);
-      await file.datasync();
-    } finally {
-      await file.close();
+    if (this.options.localFilesystem) await appendInPlace(tagLogPath(this.root, repo), log, data);
+    else {
+      const file = await open(tagLogPath(this.root, repo), "r+");
+      try {
+        // A torn last line was never acknowledged (its writer died before fdatasync returned).
+        if (log.torn) await file.truncate(log.offset);
+        // Positional, not O_APPEND: appends are not atomic across NFS clients; the lock orders us.
+        await file.write(data, 0, data.length, log.offset);
+        await file.datasync();
+        log.ctimeMs = (await file.stat()).ctimeMs;
+      } finally {
+        await file.close();
+      }
     }
     log.offset += data.length;
     log.seq += lines.length;
@@ -199,6 +215,11 @@ export class RepositoryIndexes {
   }
 
   private async load(repo: string): Promise<Cached> {
+    const cached = this.cache.get(repo);
+    if (cached?.log && this.options.localFilesystem && this.unchanged(repo, cached.log)) {
+      this.touch(repo, cached);
+      return cached;
+    }
     let file: FileHandle;
     try {
       // open (not stat): NFS revalidates attributes on open (close-to-open consistency).
@@ -209,16 +230,33 @@ export class RepositoryIndexes {
     }
     try {
       const info = await file.stat();
-      const cached = this.cache.get(repo);
-      if (cached?.log && cached.log.ino === info.ino && info.size >= cached.log.offset) {
-        if (info.size === cached.log.offset || (await this.catchUp(file, cached.log, cached.index, info.size))) {
+      const log = cached?.log;
+      if (cached && log && log.ino === info.ino && info.size >= log.offset) {
+        // Same size and ctime: nothing changed. Otherwise the header tells whether it is the same file.
+        if ((info.size === log.offset && info.ctimeMs === log.ctimeMs) || (await this.catchUp(file, log, cached.index, info.size))) {
+          log.ctimeMs = info.ctimeMs;
           this.touch(repo, cached);
           return cached;
         }
       }
-      return this.loadLog(repo, file, info.ino);
+      return this.loadLog(repo, file, info);
     } finally {
       await file.close();
+    }
+  }
+
+  /**
+   * The fast path of a read: tags.log is still the file at `log`'s position. One stat of a file
+   * whose inode is cached, done in place (a microsecond) rather than through libuv's threadpool,
+   * where it would queue behind fsyncs: only on filesystems where stat sees every process's
+   * completed writes at once (see coherent-stat.ts). Any doubt falls back to open + fstat.
+   */
+  private unchanged(repo: string, log: LogCursor): boolean {
+    try {
+      const info = statSync(tagLogPath(this.root, repo), { throwIfNoEntry: false });
+      return info !== undefined && info.ino === log.ino && info.size === log.offset && info.ctimeMs === log.ctimeMs;
+    } catch {
+      return false;
     }
   }
 
@@ -238,7 +276,7 @@ export class RepositoryIndexes {
     return true;
   }
 
-  private async loadLog(repo: string, file: FileHandle, ino: number): Promise<Cached> {
+  private async loadLog(repo: string, file: FileHandle, info: { ino: number; ctimeMs: number }): Promise<Cached> {
     const bytes = await file.readFile();
     const head = parseHeader(bytes);
     if (!head) throw new Error(`tags.log of ${repo} has no complete header`);
@@ -246,7 +284,8 @@ export class RepositoryIndexes {
     const index = new RepositoryIndex();
     for (const record of parsed.records) index.apply(record);
     const log: LogCursor = {
-      ino,
+      ino: info.ino,
+      ctimeMs: info.ctimeMs,
       gen: head.header.gen,
       offset: head.length + parsed.consumed,
       seq: head.header.base + parsed.counted,
@@ -309,7 +348,7 @@ export class RepositoryIndexes {
     await this.files.writeFile(tagLogPath(this.root, repo), text);
     await this.files.syncDirectory(stateDir(this.root, repo));
     const info = await stat(tagLogPath(this.root, repo));
-    Object.assign(log, { ino: info.ino, gen: header.gen, offset: Buffer.byteLength(text), lines: lines.length - 1, torn: false });
+    Object.assign(log, { ino: info.ino, ctimeMs: info.ctimeMs, gen: header.gen, offset: Buffer.byteLength(text), lines: lines.length - 1, torn: false });
   }
 
   private forget(repo: string): void {
@@ -343,5 +382,29 @@ export class RepositoryIndexes {
       this.cache.delete(name);
       this.cachedEntries -= c.counted;
     }
+  }
+}
+
+const truncateFd = promisify(ftruncate);
+const writeFd = promisify(write);
+const fdatasyncFd = promisify(fdatasync);
+
+/**
+ * append's body on a local filesystem: the same writes, with the open, fstat and close (of an
+ * existing file whose data is on disk: nothing to wait for) done in place, not through the threadpool.
+ */
+async function appendInPlace(path: string, log: LogCursor, data: Buffer): Promise<void> {
+  const fd = openSync(path, "r+");
+  try {
+    // A torn last line was never acknowledged (its writer died before fdatasync returned).
+    if (log.torn) await truncateFd(fd, log.offset);
+    for (let done = 0; done < data.length; ) {
+      // Positional, not O_APPEND: the lock orders writers, and the torn tail is overwritten.
+      done += (await writeFd(fd, data, done, data.length - done, log.offset + done)).bytesWritten;
+    }
+    await fdatasyncFd(fd);
+    log.ctimeMs = fstatSync(fd).ctimeMs;
+  } finally {
+    closeSync(fd);
   }
 }

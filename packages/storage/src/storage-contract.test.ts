@@ -191,7 +191,9 @@ function storageContract(label: string, open: () => Promise<{ storage: Storage; 
 
 storageContract("filesystem", async () => {
   const root = await mkdtemp(join(tmpdir(), "berth-storage-"));
-  return { storage: await openStorage(root), cleanup: () => rm(root, { recursive: true, force: true }) };
+  const storage = await openStorage(root);
+  // index.json's delayed redraw must not write into the tree while it is being removed.
+  return { storage, cleanup: () => storage.flushViews().then(() => rm(root, { recursive: true, force: true })) };
 });
 
 describe("an existing zot root is served as it is", () => {

@@ -1,5 +1,6 @@
 import { access, constants } from "node:fs/promises";
 import { type BlobStore, FsBlobStore } from "./blob-store.js";
+import { statIsCoherent } from "./coherent-stat.js";
 import { DurableFs, type DurableFsOptions } from "./durable-fs.js";
 import { type CollectOptions, type CollectResult, GarbageCollector } from "./garbage-collector.js";
 import { DEFAULT_INDEX_VIEW_DELAY_MS, IndexViews } from "./index-view.js";
@@ -37,6 +38,12 @@ export interface StorageOptions {
   onBackgroundError?: (repo: string, err: unknown) => void;
   /** Repository states kept in memory, in manifests + tags (LRU over repositories). */
   maxCachedEntries?: number;
+  /**
+   * Serve the root as a network filesystem even when it is local: reads revalidate with open +
+   * fstat (on NFS a stat can be stale) and no file operation runs on the event loop. For tests of
+   * that path; by default the filesystem type decides (coherent-stat.ts).
+   */
+  networkFilesystem?: boolean;
 }
 
 export class StorageRootError extends Error {
@@ -52,13 +59,14 @@ export class StorageRootError extends Error {
 
 /** Opens (creating if needed) a storage root; throws StorageRootError when it is not writable. */
 export async function openStorage(root: string, options: StorageOptions = {}): Promise<Storage> {
-  const fs = new DurableFs(options.fs);
   try {
-    await fs.ensureDirectory(root);
+    await new DurableFs(options.fs).ensureDirectory(root);
     await access(root, constants.W_OK | constants.R_OK | constants.X_OK);
   } catch (err) {
     throw new StorageRootError(root, (err as NodeJS.ErrnoException).code ?? String(err), { cause: err });
   }
+  const local = !options.networkFilesystem && (await statIsCoherent(root));
+  const fs = new DurableFs({ ...options.fs, localFilesystem: local });
   const locks = new LeaseLocks({ ...DEFAULT_LOCK_OPTIONS, ...options.lock }, (dir) => fs.ensureDirectory(dir));
   const repositories = new FsRepositoryStore(root, fs, locks);
   const blobs = new FsBlobStore(root, repositories, fs);
@@ -67,6 +75,7 @@ export async function openStorage(root: string, options: StorageOptions = {}): P
   const onError = options.onBackgroundError;
   const indexes = new RepositoryIndexes(root, locks, {
     files: fs,
+    localFilesystem: local,
     ...(options.maxCachedEntries ? { maxCachedEntries: options.maxCachedEntries } : {}),
     onChange: (repo, seq, loaded) => {
       if (!loaded) views?.schedule(repo);

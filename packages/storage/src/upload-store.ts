@@ -65,7 +65,8 @@ interface Session {
 }
 
 /**
- * Upload sessions are files under `<repo>/.uploads/<uuid>`. The running sha256 of each session is
+ * Upload sessions are files under `<repo>/.uploads/<uuid>`, each created durably (its directory
+ * fsync'd) before its POST is answered. The running sha256 of each session is
  * kept in memory so completing it does not re-read the bytes; after a restart (or for sha512) the
  * file is hashed once at completion instead. Operations on one session are serialised.
  */
