@@ -14,18 +14,35 @@ export async function waitForReplicas(
   replicas: number,
   timeoutMs: number,
 ): Promise<number> {
-  const node = isCluster(conn) ? masterServing(conn, key) : conn;
-  return node.wait(replicas, timeoutMs);
+  if (!isCluster(conn)) return conn.wait(replicas, timeoutMs);
+  const node = nodeServing(conn, key);
+  try {
+    return await node.wait(replicas, timeoutMs);
+  } catch (err) {
+    // The slot map named a node that is a replica now (a failover the map has not caught up
+    // with): the caller retries, on a map asked for again now rather than at its next refresh.
+    conn.refreshSlotsCache();
+    throw err;
+  }
 }
 
 function isCluster(conn: RedisConnection): conn is Cluster {
   return "nodes" in conn && typeof conn.nodes === "function";
 }
 
-function masterServing(cluster: Cluster, key: string): Redis {
-  const [master] = cluster.slots[keySlot(key)] ?? [];
-  const node = cluster.nodes("master").find((n) => `${n.options.host}:${n.options.port}` === master);
-  if (!node) throw new Error(`no master connection for hash slot ${keySlot(key)} (slot map is refreshing)`);
+/**
+ * The connection to the node the slot map names for `key`. Looked up among all of ioredis's node
+ * connections, not only those it files as masters: right after a failover a promoted replica can
+ * serve the slot while still filed as a replica, and a master-only lookup then failed until the
+ * map was refreshed — with no keyed command redirected meanwhile, that could last.
+ */
+function nodeServing(cluster: Cluster, key: string): Redis {
+  const [address] = cluster.slots[keySlot(key)] ?? [];
+  const node = cluster.nodes("all").find((n) => `${n.options.host}:${n.options.port}` === address);
+  if (!node) {
+    cluster.refreshSlotsCache();
+    throw new Error(`no connection to the node serving hash slot ${keySlot(key)} (slot map is refreshing)`);
+  }
   return node;
 }
 
