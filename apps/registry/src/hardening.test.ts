@@ -212,20 +212,25 @@ describe("/healthz and disk space", () => {
   });
 });
 
+/** A registry process (apps/registry/src/main.ts) on `<dir>/root`; resolves with its base URL once it listens. */
+async function startRegistryProcess(group: ProcessGroup, dir: string): Promise<string> {
+  const port = await freePort();
+  const config = await writeJsonFile(dir, "registry.json", {
+    storage: { rootDirectory: `${dir}/root` },
+    http: { address: "127.0.0.1", port },
+    log: { level: "warn" },
+  });
+  await group.start({ name: "registry", script: "apps/registry/src/main.ts", args: ["--config", config], ready: { port } });
+  return `http://127.0.0.1:${port}`;
+}
+
 describe("oversized chunked manifest against the registry process", () => {
   const group = new ProcessGroup();
   let tmp: Awaited<ReturnType<typeof makeTempDir>>;
   let url: string;
   before(async () => {
     tmp = await makeTempDir("oversize-manifest");
-    const port = await freePort();
-    const config = await writeJsonFile(tmp.path, "registry.json", {
-      storage: { rootDirectory: `${tmp.path}/root` },
-      http: { address: "127.0.0.1", port },
-      log: { level: "warn" },
-    });
-    await group.start({ name: "registry", script: "apps/registry/src/main.ts", args: ["--config", config], ready: { port } });
-    url = `http://127.0.0.1:${port}`;
+    url = await startRegistryProcess(group, tmp.path);
   });
   after(async () => {
     await group.stopAll();
@@ -288,13 +293,7 @@ describe("temp files a failed write left, at start-up of the registry process", 
     for (const file of [...stale, fresh, kept]) await writeFile(file, "");
     const hourAgo = new Date(Date.now() - 3_600_000);
     for (const file of [...stale, kept]) await utimes(file, hourAgo, hourAgo);
-    const port = await freePort();
-    const config = await writeJsonFile(tmp.path, "registry.json", {
-      storage: { rootDirectory: `${tmp.path}/root` },
-      http: { address: "127.0.0.1", port },
-      log: { level: "warn" },
-    });
-    await group.start({ name: "registry", script: "apps/registry/src/main.ts", args: ["--config", config], ready: { port } });
+    await startRegistryProcess(group, tmp.path);
     const exists = (file: string) => stat(file).then(() => true, () => false);
     await waitFor("the stale temp files to be removed", async () => !(await exists(stale[0]!)) && !(await exists(stale[1]!)), CUT_WITHIN);
     assert.deepEqual([await exists(fresh), await exists(kept), await exists(`${repo}/index.json`)], [true, true, true]);
