@@ -149,7 +149,7 @@ describe("three registry replicas over one storage root", () => {
   });
 
   test("tag PUT racing DELETE by digest, on one process and across two: tag and manifest both present or both gone on every replica", { timeout: 300_000 }, async (t) => {
-    const rounds = Number(process.env.BERTH_RACE_ROUNDS ?? 60);
+    const rounds = Number(process.env.BERTH_RACE_ROUNDS ?? 300);
     const repo = "team/race";
     const image = makeTestImage({ layerBytes: 128 });
     for (const blob of [image.config, ...image.layers]) assert.equal(await replicas[0]!.client.pushBlob(repo, blob), 201);
