@@ -97,13 +97,7 @@ export class DurableFs {
   /** Renames a file whose data is already fsync'd into place, creating the target's directory when needed. */
   move(from: string, to: string): Promise<void> {
     return this.changing(dirname(to), async () => {
-      try {
-        await rename(from, to);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-        await this.ensureDirectory(dirname(to));
-        await rename(from, to);
-      }
+      await this.inDirectory(dirname(to), () => rename(from, to));
       this.observe({ op: "rename", from, to });
     });
   }
@@ -288,14 +282,7 @@ export class DurableFs {
    * close (of a file whose data is on disk: nothing left to do) in place.
    */
   private async fillInPlace(temp: string, data: Uint8Array | string): Promise<void> {
-    let fd: number;
-    try {
-      fd = await openFd(temp, "wx");
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-      await this.ensureDirectory(dirname(temp));
-      fd = await openFd(temp, "wx");
-    }
+    const fd = await this.inDirectory(dirname(temp), () => openFd(temp, "wx"));
     try {
       const bytes = typeof data === "string" ? Buffer.from(data) : data;
       for (let done = 0; done < bytes.length; ) done += (await writeFd(fd, bytes, done, bytes.length - done)).bytesWritten;
@@ -306,13 +293,18 @@ export class DurableFs {
   }
 
   /** Opens a new file for writing; its directory is created (durably) only when missing: one call when it exists. */
-  async openNewFile(path: string): Promise<FileHandle> {
+  openNewFile(path: string): Promise<FileHandle> {
+    return this.inDirectory(dirname(path), () => open(path, "wx"));
+  }
+
+  /** Runs `make` (a new entry in `dir`); when `dir` is missing (ENOENT), creates it durably and runs `make` again. */
+  private async inDirectory<T>(dir: string, make: () => Promise<T>): Promise<T> {
     try {
-      return await open(path, "wx");
+      return await make();
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-      await this.ensureDirectory(dirname(path));
-      return open(path, "wx");
+      await this.ensureDirectory(dir);
+      return make();
     }
   }
 

@@ -1,5 +1,4 @@
-import { open, readFile, rename, rm } from "node:fs/promises";
-import { dirname } from "node:path";
+import { open, readFile, rm } from "node:fs/promises";
 import { isNotFound } from "./atomic-file.js";
 import type { DurableFs } from "./durable-fs.js";
 import type { LeaseLocks } from "./lease-lock.js";
@@ -100,8 +99,7 @@ export class IndexViews {
       await this.locks.run(lockPath(this.root, repo), async (held) => {
         if ((await this.installedSeq(repo)) >= seq) return;
         await held.check();
-        await rename(temp, target);
-        await this.files.syncDirectory(dirname(target));
+        await this.files.move(temp, target);
         // After index.json: a crash in between leaves the marker behind, so it is rewritten again.
         await this.files.writeFile(viewMarkerPath(this.root, repo), JSON.stringify({ seq }));
       });

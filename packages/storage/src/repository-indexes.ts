@@ -6,7 +6,7 @@ import type { DurableFs } from "./durable-fs.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import type { HeldLock, LeaseLocks } from "./lease-lock.js";
 import { emptyIndex, parseIndex } from "./oci-index.js";
-import { indexPath, lockPath, stateDir, tagLogPath } from "./paths.js";
+import { indexPath, lockPath, tagLogPath } from "./paths.js";
 import { type IndexRecord, RepositoryIndex } from "./repository-index.js";
 import { HEADER_READ_BYTES, headerLine, newHeader, parseHeader, parseLines, recordLine } from "./tag-log.js";
 
@@ -329,11 +329,9 @@ export class RepositoryIndexes {
    * created from it (temp + fsync + rename, under the lock), so nothing index.json held is lost.
    */
   private async seed(repo: string, legacy: Cached): Promise<Cached> {
-    await this.files.ensureDirectory(stateDir(this.root, repo));
     const lines = [headerLine(newHeader(0))];
     for (const record of legacy.index.records()) lines.push(recordLine(record, true));
     await this.files.writeFile(tagLogPath(this.root, repo), lines.join(""));
-    await this.files.syncDirectory(stateDir(this.root, repo));
     this.forget(repo);
     return this.load(repo);
   }
@@ -346,7 +344,6 @@ export class RepositoryIndexes {
     for (const record of cached.index.records()) lines.push(recordLine(record, true));
     const text = lines.join("");
     await this.files.writeFile(tagLogPath(this.root, repo), text);
-    await this.files.syncDirectory(stateDir(this.root, repo));
     const info = await stat(tagLogPath(this.root, repo));
     Object.assign(log, { ino: info.ino, ctimeMs: info.ctimeMs, gen: header.gen, offset: Buffer.byteLength(text), lines: lines.length - 1, torn: false });
   }
