@@ -105,7 +105,11 @@ export function createBulkAdder(
         await flow.addBulk(jobs.map((j) => ({ ...j, prefix })));
       } else {
         const byQueue = new Map<string, BulkJob[]>();
-        for (const j of jobs) byQueue.set(j.queueName, [...(byQueue.get(j.queueName) ?? []), j]);
+        for (const j of jobs) {
+          const list = byQueue.get(j.queueName);
+          if (list) list.push(j);
+          else byQueue.set(j.queueName, [j]);
+        }
         await Promise.all([...byQueue].map(([name, list]) => o.queue(name).addBulk(list.map(({ name: n, data, opts }) => ({ name: n, data, opts })))));
       }
       return `${prefix}:${jobs[0]!.queueName}:${jobs[0]!.opts.jobId}`;

@@ -118,10 +118,10 @@ function scriptCall(prefix: string, publishes: readonly RoutedEvents[], timestam
  * How long the script remembers that an event took its sequence: far longer than a relay takes to
  * re-add what a timed-out call had already added (it runs as soon as that same Redis answers).
  */
-export const SEQUENCED_TTL_SECONDS = 86_400;
+const SEQUENCED_TTL_SECONDS = 86_400;
 
-/** No event log: what tests and tools that do not need one pass. */
-export const NO_EVENT_LOG: EventLogSettings = { maxAgeMs: 0, maxEvents: 0, maxManifestBytes: 0 };
+/** No event log: the default, for tests and tools that do not need one. */
+const NO_EVENT_LOG: EventLogSettings = { maxAgeMs: 0, maxEvents: 0, maxManifestBytes: 0 };
 
 const NO_REPLICAS: DurabilitySettings = { minReplicas: 0, timeoutMs: 0 };
 

@@ -5,7 +5,8 @@ import { leaseToken } from "@berth/storage";
 /** The file in a journal directory that names the process holding it. */
 export const LEASE_FILE = "lease";
 
-function isCode(err: unknown, ...codes: string[]): boolean {
+/** Whether `err` is a Node system error with one of `codes`. */
+export function isCode(err: unknown, ...codes: string[]): boolean {
   return codes.includes((err as NodeJS.ErrnoException).code ?? "");
 }
 

@@ -25,7 +25,7 @@ import type { BerthEvent } from "@berth/events";
 import { DEFAULT_LOCK_OPTIONS, breakStaleLease, holderProcessGone, observeLease } from "@berth/storage";
 import type { Logger } from "@berth/telemetry";
 import { Journal, JournalLeaseLostError, makeDurableDirectory } from "./journal.js";
-import { JournalLease, LEASE_FILE } from "./journal-lease.js";
+import { JournalLease, LEASE_FILE, isCode } from "./journal-lease.js";
 
 const LEGACY = "legacy";
 const SEGMENT = /^segment-\d{12}\.jsonl$/;
@@ -58,10 +58,6 @@ interface HeldJournal {
   name: string;
   journal: Journal;
   lease: JournalLease;
-}
-
-function isCode(err: unknown, code: string): boolean {
-  return (err as NodeJS.ErrnoException).code === code;
 }
 
 function newReplicaId(): string {
