@@ -67,7 +67,7 @@ function maskRedis(topology: RedisTopology): RedisTopology {
 function maskHttp(http: BerthConfig["http"]): BerthConfig["http"] {
   const ldap = http.auth.ldap;
   if (!ldap) return http;
-  return { ...http, auth: { ...http.auth, ldap: { ...ldap, ...(ldap.bindPassword === undefined ? {} : { bindPassword: MASK }) } } };
+  return { ...http, auth: { ...http.auth, ldap: { ...ldap, bindPassword: maskSecret(ldap.bindPassword) } } };
 }
 
 /** A deep copy of `config` with every secret replaced by "*****" (unset secrets stay unset). */

@@ -15,7 +15,7 @@ function configText(address: string, watch = true): string {
 }
 
 /** Starts a reloader on `file`; every applied config and logged message is recorded. */
-async function startReloader(file: string) {
+async function startReloader(file: string, beforeWatch?: () => void) {
   const applied: BerthConfig[] = [];
   const messages: string[] = [];
   const waiters: (() => void)[] = [];
@@ -25,6 +25,7 @@ async function startReloader(file: string) {
   };
   const logger: ReloadLogger = { info: (_d, m) => note(m), warn: (_d, m) => note(m), error: (_d, m) => note(m) };
   const { config } = await loadConfig({ file, env: {} });
+  beforeWatch?.();
   const reloader: ConfigReloader = reloadConfigOnSighup({
     file,
     env: {},
@@ -75,6 +76,20 @@ describe("config reload when the file changes (reload.watch)", { timeout: 60_000
       writeFileSync(file, configText("https://d.example.com/"));
       await r.logged(/^config reloaded$/, 3);
       assert.deepEqual(r.applied.map(addressOf).slice(2), ["https://d.example.com/"]);
+    } finally {
+      r.reloader.stop();
+      files.remove();
+    }
+  });
+
+  it("catches up with an edit made between the start-up load and the watch's start", async () => {
+    const files = tempFiles({ "berth.json": configText("https://a.example.com/") });
+    const file = join(files.dir, "berth.json");
+    const r = await startReloader(file, () => writeFileSync(file, configText("https://b.example.com/")));
+    try {
+      await r.logged(/^config reloaded$/);
+      assert.ok(r.messages.includes("config file changed since start-up; reloading"));
+      assert.deepEqual(r.applied.map(addressOf), ["https://b.example.com/"]);
     } finally {
       r.reloader.stop();
       files.remove();

@@ -42,14 +42,20 @@ export function reloadConfigOnSighup(options: ConfigReloadOptions): ConfigReload
   const { logger } = options;
   let current = options.current;
   let queue: Promise<void> = Promise.resolve();
-  const once = async () => {
+  /** `catchUp`: reload only when the file differs from what the process runs on; a bad file is left to SIGHUP/the watch. */
+  const once = async (catchUp = false) => {
     let loaded: LoadedConfig;
     try {
       loaded = await loadConfig({ file: options.file, env: options.env });
     } catch (err) {
+      if (catchUp) return;
       if (err instanceof ConfigError) logger.error({ problems: err.problems }, "config reload refused; still running on the previous config");
       else logger.error({ err }, "config reload failed");
       return;
+    }
+    if (catchUp) {
+      if (JSON.stringify(loaded.config) === JSON.stringify(current)) return;
+      logger.info({ file: options.file }, "config file changed since start-up; reloading");
     }
     try {
       for (const warning of loaded.warnings) logger.warn({}, warning);
@@ -62,8 +68,8 @@ export function reloadConfigOnSighup(options: ConfigReloadOptions): ConfigReload
       logger.error({ err }, "config reload failed");
     }
   };
-  const reload = () => {
-    queue = queue.then(once);
+  const reload = (catchUp = false) => {
+    queue = queue.then(() => once(catchUp));
     return queue;
   };
   const onSignal = () => void reload();
@@ -80,23 +86,15 @@ export function reloadConfigOnSighup(options: ConfigReloadOptions): ConfigReload
         })
       : undefined;
   // An edit between the process's start-up load and the watch's start produced no event: compare
-  // what the file says now with what the process runs on, once.
-  if (watch) void catchUpWithFile(options, current, reload);
+  // what the file says now with what the process runs on, once (queued like any reload, one read).
+  if (watch) void reload(true);
   return {
-    reload,
+    reload: () => reload(),
     stop: () => {
       process.off("SIGHUP", onSignal);
       watch?.stop();
     },
   };
-}
-
-async function catchUpWithFile(options: ConfigReloadOptions, current: BerthConfig, reload: () => Promise<void>): Promise<void> {
-  const onDisk = await loadConfig({ file: options.file, env: options.env }).catch(() => undefined);
-  if (onDisk && JSON.stringify(onDisk.config) !== JSON.stringify(current)) {
-    options.logger.info({ file: options.file }, "config file changed since start-up; reloading");
-    await reload();
-  }
 }
 
 /**
