@@ -7,8 +7,11 @@
  * HTTP and NATS, as the README promises.
  */
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { mkdir, symlink } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import { type OwnServer, freePort, startNatsServer, startRedisServer, uniqueName } from "@berth/testing";
 import { makeTestImage, writeOciLayout } from "@berth/testing/oci-layout-fixture";
@@ -120,6 +123,23 @@ describe("README quick start on packages/config/examples/local-stack.json", () =
       const updated = await consumer!.waitForLine(printed(via, "zotregistry.image.updated"), { timeoutMs: 20_000 });
       assert.equal((updated.data as { reference?: string }).reference, "1");
     }
+  });
+
+  test("pnpm demo:push on a machine without skopeo pushes with the built-in client and the demo consumer prints it", async () => {
+    // PATH holds only a link to node: no skopeo to find, as on a fresh machine (node's own
+    // directory may hold skopeo too: /usr/bin).
+    const bin = join(tmp.path, "bin-without-skopeo");
+    await mkdir(bin);
+    await symlink(process.execPath, join(bin, "node"));
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["--conditions=development", "--import", "tsx", join(REPO_ROOT, "scripts/demo-push.ts"), "demo/no-skopeo:1", "--registry", `127.0.0.1:${registryPort}`],
+      { cwd: REPO_ROOT, env: { ...process.env, PATH: bin }, timeout: 60_000 },
+    );
+    assert.match(stdout, /skopeo not found .*built-in OCI client/);
+    assert.match(stdout, /pushed 127\.0\.0\.1:\d+\/demo\/no-skopeo:1/);
+    const updated = (l: LogLine) => l.type === "zotregistry.image.updated" && (l.data as { name?: string }).name === "demo/no-skopeo";
+    await consumer!.waitForLine(updated, { timeoutMs: 20_000 });
   });
 
   test("the dashboard answers /healthz and admits the example's user", async () => {
