@@ -24,6 +24,10 @@
  * re-send of the last delivered event). A retrying event holds back only its own repository;
  * other repositories' jobs keep flowing through the same queue and workers.
  *
+ * Whoever adds to a pending set outside the add-jobs script must add the job first (delayed), then
+ * the member, then promote: a member whose job does not exist is taken for a finished one and
+ * dropped, and its job would later go out around the order.
+ *
  * Dead letters do not block: once an event is dead-lettered, the later events of its repository
  * go on (a poison event would otherwise stop the repository for this consumer until an operator
  * acted, and after a day of retries the consumer needs the newest state more than the old one).
@@ -149,9 +153,12 @@ export class OrderedGate {
     return orderPendingKey(this.prefix, this.queueName, event.data.name);
   }
 
-  /** Delayed → waiting; a job that is not delayed (already promoted, or taken) is left alone. */
   private async promote(id: string | undefined): Promise<void> {
-    if (id === undefined) return;
-    await new Job(this.queue, "", {} as DeliveryJobData, {}, id).promote().catch(() => {});
+    if (id !== undefined) await promoteDelayedJob(this.queue, id);
   }
+}
+
+/** Delayed → waiting; a job that is not delayed (already promoted, or taken) is left alone. */
+export async function promoteDelayedJob(queue: Queue<DeliveryJobData>, id: string): Promise<void> {
+  await new Job(queue, "", {} as DeliveryJobData, {}, id).promote().catch(() => {});
 }

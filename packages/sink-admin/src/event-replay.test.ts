@@ -14,7 +14,7 @@ import { after, before, describe, test } from "node:test";
 import { createEventFactory } from "@berth/events";
 import { parseDigest, parseManifest } from "@berth/oci";
 import { openOutbox } from "@berth/outbox";
-import { type DeliveryJobData, readEventLog, sinkQueueName } from "@berth/queue";
+import { type DeliveryJobData, orderPendingKey, readEventLog, sinkQueueName } from "@berth/queue";
 import { type Storage, openStorage } from "@berth/storage";
 import { Registry, silentLogger } from "@berth/telemetry";
 import { SHARED_REDIS_URL, uniqueName, waitFor } from "@berth/testing";
@@ -108,5 +108,74 @@ describe("events replay with manifests the log left out (real storage, real Redi
     // A sink with its own cap gets back what fits under it only.
     const capped = await replayTo(httpSinkConfig("capped", { maxManifestBytes: 64 * 1024 }));
     assert.deepEqual(capped.byRef, { v1: [undefined, "size", true], v2: [small.length, undefined, true], v0: [undefined, "thin", true] });
+  });
+});
+
+describe("events replay to an ordered sink (real Redis)", () => {
+  const prefix = uniqueName("event-replay-ordered");
+  const factory = createEventFactory();
+  let connection: Redis;
+  let monitor: Redis | undefined;
+
+  before(() => {
+    connection = new Redis(SHARED_REDIS_URL, { maxRetriesPerRequest: null });
+  });
+  after(async () => {
+    monitor?.disconnect();
+    await deleteKeysByPrefix(connection, prefix);
+    await connection.quit();
+  });
+
+  // The gate drops a pending member whose job does not exist; a member joined before its job was
+  // added could be dropped by a release in between, and its replay would then skip the order
+  // (issue 17's catch-up defect). Redis's own command stream shows the order of the two writes.
+  test("each replayed job exists before it joins its repository's pending set, and one head per repository is waiting", async () => {
+    const sink = httpSinkConfig("ordered", { ordering: "repository" });
+    const config = berthConfig([sink], SHARED_REDIS_URL, prefix);
+    const outbox = await openOutbox({ config, logger: silentLogger(), metrics: new Registry() });
+    const events = ["a", "b"].flatMap((repo) => [1, 2, 3].map((t) => factory.build("image.updated", { name: `ord/${repo}`, reference: `t${t}`, digest: "sha256:0f" })));
+    try {
+      await waitFor("the outbox's Redis connection", () => outbox.status().redisConnected);
+      await outbox.publish(events);
+    } finally {
+      await outbox.close();
+    }
+    // The first delivery happened: the sink's queue is empty again, as after a consumer lost its state.
+    const queueName = sinkQueueName(sink);
+    const queue = new Queue<DeliveryJobData>(queueName, { connection, prefix });
+    try {
+      await queue.obliterate({ force: true });
+      for (const repo of ["a", "b"]) await connection.del(orderPendingKey(prefix, queueName, `ord/${repo}`));
+
+      monitor = await connection.monitor();
+      const writes: string[][] = [];
+      monitor.on("monitor", (_time: string, args: string[]) => {
+        if (args.some((a) => a.startsWith(`${prefix}:`))) writes.push(args);
+      });
+      // MONITOR is live once a command of ours shows up in it.
+      const marker = `${prefix}:monitor-marker`;
+      await waitFor("the monitor", async () => {
+        await connection.set(marker, "1");
+        return writes.some((w) => w[1] === marker);
+      });
+
+      const result = await replayLoggedEvents({ connection, prefix, sink, query: { sinceMs: 0 } });
+      assert.equal(result.replayed, events.length);
+      const jobKey = (id: string) => `${prefix}:${queueName}:${id}`;
+      const pendingKeys = new Set(["a", "b"].map((repo) => orderPendingKey(prefix, queueName, `ord/${repo}`)));
+      const joins = () => writes.filter((w) => w[0]?.toLowerCase() === "zadd" && pendingKeys.has(w[1]!));
+      await waitFor("every pending-set write in the monitor", () => joins().length === events.length);
+      for (const w of joins()) {
+        const member = w[3]!;
+        const joined = writes.indexOf(w);
+        const created = writes.findIndex((x) => x[1] === jobKey(member));
+        assert.ok(created >= 0 && created < joined, `job ${member} joined its pending set before it existed`);
+      }
+      const waiting = await queue.getJobs(["waiting"]);
+      assert.deepEqual(waiting.map((j) => `${j.data.event.data.name}#${Number(j.data.event.sequence)}`).sort(), ["ord/a#1", "ord/b#1"]);
+      assert.equal(await queue.getDelayedCount(), 4);
+    } finally {
+      await queue.close();
+    }
   });
 });

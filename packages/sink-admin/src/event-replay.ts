@@ -6,6 +6,14 @@
  * sequence order (before any later event still pending); a replayed event older than what the
  * sink already has arrives with `outoforder: true`.
  *
+ * On an ordered sink, the gate drops a pending-set member whose job does not exist (a job that
+ * completed, or an add that died half-way), so a member must never be visible before its job: a
+ * release running between the two would drop it, and the replayed event would then go out at once,
+ * around the order, marked `outoforder`. So the jobs are added delayed first, then joined to their
+ * repositories' pending sets, then each repository's lowest replayed job is promoted; the gate
+ * promotes the next one as each is released. If the replay dies between the steps, the staged jobs
+ * still go out when their delay ends (as events outside the order).
+ *
  * A job still queued for that event and sink (same job id) is left as it is: counted in
  * `alreadyQueued`, delivered once.
  *
@@ -17,7 +25,9 @@
 import type { SinkConfig } from "@berth/config";
 import type { BerthEvent } from "@berth/events";
 import { createSinkFilter } from "@berth/outbox";
-import { DELIVERY_JOB_NAME, deliveryJobId, deliveryJobOptions, orderPendingKey, sinkQueueName } from "@berth/queue";
+import { DELIVERY_JOB_NAME, type DeliveryJobData, type RedisConnection, deliveryJobId, deliveryJobOptions, orderPendingKey, sinkQueueName } from "@berth/queue";
+import { promoteDelayedJob } from "@berth/delivery";
+import type { Queue } from "bullmq";
 import { type SinkAdminContext, openSinkQueues } from "./context.js";
 import { type EventLogQuery, queryEventLog } from "./event-log-query.js";
 import { type ManifestSource, shapeLoggedEvent } from "./manifest-restore.js";
@@ -32,6 +42,30 @@ export interface EventReplayResult {
 }
 
 const BATCH = 200;
+/** How long a replayed job of an ordered sink stays delayed unless its turn comes first. */
+const STAGED_DELAY_MS = 15_000;
+
+function deliveryJob(sink: SinkConfig, event: BerthEvent, delay?: number) {
+  const opts = deliveryJobOptions(sink, event.id);
+  return { name: DELIVERY_JOB_NAME, data: { event, sink: sink.name }, opts: delay === undefined ? opts : { ...opts, delay } };
+}
+
+/** Job first (delayed), pending-set member second, then a promote per repository: see above. */
+async function stageOrdered(queue: Queue<DeliveryJobData>, connection: RedisConnection, prefix: string, sink: SinkConfig, events: BerthEvent[]) {
+  await queue.addBulk(events.map((event) => deliveryJob(sink, event, STAGED_DELAY_MS)));
+  const pipeline = connection.pipeline();
+  const lowest = new Map<string, BerthEvent>();
+  for (const e of events) {
+    if (e.sequence === undefined) continue;
+    pipeline.zadd(orderPendingKey(prefix, sinkQueueName(sink), e.data.name), Number(e.sequence), deliveryJobId(e.id, sink.name));
+    const low = lowest.get(e.data.name);
+    if (low === undefined || Number(e.sequence) < Number(low.sequence)) lowest.set(e.data.name, e);
+  }
+  await pipeline.exec();
+  // An event without a sequence (logged before sequences existed) is outside the order: it goes now.
+  const heads = [...lowest.values(), ...events.filter((e) => e.sequence === undefined)];
+  await Promise.all(heads.map((e) => promoteDelayedJob(queue, deliveryJobId(e.id, sink.name))));
+}
 
 export async function replayLoggedEvents(
   ctx: SinkAdminContext & { sink: SinkConfig; query: EventLogQuery; manifests?: ManifestSource },
@@ -51,17 +85,8 @@ export async function replayLoggedEvents(
       if (shaped.missing) result.manifestsMissing++;
       fresh.push(shaped.event);
     }
-    if (sink.ordering === "repository") {
-      const pipeline = connection.pipeline();
-      for (const e of fresh) {
-        if (e.sequence === undefined) continue;
-        pipeline.zadd(orderPendingKey(prefix, sinkQueueName(sink), e.data.name), Number(e.sequence), deliveryJobId(e.id, sink.name));
-      }
-      await pipeline.exec();
-    }
-    await queues.sink.addBulk(
-      fresh.map((event) => ({ name: DELIVERY_JOB_NAME, data: { event, sink: sink.name }, opts: deliveryJobOptions(sink, event.id) })),
-    );
+    if (sink.ordering === "repository") await stageOrdered(queues.sink, connection, prefix, sink, fresh);
+    else await queues.sink.addBulk(fresh.map((event) => deliveryJob(sink, event)));
     result.replayed += fresh.length;
     result.alreadyQueued += events.length - fresh.length;
   };
