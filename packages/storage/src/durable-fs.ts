@@ -1,9 +1,10 @@
-import { type Stats, closeSync, fsync as fsyncCallback, open as openCallback, openSync, write as writeCallback } from "node:fs";
+import { type Stats, closeSync, fsync as fsyncCallback, open as openCallback, openSync } from "node:fs";
 import { type FileHandle, copyFile, link, mkdir, open, rename, rm, stat, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { promisify } from "node:util";
 import { isNotFound } from "./atomic-file.js";
 import { tempPathFor } from "./paths.js";
+import { writeAllFd } from "./write-all.js";
 
 /**
  * A change to the tree, reported once it completed, in order. `sync-dir-start` / `sync-dir` bracket
@@ -33,7 +34,6 @@ export interface DurableFsOptions {
 
 const fsyncFd = promisify(fsyncCallback);
 const openFd = promisify(openCallback);
-const writeFd = promisify(writeCallback);
 
 interface DirSync {
   /** The fsync in flight, if any. */
@@ -285,7 +285,7 @@ export class DurableFs {
     const fd = await this.inDirectory(dirname(temp), () => openFd(temp, "wx"));
     try {
       const bytes = typeof data === "string" ? Buffer.from(data) : data;
-      for (let done = 0; done < bytes.length; ) done += (await writeFd(fd, bytes, done, bytes.length - done)).bytesWritten;
+      await writeAllFd(fd, bytes);
       await fsyncFd(fd);
     } finally {
       closeSync(fd);

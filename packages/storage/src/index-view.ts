@@ -4,6 +4,7 @@ import type { DurableFs } from "./durable-fs.js";
 import type { LeaseLocks } from "./lease-lock.js";
 import { indexPath, lockPath, tempPathFor, viewMarkerPath } from "./paths.js";
 import type { RepositoryIndexes } from "./repository-indexes.js";
+import { writeAllHandle } from "./write-all.js";
 
 export interface IndexViewOptions {
   /** How long after a change index.json is rewritten (changes in between share one rewrite). */
@@ -122,7 +123,7 @@ export class IndexViews {
 async function writeChunks(path: string, chunks: string[]): Promise<void> {
   const file = await open(path, "w");
   try {
-    for (const chunk of chunks) await file.write(chunk);
+    for (const chunk of chunks) await writeAllHandle(file, Buffer.from(chunk));
     await file.sync();
   } finally {
     await file.close();

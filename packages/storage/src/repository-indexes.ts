@@ -1,4 +1,4 @@
-import { closeSync, fdatasync, fstatSync, ftruncate, openSync, statSync, write } from "node:fs";
+import { closeSync, fdatasync, fstatSync, ftruncate, openSync, statSync } from "node:fs";
 import { type FileHandle, open, readFile, stat } from "node:fs/promises";
 import { promisify } from "node:util";
 import { isNotFound } from "./atomic-file.js";
@@ -9,6 +9,7 @@ import { emptyIndex, parseIndex } from "./oci-index.js";
 import { indexPath, lockPath, tagLogPath } from "./paths.js";
 import { type IndexRecord, RepositoryIndex } from "./repository-index.js";
 import { HEADER_READ_BYTES, headerLine, newHeader, parseHeader, parseLines, recordLine } from "./tag-log.js";
+import { writeAllFd, writeAllHandle } from "./write-all.js";
 
 /** Work to do once a batch is durable, keyed by blob digest so a later op of the batch can cancel it. */
 export interface Batch {
@@ -196,7 +197,7 @@ export class RepositoryIndexes {
         // A torn last line was never acknowledged (its writer died before fdatasync returned).
         if (log.torn) await file.truncate(log.offset);
         // Positional, not O_APPEND: appends are not atomic across NFS clients; the lock orders us.
-        await file.write(data, 0, data.length, log.offset);
+        await writeAllHandle(file, data, log.offset);
         await file.datasync();
         log.ctimeMs = (await file.stat()).ctimeMs;
       } finally {
@@ -383,7 +384,6 @@ export class RepositoryIndexes {
 }
 
 const truncateFd = promisify(ftruncate);
-const writeFd = promisify(write);
 const fdatasyncFd = promisify(fdatasync);
 
 /**
@@ -395,10 +395,8 @@ async function appendInPlace(path: string, log: LogCursor, data: Buffer): Promis
   try {
     // A torn last line was never acknowledged (its writer died before fdatasync returned).
     if (log.torn) await truncateFd(fd, log.offset);
-    for (let done = 0; done < data.length; ) {
-      // Positional, not O_APPEND: the lock orders writers, and the torn tail is overwritten.
-      done += (await writeFd(fd, data, done, data.length - done, log.offset + done)).bytesWritten;
-    }
+    // Positional, not O_APPEND: the lock orders writers, and the torn tail is overwritten.
+    await writeAllFd(fd, data, log.offset);
     await fdatasyncFd(fd);
     log.ctimeMs = fstatSync(fd).ctimeMs;
   } finally {
