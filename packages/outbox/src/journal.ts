@@ -15,6 +15,7 @@ import { mkdir, open, readFile, readdir, unlink } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { BerthEvent } from "@berth/events";
+import { writeAllHandle } from "@berth/storage";
 import type { Logger } from "@berth/telemetry";
 import { decodeRecord, encodeRecord } from "./journal-record.js";
 
@@ -221,11 +222,7 @@ export class Journal {
     try {
       const buffer = Buffer.from(batch.map((p) => p.text).join(""), "utf8");
       const segment = await this.segmentFor(buffer.length);
-      let written = 0;
-      while (written < buffer.length) {
-        const { bytesWritten } = await segment.handle.write(buffer, written);
-        written += bytesWritten;
-      }
+      await writeAllHandle(segment.handle, buffer);
       await segment.handle.datasync();
       if (this.options.stillOurs && !(await this.options.stillOurs())) {
         this.lost = true;

@@ -12,3 +12,4 @@ export * from "./durable-fs.js";
 export * from "./temp-sweep.js";
 export * from "./garbage-collector.js";
 export * from "./maintenance.js";
+export { ShortWriteError, writeAllFd, writeAllHandle } from "./write-all.js";
