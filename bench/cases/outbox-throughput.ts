@@ -39,9 +39,10 @@ type Workload = "push" | "manifest";
 /**
  * Each repetition is cut into this many slices per side, run alternately (ABBA: the order flips
  * every slice), so both registries see the same minutes of a noisy shared machine: with one
- * block per side per repetition, the paired ratio of the same build swung 0.68–1.09.
+ * block per side per repetition, the paired ratio of the same build swung 0.68–1.09; with 8 slices
+ * of 50 pushes (400 per repetition, ~1.5 s per side) a full run still spread 0.92–1.00.
  */
-const SLICES = 8;
+const SLICES = 16;
 
 /** Rate and CPU samples of one registry for one workload, one entry per repetition. */
 class Samples {
@@ -217,7 +218,7 @@ async function run(ctx: BenchContext): Promise<Row[]> {
     return [{ case: label, unit: "/s", goal, note: `Berth part missing: ${appEntry("registry", ctx.mode)}`, missingPart: true }];
   }
   const puts = ctx.quick ? 400 : 800;
-  const pushes = ctx.quick ? 200 : 400;
+  const pushes = ctx.quick ? 200 : 1600;
   const prefix = uniqueName("berth-bench");
   const sinks = [
     benchSink({ kind: "http", address: "http://127.0.0.1:9/events" }, CONCURRENCY, "bench-http"),
@@ -305,8 +306,8 @@ export const outboxThroughput: BenchCase = {
   title: "Outbox cost: push throughput with events on vs off",
   method:
     "Two Berth registry processes side by side, one with events on (an HTTP and a NATS sink: two BullMQ jobs per event, written to the " +
-    "shared Redis under a unique prefix before the PUT is answered) and one with events off; 16 clients; each repetition is cut into 8 slices per side run alternately (ABBA), so both sides share the machine's noise. Goal row: 400 " +
-    "image pushes to each, as skopeo makes them (per blob a HEAD, then POST + PATCH + PUT: a fresh config and one random 32 KiB layer; " +
+    "Redis under a unique prefix before the PUT is answered) and one with events off; 16 clients; each repetition is cut into 16 slices per side run alternately (ABBA), so both sides share the machine's noise. Goal row: 1,600 per repetition: " +
+    "image pushes to each side, as skopeo makes them (per blob a HEAD, then POST + PATCH + PUT: a fresh config and one random 32 KiB layer; " +
     "then the manifest PUT by tag: one image.updated each). Worst-case row: 800 manifest PUTs alone over blobs pushed beforehand, so " +
     "every request emits an event. CPU rows: the registry process (/proc, all threads) and the Redis server (INFO cpu) per operation. " +
     "Redis is a private redis-server started by the case (no persistence), so other clients of the shared one cannot slow the events-on side alone. " +
