@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type BerthEvent, formatSequence } from "@berth/events";
-import { eventLogKey, orderPendingKey, readEventLog, sequenceKey, sequencedKey, sinkQueueName } from "@berth/queue";
+import { deliveryJobId, eventLogKey, orderPendingKey, readEventLog, sequenceKey, sequencedKey, sinkQueueName } from "@berth/queue";
 import { SHARED_REDIS_URL, deleteKeysByPrefix, startRedisServer, uniqueName, waitFor } from "@berth/testing";
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
@@ -188,7 +188,8 @@ describe("the add-jobs script writes what BullMQ's Queue.add writes", () => {
     const first = [testEvent("repository.created", "s/a"), testEvent("image.updated", "s/a", "1"), testEvent("repository.created", "s/b")];
     const second = [testEvent("image.deleted", "s/a", "1"), testEvent("image.updated", "s/b", "2"), testEvent("image.updated", "s/a", "3")];
     try {
-      // Two publishes in flight at once go to Redis in one group-committed call.
+      // Two publishes at once: two calls in flight, the first still waiting for its queues' init
+      // when the second starts; the second's call still goes to Redis after the first's.
       await Promise.all([publish(first), publish(second)]);
       const expected = new Map([
         [first[0], "s/a#1"], [first[1], "s/a#2"], [first[2], "s/b#1"],
@@ -211,6 +212,28 @@ describe("the add-jobs script writes what BullMQ's Queue.add writes", () => {
       const logged: string[] = [];
       for await (const entry of readEventLog(redis, prefix)) logged.push(`${entry.event.data.name}#${Number(entry.event.sequence)}`);
       assert.deepEqual(logged, [...first, ...second].map((e) => expected.get(e.id)));
+    } finally {
+      await enqueuer.close();
+    }
+  });
+
+  it("a publish whose queue is ready goes to Redis after an earlier one still waiting for its queue's init", async () => {
+    const prefix = uniqueName("add-turn");
+    prefixes.push(prefix);
+    const split = createJobRouter([testSink({ name: "created", events: ["repository.created"] }), testSink({ name: "updated", events: ["image.updated"] })]);
+    const enqueuer = createEnqueuer(redis, prefix, LOG);
+    const publish = (events: BerthEvent[]) => enqueuer.enqueue({ events, batches: split.route(events) }, 5_000);
+    try {
+      await publish([testEvent("image.updated", "warm/up")]);
+      // "created"'s queue is new (its init is a round trip); "updated"'s is ready.
+      const created = testEvent("repository.created", "t/a");
+      const updated = testEvent("image.updated", "t/a", "1");
+      await Promise.all([publish([created]), publish([updated])]);
+      const sequenceOf = async (sink: string, id: string) => {
+        const data = await redis.hget(`${prefix}:${sinkQueueName(testSink({ name: sink }))}:${deliveryJobId(id, sink)}`, "data");
+        return Number((JSON.parse(data as string) as { event: BerthEvent }).event.sequence);
+      };
+      assert.deepEqual([await sequenceOf("created", created.id), await sequenceOf("updated", updated.id)], [1, 2]);
     } finally {
       await enqueuer.close();
     }

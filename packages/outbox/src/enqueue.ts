@@ -192,28 +192,50 @@ export function createEnqueuer(
       ? undefined
       : createBulkAdder(addPath, { connection, prefix, log, ttlSeconds: SEQUENCED_TTL_SECONDS, queue: (name) => queues.get(name)!.queue });
 
-  const commit = createGroupCommit<RoutedEvents>(async (publishes) => {
-    const inits: Promise<unknown>[] = [];
-    for (const p of publishes) for (const b of p.batches) if (!readyNames.has(b.queueName)) inits.push(queueReady(b.queueName));
-    if (inits.length > 0) await Promise.all(inits);
-    if (bulk) {
-      const written = await bulk.add(publishes);
-      if (written && required > 0) await confirm(written);
-      return;
-    }
-    const now = Date.now();
-    const { events, jobs } = scriptCall(prefix, publishes, now, log.maxManifestBytes);
-    if (jobs.length === 0) return;
-    const key = `${jobs[0]!.queueKey}${jobs[0]!.id}`;
-    if (required > 0 && !replicasConfirmed) await confirm(key);
+  /**
+   * Settles once the previous write's script call has been handed to the connection. With two
+   * writes in flight, one that had to wait (a queue's first init, a WAIT) must still reach Redis
+   * before the one started after it: the script numbers events in the order it runs them.
+   */
+  let previousSent: Promise<void> = Promise.resolve();
+  const write = async (publishes: readonly RoutedEvents[]): Promise<void> => {
+    const turn = previousSent;
+    let sent = () => {};
+    previousSent = new Promise<void>((resolve) => {
+      sent = resolve;
+    });
+    let call: Promise<unknown> | undefined;
+    let key = "";
     try {
-      await addJobs(redis, { ...targets, logMinId: Math.max(0, now - log.maxAgeMs) }, events, jobs);
+      const inits: Promise<unknown>[] = [];
+      for (const p of publishes) for (const b of p.batches) if (!readyNames.has(b.queueName)) inits.push(queueReady(b.queueName));
+      if (inits.length > 0) await Promise.all(inits);
+      await turn;
+      if (bulk) {
+        const written = await bulk.add(publishes);
+        if (written && required > 0) await confirm(written);
+        return;
+      }
+      const now = Date.now();
+      const { events, jobs } = scriptCall(prefix, publishes, now, log.maxManifestBytes);
+      if (jobs.length === 0) return;
+      key = `${jobs[0]!.queueKey}${jobs[0]!.id}`;
+      if (required > 0 && !replicasConfirmed) await confirm(key);
+      // ioredis writes the command (or queues it offline) synchronously, in call order.
+      call = addJobs(redis, { ...targets, logMinId: Math.max(0, now - log.maxAgeMs) }, events, jobs);
+    } finally {
+      sent();
+    }
+    try {
+      await call;
     } catch (err) {
       replicasConfirmed = false;
       throw err;
     }
     if (required > 0) await confirm(key);
-  });
+  };
+  // Replica confirmation and the bench's bulk paths write one call at a time, as before.
+  const commit = createGroupCommit<RoutedEvents>(write, required > 0 || bulk ? 1 : 2);
 
   return {
     async enqueue(routed, timeoutMs) {

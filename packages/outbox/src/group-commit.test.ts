@@ -70,4 +70,29 @@ describe("group commit", () => {
     writes.at(-1)?.fail(new Error("again"));
     assert.equal(await settled(next), "rejected");
   });
+
+  it("with two in flight: two publishes are written at once, the next ones gathered until one of them ends", async () => {
+    const { writes, write } = manualWrites();
+    const commit = createGroupCommit(write, 2);
+    const first = commit.submit(["a"]);
+    const second = commit.submit(["b"]);
+    const third = commit.submit(["c"]);
+    const fourth = commit.submit(["d"]);
+    assert.deepEqual(batches(writes), [["a"], ["b"]]);
+    // The second write ends first: the gathered group takes its place; the first is still in flight.
+    writes[1]?.finish();
+    assert.equal(await settled(second), "resolved");
+    assert.deepEqual(batches(writes), [["a"], ["b"], ["c", "d"]]);
+    const fifth = commit.submit(["e"]);
+    assert.deepEqual(batches(writes).length, 3, "both slots taken: the fifth is gathered");
+    writes[0]?.fail(new Error("redis away"));
+    assert.equal(await settled(first), "rejected");
+    assert.deepEqual(batches(writes).at(-1), ["e"]);
+    writes[2]?.finish();
+    writes[3]?.finish();
+    assert.deepEqual(await Promise.all([settled(third), settled(fourth), settled(fifth)]), ["resolved", "resolved", "resolved"]);
+    // Idle again: a publish is written at once.
+    void commit.submit(["f"]);
+    assert.deepEqual(batches(writes).at(-1), ["f"]);
+  });
 });
