@@ -83,6 +83,10 @@ describe(`berth stack end to end (registry, 2 × worker-http, 2 × worker-nats, 
   /** Events of `repo` at a sink, in arrival order. */
   const of = (events: ReceivedEvent[], repo: string) => events.filter((e) => e.data.name === repo);
   const kinds = (events: ReceivedEvent[]) => events.map((e) => e.type.slice(T.length + 1));
+  /** `ce-sequence` over HTTP (binary mode), `sequence` in NATS's structured JSON. */
+  const sequenceOf = (e: ReceivedEvent) => Number(e.headers?.["ce-sequence"] ?? (e as { sequence?: string }).sequence);
+  /** These sinks are unordered: a push's two events may arrive either way round; `sequence` tells their order. */
+  const bySequence = (events: ReceivedEvent[]) => [...events].sort((a, b) => sequenceOf(a) - sequenceOf(b));
 
   /** Waits until both sinks have `n` events of `repo`. */
   async function arrived(repo: string, n: number): Promise<{ http: ReceivedEvent[]; nats: ReceivedEvent[] }> {
@@ -114,7 +118,8 @@ describe(`berth stack end to end (registry, 2 × worker-http, 2 × worker-nats, 
     const { http, nats: viaNats } = await arrived("e2e/app", 2);
     for (const events of [http, viaNats]) {
       // repository.created comes from the first blob upload, a request before the manifest PUT.
-      assert.deepEqual(kinds(events), ["repository.created", "image.updated"]);
+      assert.deepEqual(kinds(bySequence(events)), ["repository.created", "image.updated"]);
+      assert.deepEqual(bySequence(events).map(sequenceOf), [1, 2], "a new repository's first sequences");
       const updated = events.find((e) => e.type === `${T}.image.updated`)!;
       assert.equal(updated.data.reference, "1");
       assert.equal(updated.data.digest, app.v1.manifest.digest);
