@@ -44,6 +44,12 @@ export interface StorageOptions {
    * that path; by default the filesystem type decides (coherent-stat.ts).
    */
   networkFilesystem?: boolean;
+  /**
+   * Create the root when it is missing (the registry, default). Tools that work on an existing
+   * registry's files (the CLI's gc, events replay, sink bootstrap) say false: run on the wrong host,
+   * they get StorageRootError (ENOENT) instead of an empty new root that reads as "nothing there".
+   */
+  createRoot?: boolean;
 }
 
 export class StorageRootError extends Error {
@@ -60,7 +66,7 @@ export class StorageRootError extends Error {
 /** Opens (creating if needed) a storage root; throws StorageRootError when it is not writable. */
 export async function openStorage(root: string, options: StorageOptions = {}): Promise<Storage> {
   try {
-    await new DurableFs(options.fs).ensureDirectory(root);
+    if (options.createRoot !== false) await new DurableFs(options.fs).ensureDirectory(root);
     await access(root, constants.W_OK | constants.R_OK | constants.X_OK);
   } catch (err) {
     throw new StorageRootError(root, (err as NodeJS.ErrnoException).code ?? String(err), { cause: err });

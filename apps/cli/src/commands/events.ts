@@ -80,10 +80,14 @@ export async function runEvents(argv: readonly string[], io: CliIo): Promise<num
     const sink = findSink(config, values.sink!);
     // Manifests the log left out (over events.log.maxManifestBytes) come back from storage.
     // Unreadable there (the CLI runs elsewhere): replayed without them, marked and counted.
-    const storage = await openStorage(config.storage.rootDirectory).catch((err: unknown) => {
-      if (err instanceof StorageRootError) return undefined;
-      throw err;
-    });
+    // A thin sink takes no manifest: no storage to open.
+    const storage =
+      sink.payload === "thin"
+        ? undefined
+        : await openStorage(config.storage.rootDirectory, { createRoot: false }).catch((err: unknown) => {
+            if (err instanceof StorageRootError) return undefined;
+            throw err;
+          });
     const manifests = storage ? { manifests: storage.manifests } : {};
     const result = await withSinkAdmin(config, (ctx) => replayLoggedEvents({ ...ctx, sink, query, ...manifests }));
     io.out(

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -30,6 +30,16 @@ describe("berth gc", () => {
     const bad = recordIo();
     assert.equal(await run(["--config", await config("bad.json", { gcDelay: "soon" })], bad), 2);
     assert.match(bad.stderr.join("\n"), /storage\.gcDelay: "soon" is not a duration/);
+  });
+
+  it("on a host without the registry's root: fails naming it, and creates nothing", async () => {
+    const missing = join(dir, "not-here");
+    const file = join(dir, "missing.json");
+    await writeFile(file, JSON.stringify({ storage: { rootDirectory: missing } }));
+    const io = recordIo();
+    assert.equal(await run(["--config", file], io), 1);
+    assert.match(io.stderr.join("\n"), /storage root .*not-here is not usable: ENOENT/);
+    await assert.rejects(stat(missing), { code: "ENOENT" });
   });
 
   it("shows progress on a long run and a summary", async () => {

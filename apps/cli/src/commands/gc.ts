@@ -46,7 +46,7 @@ export async function run(argv: string[], io: BerthIo, now: () => number = Date.
   }
   let storage: Awaited<ReturnType<typeof openStorage>>;
   try {
-    storage = await openStorage(config.storage.rootDirectory, { fs: { syncDirectories: config.storage.fsyncDirectories ?? true } });
+    storage = await openStorage(config.storage.rootDirectory, { createRoot: false, fs: { syncDirectories: config.storage.fsyncDirectories ?? true } });
   } catch (err) {
     if (!(err instanceof StorageRootError)) throw err;
     io.err(`berth gc: ${err.message}`);

@@ -83,7 +83,7 @@ function breakerOf(s: SinkStatus): string {
 /** Queues one snapshot `image.updated` per tag in storage for the sink (its filters apply). */
 async function runBootstrap(config: BerthConfig, name: string, io: CliIo): Promise<number> {
   const sink = findSink(config, name);
-  const storage = await openStorage(config.storage.rootDirectory);
+  const storage = await openStorage(config.storage.rootDirectory, { createRoot: false });
   const result = await withSinkAdmin(config, (ctx) => bootstrapSink({ ...ctx, sink, storage, events: config.extensions.events }));
   io.out(`sink ${sink.name}: ${result.queued} snapshot events queued (one per tag, ${result.repositories} repositories)`);
   return EXIT.ok;
