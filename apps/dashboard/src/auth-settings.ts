@@ -17,12 +17,7 @@ export type DashboardAuth = (Verifier & { close?(): Promise<void> }) | undefined
  */
 export async function resolveDashboardAuth(auth: BerthConfig["dashboard"]["auth"], bcryptWorkers?: number): Promise<DashboardAuth> {
   if (auth.htpasswdPath) {
-    const htpasswd = await loadHtpasswd(auth.htpasswdPath, bcryptWorkers === undefined ? {} : { poolSize: bcryptWorkers });
-    return {
-      verify: (user, password, signal) => htpasswd.verify(user, password, signal),
-      remembers: (user, password) => htpasswd.remembers(user, password),
-      close: () => htpasswd.close(),
-    };
+    return loadHtpasswd(auth.htpasswdPath, bcryptWorkers === undefined ? {} : { poolSize: bcryptWorkers });
   }
   if (auth.username && auth.password) return passwordVerifier(auth.username, auth.password);
   if (auth.anonymous) return undefined;

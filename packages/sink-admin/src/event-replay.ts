@@ -26,7 +26,7 @@ import type { SinkConfig } from "@berth/config";
 import type { BerthEvent } from "@berth/events";
 import { createSinkFilter } from "@berth/outbox";
 import { DELIVERY_JOB_NAME, type DeliveryJobData, type RedisConnection, deliveryJobId, deliveryJobOptions, orderPendingKey, sinkQueueName } from "@berth/queue";
-import { promoteDelayedJob } from "@berth/delivery";
+import { PARK_MS, promoteDelayedJob } from "@berth/delivery";
 import type { Queue } from "bullmq";
 import { type SinkAdminContext, openSinkQueues } from "./context.js";
 import { type EventLogQuery, queryEventLog } from "./event-log-query.js";
@@ -42,8 +42,6 @@ export interface EventReplayResult {
 }
 
 const BATCH = 200;
-/** How long a replayed job of an ordered sink stays delayed unless its turn comes first. */
-const STAGED_DELAY_MS = 15_000;
 
 function deliveryJob(sink: SinkConfig, event: BerthEvent, delay?: number) {
   const opts = deliveryJobOptions(sink, event.id);
@@ -52,7 +50,8 @@ function deliveryJob(sink: SinkConfig, event: BerthEvent, delay?: number) {
 
 /** Job first (delayed), pending-set member second, then a promote per repository: see above. */
 async function stageOrdered(queue: Queue<DeliveryJobData>, connection: RedisConnection, prefix: string, sink: SinkConfig, events: BerthEvent[]) {
-  await queue.addBulk(events.map((event) => deliveryJob(sink, event, STAGED_DELAY_MS)));
+  // Delayed as a held-back job is parked: what is not promoted sooner checks its turn then.
+  await queue.addBulk(events.map((event) => deliveryJob(sink, event, PARK_MS)));
   const pipeline = connection.pipeline();
   const lowest = new Map<string, BerthEvent>();
   for (const e of events) {
@@ -78,13 +77,10 @@ export async function replayLoggedEvents(
     if (events.length === 0) return;
     const ids = events.map((e) => deliveryJobId(e.id, sink.name));
     const exists = await Promise.all(ids.map((id) => queues.sink.getJobState(id)));
-    const fresh: BerthEvent[] = [];
-    for (const [i, logged] of events.entries()) {
-      if (exists[i] !== "unknown") continue;
-      const shaped = await shapeLoggedEvent(logged, sink, ctx.manifests);
-      if (shaped.missing) result.manifestsMissing++;
-      fresh.push(shaped.event);
-    }
+    // Together: each manifest the log left out is a read from storage.
+    const shaped = await Promise.all(events.filter((_, i) => exists[i] === "unknown").map((logged) => shapeLoggedEvent(logged, sink, ctx.manifests)));
+    result.manifestsMissing += shaped.filter((s) => s.missing).length;
+    const fresh = shaped.map((s) => s.event);
     if (sink.ordering === "repository") await stageOrdered(queues.sink, connection, prefix, sink, fresh);
     else await queues.sink.addBulk(fresh.map((event) => deliveryJob(sink, event)));
     result.replayed += fresh.length;

@@ -12,4 +12,4 @@ export * from "./durable-fs.js";
 export * from "./temp-sweep.js";
 export * from "./garbage-collector.js";
 export * from "./maintenance.js";
-export { ShortWriteError, writeAllFd, writeAllHandle } from "./write-all.js";
+export { ShortWriteError, writeAllHandle } from "./write-all.js";
