@@ -27,8 +27,6 @@ export class SinkBreaker {
   private lastResetAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
-  /** A success's close is in flight. */
-  private writing = false;
 
   constructor(
     private readonly conn: RedisConnection,
@@ -51,12 +49,11 @@ export class SinkBreaker {
 
   /**
    * Whether `onSuccess` has anything to write now; false for most successes (no promise per event),
-   * and while another success's write is in flight: that write closes the breaker for them all
-   * (without this, every attempt completing during the write's round trip wrote again — up to
-   * the sink's concurrency per second in a burst, in the very moments the tail is made).
+   * including those completing while another success's write is in flight: that success claimed
+   * the reset before its round trip (below), so the write closes the breaker for them all.
    */
   successNeedsWrite(now = Date.now()): boolean {
-    return !this.writing && (this.failedSinceReset || now - this.lastResetAt >= RESET_INTERVAL_MS);
+    return this.failedSinceReset || now - this.lastResetAt >= RESET_INTERVAL_MS;
   }
 
   /**
@@ -71,7 +68,6 @@ export class SinkBreaker {
     const claimed = { failedSinceReset: this.failedSinceReset, lastResetAt: this.lastResetAt };
     this.failedSinceReset = false;
     this.lastResetAt = now;
-    this.writing = true;
     let closed: Awaited<ReturnType<typeof closeBreaker>>;
     try {
       closed = await closeBreaker(this.conn, this.prefix, this.sink);
@@ -80,8 +76,6 @@ export class SinkBreaker {
       this.failedSinceReset ||= claimed.failedSinceReset;
       this.lastResetAt = claimed.lastResetAt;
       throw err;
-    } finally {
-      this.writing = false;
     }
     if (closed.wasOpen) {
       this.logger.warn({ sink: this.sink.name }, "circuit breaker closed: probe delivered");
