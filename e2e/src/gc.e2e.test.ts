@@ -17,6 +17,7 @@ import { type ContentBlob, OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, contentBlob, man
 import { ManagedProcess, ProcessGroup, makeTempDir, writeJsonFile } from "@berth/testing/process-harness";
 import { RegistryHttpClient } from "@berth/testing/registry-http-client";
 import { berth } from "./berth-cli.js";
+import { sumSamples } from "./berth-stack.js";
 
 /** How long clients push while both replicas collect (BERTH_GC_RACE_SECONDS; the issue asks for a minute). */
 const RACE_SECONDS = Number(process.env.BERTH_GC_RACE_SECONDS ?? 20);
@@ -48,15 +49,6 @@ async function startReplicas(group: ProcessGroup, dir: string, root: string, cou
   return { replicas, configFile };
 }
 
-/** The sum of a metric's samples (those whose labels include `label`, e.g. `kind="blob"`) in a /metrics text. */
-function sample(text: string, metric: string, label = ""): number {
-  let sum = 0;
-  for (const line of text.split("\n")) {
-    const name = line.split(/[{ ]/, 1)[0];
-    if (name === metric && line.includes(label)) sum += Number(line.split(" ").at(-1));
-  }
-  return sum;
-}
 
 async function blobFiles(root: string, repo: string): Promise<string[]> {
   return (await readdir(join(root, repo, "blobs", "sha256"))).filter((n) => /^[0-9a-f]{64}$/.test(n)).map((n) => `sha256:${n}`).sort();
@@ -157,7 +149,7 @@ describe("garbage collection on two replicas while clients push", () => {
     });
     for (const j of junk) assert.equal((await pick().request("HEAD", `/v2/${repo}/blobs/${j.digest}`)).status, 404);
     const metrics = await Promise.all(replicas.map(async (r) => (await r.client.request("GET", "/metrics")).body));
-    assert.ok(metrics.reduce((sum, m) => sum + sample(m, "berth_registry_storage_removed_total", 'kind="blob"'), 0) >= junk.length);
+    assert.ok(metrics.reduce((sum, m) => sum + sumSamples(m, "berth_registry_storage_removed_total", { kind: "blob" }), 0) >= junk.length);
     console.log(`# ${pushes} pushes, ${live.size} kept, ${junk.length} junk blobs, ${refusedThenRetried} PUTs refused (layer collected after the HEAD) and retried`);
   });
 
@@ -167,14 +159,14 @@ describe("garbage collection on two replicas while clients push", () => {
     const started = await r0.client.request("POST", `/v2/${repo}/blobs/uploads/`);
     assert.equal(started.status, 202);
     const location = String(started.headers.location);
-    const open = async () => sample((await r0.client.request("GET", "/metrics")).body, "berth_registry_upload_sessions_open");
+    const open = async () => sumSamples((await r0.client.request("GET", "/metrics")).body, "berth_registry_upload_sessions_open", {});
     // A sweep that listed the directory just before the POST may count 0 until the next one.
     await waitFor("the gauge to count the session", async () => (await open()) === 1, { timeoutMs: 10_000, intervalMs: 50 });
     await waitFor("the session to expire", async () => (await open()) === 0, { timeoutMs: 30_000, intervalMs: 200 });
     const patched = await r0.client.request("PATCH", location, { headers: { "Content-Type": "application/octet-stream" }, body: "late" });
     assert.equal(patched.status, 404);
     assert.match(patched.body, /BLOB_UPLOAD_UNKNOWN/);
-    const expired = await Promise.all(replicas.map(async (r) => sample((await r.client.request("GET", "/metrics")).body, "berth_registry_storage_removed_total", 'kind="upload"')));
+    const expired = await Promise.all(replicas.map(async (r) => sumSamples((await r.client.request("GET", "/metrics")).body, "berth_registry_storage_removed_total", { kind: "upload" })));
     assert.equal(expired.reduce((a, b) => a + b, 0), 1, "one replica expired it");
   });
 });
