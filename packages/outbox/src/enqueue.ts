@@ -57,11 +57,15 @@ interface Listed {
   event: BerthEvent;
   at: number;
   forms: BerthEvent[];
+  /** The form the script gets as the event's own: the one every job holds when they all hold the same. */
+  head?: BerthEvent;
 }
 
 /**
  * The publishes as script events and jobs. Events are listed in publish order (only those some
- * sink takes), each serialized once however many sinks take it: the job's data is
+ * sink takes); each form of an event is serialized once however many sinks take it, and the form
+ * listed as the event's own is the one every job holds when they all hold the same (thin sinks: a
+ * large manifest is neither serialized nor sent for nothing). The job's data is
  * `{"event":…,"sink":…}`, byte for byte what JSON.stringify(job.data) gives once the event has
  * its sequence. The options are `deliveryJobOptions` (no delay, priority, parent, dedup or
  * repeat, which the script does not implement); add-jobs-script.test.ts routes through them, so
@@ -72,6 +76,12 @@ function scriptCall(prefix: string, publishes: readonly RoutedEvents[], timestam
   const listed = new Map<string, Listed>();
   const events: ScriptEvent[] = [];
   const jobs: ScriptJob[] = [];
+  const heads = new Map<BerthEvent, string>();
+  const head = (form: BerthEvent): string => {
+    let json = heads.get(form);
+    if (json === undefined) heads.set(form, (json = jsonHead(form)));
+    return json;
+  };
   for (const { events: published, batches } of publishes) {
     // Publish order first (a push's repository.created before its image.updated), then the jobs.
     for (const event of published) {
@@ -88,12 +98,14 @@ function scriptCall(prefix: string, publishes: readonly RoutedEvents[], timestam
       const entry = listed.get(event.id)!;
       if (entry.forms.length === 0 || entry.at >= 0) continue;
       entry.at = events.length;
-      const log = logForm(event, entry.forms, logCap);
+      const kept = logForm(event, entry.forms, logCap) ?? event;
+      const first = entry.forms[0]!;
+      entry.head = entry.forms.every((f) => f === first) ? first : event;
       events.push({
         sequencedKey: sequencedKey(prefix, event.id),
         repository: event.data.name,
-        jsonHead: jsonHead(event),
-        ...(log ? { logHead: jsonHead(log) } : {}),
+        jsonHead: head(entry.head),
+        ...(kept === entry.head ? {} : { logHead: head(kept) }),
       });
     }
     for (const batch of batches) {
@@ -105,7 +117,7 @@ function scriptCall(prefix: string, publishes: readonly RoutedEvents[], timestam
         if (!id) throw new Error("outbox: a delivery job needs its jobId");
         const entry = listed.get(event.id)!;
         const scriptJob: ScriptJob = { queueKey, event: entry.at, id, name: job.name, sink, opts: JSON.stringify(job.opts), timestamp };
-        if (event !== entry.event) scriptJob.form = jsonHead(event);
+        if (event !== entry.head) scriptJob.form = head(event);
         if (batch.ordered) scriptJob.pendingKey = orderPendingKey(prefix, batch.queueName, event.data.name);
         jobs.push(scriptJob);
       }
