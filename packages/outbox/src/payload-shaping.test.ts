@@ -95,8 +95,9 @@ describe("payload per sink (real Redis)", () => {
     for await (const { event } of readEventLog(redis, prefix)) {
       logged.set(event.data.reference!, { manifest: event.data.manifest?.length, omitted: event.manifestomitted, sequence: event.sequence });
     }
-    assert.deepEqual(logged.get("large"), { manifest: undefined, omitted: "size", sequence: logged.get("large")?.sequence });
-    assert.ok(logged.get("large")?.sequence, "the log's thin form still has its sequence");
+    const { sequence, ...largeLogged } = logged.get("large") ?? {};
+    assert.deepEqual(largeLogged, { manifest: undefined, omitted: "size" });
+    assert.ok(sequence, "the log's thin form still has its sequence");
     assert.equal(logged.get("small")?.manifest, 1024);
     assert.equal(logged.get("small")?.omitted, undefined);
   });

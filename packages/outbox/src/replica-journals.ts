@@ -129,11 +129,13 @@ export class ReplicaJournals implements DrainSource {
 
   /** Appends to this replica's journal; if a peer took it over (we stalled past the lease), to a new one. */
   async append(events: readonly BerthEvent[]): Promise<void> {
+    // The journal this append went to: by the time it fails, another append may have rehomed already.
+    const held = this.own;
     try {
-      await this.own.journal.append(events);
+      await held.journal.append(events);
     } catch (err) {
       if (!(err instanceof JournalLeaseLostError)) throw err;
-      await this.rehome(this.own);
+      await this.rehome(held);
       await this.own.journal.append(events);
     }
   }
