@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { after, before, describe, test } from "node:test";
-import { SHARED_NATS_URL, SHARED_REDIS_URL, freePort, uniqueName } from "@berth/testing";
+import { SHARED_NATS_URL, SHARED_REDIS_URL, freePort, uniqueName, waitFor } from "@berth/testing";
 import { type LogLine, ProcessGroup, REPO_ROOT, makeTempDir, writeJsonFile } from "@berth/testing/process-harness";
 
 const WORKER = "apps/worker-http/src/main.ts";
@@ -79,8 +79,12 @@ describe("starting and stopping processes by hand", () => {
     assert.equal(warning.configuredPort, opsPort);
     const ready = await second.waitForLine(workerReady);
     assert.notEqual(ready.port, opsPort);
-    const health = await fetch(`http://127.0.0.1:${ready.port}/healthz`, { signal: AbortSignal.timeout(5_000) });
-    assert.equal(health.status, 200);
+    // "ready" means its ops server listens; /healthz turns 200 once its Redis link and workers run
+    // (a CI run on a loaded machine read 503 at the ready line), so wait for that state.
+    await waitFor("the second worker's /healthz to answer 200", async () => {
+      const health = await fetch(`http://127.0.0.1:${ready.port}/healthz`, { signal: AbortSignal.timeout(5_000) });
+      return health.status === 200;
+    });
 
     // An explicit --port is a choice: taken, it fails in one line naming the flag.
     const { code, text } = await runToExit(WORKER, ["--config", config, "--port", String(opsPort)]);
