@@ -78,8 +78,10 @@ function scriptCall(prefix: string, publishes: readonly RoutedEvents[], timestam
   const jobs: ScriptJob[] = [];
   const heads = new Map<BerthEvent, string>();
   const head = (form: BerthEvent): string => {
-    let json = heads.get(form);
-    if (json === undefined) heads.set(form, (json = jsonHead(form)));
+    const known = heads.get(form);
+    if (known !== undefined) return known;
+    const json = jsonHead(form);
+    heads.set(form, json);
     return json;
   };
   for (const { events: published, batches } of publishes) {
